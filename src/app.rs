@@ -1,0 +1,216 @@
+//! The application edge: parse arguments, resolve configuration, dispatch the subcommand,
+//! write the output and choose the exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::checks;
+use crate::cli::{Cli, ColorWhen, Command};
+use crate::config::{self, CheckSpec};
+use crate::exit::Exit;
+use crate::render::{self, RenderOptions};
+use crate::runner::{self, RunOptions};
+
+pub fn main() -> ExitCode {
+    install_interrupt_handler();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and --version go to stdout and succeed; real usage errors exit 64, never
+            // clap's 2, which would read as "a check failed".
+            let _ = e.print();
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Ok.into()
+            };
+        }
+    };
+    match run(&cli) {
+        Ok(code) => code.into(),
+        Err(Failure(code, msg)) => {
+            eprintln!("sitedoctor: {msg}");
+            code.into()
+        }
+    }
+}
+
+/// An early end with its exit code and message.
+struct Failure(Exit, String);
+
+fn usage(msg: String) -> Failure {
+    Failure(Exit::Usage, msg)
+}
+
+fn install_interrupt_handler() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        std::thread::spawn(move || {
+            if signals.forever().next().is_some() {
+                eprintln!("sitedoctor: interrupted");
+                std::process::exit(Exit::Interrupted.code() as i32);
+            }
+        });
+    }
+}
+
+fn run(cli: &Cli) -> Result<Exit, Failure> {
+    let sources = config::source::resolve(&cli.config).map_err(config_failure)?;
+    let specs = config::load(&sources).map_err(config_failure)?;
+    match &cli.command {
+        None | Some(Command::Run) => run_checks(cli, specs),
+        Some(Command::List) => {
+            let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+            write_out(&crate::docs::list(&specs, &names), None)?;
+            Ok(Exit::Ok)
+        }
+        Some(Command::Explain { target, markdown }) => {
+            let text = explain(target.as_deref(), *markdown, &specs)?;
+            write_out(&text, None)?;
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+fn config_failure(e: config::ConfigError) -> Failure {
+    Failure(Exit::Config, format!("configuration error: {e}"))
+}
+
+fn explain(target: Option<&str>, markdown: bool, specs: &[CheckSpec]) -> Result<String, Failure> {
+    let Some(target) = target else {
+        if markdown {
+            return Ok(crate::docs::markdown());
+        }
+        return Ok(checks::visible()
+            .map(crate::docs::explain)
+            .collect::<Vec<_>>()
+            .join("\n"));
+    };
+    if let Some(kind) = checks::find(target) {
+        return Ok(crate::docs::explain(kind));
+    }
+    if let Some(spec) = specs.iter().find(|s| s.id == target) {
+        return Ok(format!(
+            "Check {:?} is defined at {} and is of kind {:?}.\n\n{}",
+            spec.id,
+            spec.origin,
+            spec.kind.name,
+            crate::docs::explain(spec.kind)
+        ));
+    }
+    let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+    Err(usage(format!(
+        "nothing called {target:?}: kinds are {}; configured checks are {}",
+        checks::names().join(", "),
+        if ids.is_empty() {
+            "none".to_string()
+        } else {
+            ids.join(", ")
+        }
+    )))
+}
+
+/// Apply `--only`/`--skip` and `enabled = false`.
+fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
+    for word in cli.only.iter().chain(&cli.skip) {
+        if !specs.iter().any(|s| s.matches(word)) {
+            let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+            return Err(usage(format!(
+                "no check has the id or tag {word:?}; the checks are: {}",
+                ids.join(", ")
+            )));
+        }
+    }
+    Ok(specs
+        .into_iter()
+        .filter(|s| s.enabled)
+        .filter(|s| cli.only.is_empty() || cli.only.iter().any(|w| s.matches(w)))
+        .filter(|s| !cli.skip.iter().any(|w| s.matches(w)))
+        .collect())
+}
+
+fn run_checks(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Exit, Failure> {
+    let specs = select(cli, specs)?;
+    let opts = RunOptions {
+        default_timeout: cli.timeout,
+        jobs: cli.jobs as usize,
+    };
+    let report = runner::run(&specs, opts);
+    let format = render::find(&cli.format).expect("clap only accepts registered formats");
+    let human_on_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
+    let ropts = RenderOptions {
+        // Quiet is for people and cron mail; machine formats are always written in full.
+        quiet: cli.quiet && format.name == "human",
+        color: use_color(cli.color, human_on_terminal),
+    };
+    let text = (format.render)(&report, &ropts);
+    write_out(&text, cli.output.as_deref())?;
+    Ok(Exit::from_worst(report.worst, cli.fail_on))
+}
+
+fn use_color(when: ColorWhen, terminal: bool) -> bool {
+    match when {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => {
+            terminal
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    }
+}
+
+/// Write to stdout (a closed pipe ends quietly) or atomically to a file.
+fn write_out(text: &str, output: Option<&Path>) -> Result<(), Failure> {
+    match output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Failure(
+                    Exit::Error,
+                    format!("cannot write the report: {e}"),
+                )),
+            }
+        }
+        Some(path) => write_atomic(path, text).map_err(|e| Failure(Exit::Error, format!("{e:#}"))),
+    }
+}
+
+fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let shown = crate::sanitize::path(path);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".sitedoctor-")
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!(
+                "cannot write the report to {shown}: cannot create a file in {}",
+                crate::sanitize::path(dir)
+            )
+        })?;
+    tmp.write_all(text.as_bytes())
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write the report to {shown}"))?;
+    // Readers such as node_exporter must be able to read it, whatever our umask made.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .with_context(|| format!("cannot write the report to {shown}"))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("cannot write the report to {shown}"))?;
+    Ok(())
+}

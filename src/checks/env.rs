@@ -1,0 +1,318 @@
+//! `env`: required environment variables are present, without ever printing their values.
+//! A deploy that lost `DATABASE_URL` or `APP_KEY` answers 500 on every page.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{FieldDoc, Kind, Spec, shell_quote};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::sanitize;
+use crate::sys::{procfs, procs};
+
+pub static KIND: Kind = Kind {
+    name: "env",
+    summary: "required environment variables are set (values never shown)",
+    why: "After a deploy, a missing or empty variable — a database URL, an app key, an API \
+          secret — makes the app fail at start-up or on every request with a 500.",
+    looks_at: "The variables in `from_file` (a dotenv or systemd EnvironmentFile), or in the \
+               environment the running `process` actually has (/proc/PID/environ, which needs \
+               root or the app's user), or else in sitedoctor's own environment. Only presence \
+               and emptiness are judged; values are never printed, not even in part.",
+    fixes: "Add the variable where the app reads it (the dotenv file, the unit's Environment= or \
+            EnvironmentFile=) and restart the app: a running process keeps the environment it \
+            started with.",
+    field_docs: &[
+        FieldDoc {
+            name: "vars",
+            ty: "list of names",
+            default: "—",
+            doc: "Variables that must be present (required).",
+        },
+        FieldDoc {
+            name: "from_file",
+            ty: "path",
+            default: "none",
+            doc: "Read a dotenv / EnvironmentFile instead of the environment.",
+        },
+        FieldDoc {
+            name: "process",
+            ty: "string",
+            default: "none",
+            doc: "Read the environment of the running process with this name.",
+        },
+        FieldDoc {
+            name: "allow_empty",
+            ty: "bool",
+            default: "false",
+            doc: "Accept variables that are set but empty (otherwise `warn`).",
+        },
+    ],
+    example: r#"[[check]]
+id = "app-env"
+kind = "env"
+vars = ["DATABASE_URL", "APP_KEY"]
+from_file = "/var/www/app/.env"
+allow_empty = false
+"#,
+    fields: super::fields_of::<EnvSpec>,
+    build: super::build::<EnvSpec>,
+    hidden: false,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvSpec {
+    vars: Spanned<Vec<Spanned<String>>>,
+    from_file: Option<PathBuf>,
+    process: Option<Spanned<String>>,
+    #[serde(default)]
+    allow_empty: bool,
+}
+
+impl Spec for EnvSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        if self.vars.get_ref().is_empty() {
+            return Err(SpanError::new(
+                self.vars.span(),
+                "`vars` must name at least one variable",
+            ));
+        }
+        for v in self.vars.get_ref() {
+            let ok = v
+                .get_ref()
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && v.get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                return Err(SpanError::new(
+                    v.span(),
+                    format!(
+                        "{:?} is not a variable name (letters, digits and _)",
+                        v.get_ref()
+                    ),
+                ));
+            }
+        }
+        let source = match (self.from_file, self.process) {
+            (Some(f), None) => Source::File(f),
+            (None, Some(p)) => Source::Process(p.into_inner()),
+            (None, None) => Source::Own,
+            (Some(_), Some(p)) => {
+                return Err(SpanError::new(
+                    p.span(),
+                    "give either `from_file` or `process`, not both",
+                ));
+            }
+        };
+        Ok(Arc::new(Env {
+            vars: self
+                .vars
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            source,
+            allow_empty: self.allow_empty,
+        }))
+    }
+}
+
+#[derive(Debug)]
+enum Source {
+    File(PathBuf),
+    Process(String),
+    Own,
+}
+
+#[derive(Debug)]
+struct Env {
+    vars: Vec<String>,
+    source: Source,
+    allow_empty: bool,
+}
+
+/// Which variables are present, and whether each is non-empty. Values are dropped here.
+type Presence = HashMap<String, bool>;
+
+fn presence_of(pairs: impl Iterator<Item = (Vec<u8>, bool)>) -> Presence {
+    pairs
+        .map(|(k, nonempty)| (String::from_utf8_lossy(&k).into_owned(), nonempty))
+        .collect()
+}
+
+/// Parse a dotenv or systemd EnvironmentFile: `KEY=value`, `export KEY=value`, comments,
+/// quotes (a quoted value may span lines).
+pub fn parse_env_file(text: &str) -> Presence {
+    let mut out = Presence::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim_start();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let key = key.trim();
+        let value = value.trim();
+        let mut nonempty = !value.is_empty() && !value.starts_with('#');
+        if let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') {
+            let inner = &value[1..];
+            nonempty = !(inner.starts_with(q));
+            // Skip the rest of a value that continues on following lines.
+            if !inner.contains(q) {
+                for cont in lines.by_ref() {
+                    if cont.contains(q) {
+                        break;
+                    }
+                }
+                nonempty = true;
+            }
+        }
+        out.insert(key.to_string(), nonempty);
+    }
+    out
+}
+
+impl Env {
+    fn read(&self) -> anyhow::Result<(Presence, String)> {
+        match &self.source {
+            Source::Own => Ok((
+                presence_of(
+                    std::env::vars_os().map(|(k, v)| (k.into_encoded_bytes(), !v.is_empty())),
+                ),
+                "sitedoctor's environment".into(),
+            )),
+            Source::File(path) => {
+                let text = std::fs::read(path).map_err(|e| crate::sys::denied_or(path, &e))?;
+                Ok((
+                    parse_env_file(&String::from_utf8_lossy(&text)),
+                    sanitize::path(path),
+                ))
+            }
+            Source::Process(name) => {
+                let all = procs::snapshot()?;
+                let Some(p) = procs::named(all, name).into_iter().min_by_key(|p| p.pid) else {
+                    anyhow::bail!(
+                        "no process named {name:?} is running, so its environment cannot be read"
+                    );
+                };
+                let env = procfs::environ(p.pid)?;
+                let pairs = env.into_iter().map(|kv| {
+                    let eq = kv.iter().position(|b| *b == b'=').unwrap_or(kv.len());
+                    let nonempty = kv.len() > eq + 1;
+                    (kv[..eq].to_vec(), nonempty)
+                });
+                Ok((
+                    presence_of(pairs),
+                    format!("the environment of {}", p.label()),
+                ))
+            }
+        }
+    }
+
+    fn fix_for(&self, names: &[&str]) -> String {
+        let assignments: Vec<String> = names.iter().map(|n| format!("{n}=…")).collect();
+        match &self.source {
+            Source::File(p) => format!(
+                "add {} to {}, then restart the app so it reads them",
+                assignments.join(" and "),
+                shell_quote(&sanitize::path(p))
+            ),
+            Source::Process(name) => format!(
+                "systemctl edit {}    # add under [Service]: Environment={} (or to its EnvironmentFile)\n\
+                 systemctl restart {}    # a running process keeps the environment it started with",
+                shell_quote(name),
+                assignments.join(" "),
+                shell_quote(name)
+            ),
+            Source::Own => format!(
+                "export {}    # in the environment sitedoctor runs in",
+                assignments.join(" ")
+            ),
+        }
+    }
+}
+
+impl Check for Env {
+    fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let (present, from) = self.read()?;
+        let missing: Vec<&str> = self
+            .vars
+            .iter()
+            .filter(|v| !present.contains_key(*v))
+            .map(String::as_str)
+            .collect();
+        let empty: Vec<&str> = self
+            .vars
+            .iter()
+            .filter(|v| present.get(*v) == Some(&false) && !self.allow_empty)
+            .map(String::as_str)
+            .collect();
+        let mut out = Outcome::pass("")
+            .metric(Metric::new("missing", missing.len() as f64, "").thresholds(None, Some(1.0)))
+            .metric(Metric::new("empty", empty.len() as f64, ""));
+        for v in &self.vars {
+            let state = match present.get(v) {
+                None => "missing",
+                Some(false) if self.allow_empty => "set (empty, allowed)",
+                Some(false) => "empty",
+                Some(true) => "set",
+            };
+            out.details.push(format!("{v}: {state}"));
+        }
+        out.details.push(format!("read from {from}"));
+        if !missing.is_empty() {
+            let mut names = missing.clone();
+            names.extend(&empty);
+            let mut summary = format!("missing from {from}: {}", missing.join(", "));
+            if !empty.is_empty() {
+                summary.push_str(&format!("; empty: {}", empty.join(", ")));
+            }
+            return Ok(out
+                .status_summary(Status::Fail, summary)
+                .fix(self.fix_for(&names)));
+        }
+        if !empty.is_empty() {
+            return Ok(out
+                .status_summary(
+                    Status::Warn,
+                    format!("set but empty in {from}: {}", empty.join(", ")),
+                )
+                .fix(self.fix_for(&empty)));
+        }
+        Ok(out.status_summary(
+            Status::Pass,
+            format!("all {} variable(s) set in {from}", self.vars.len()),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_presence() {
+        let p = parse_env_file(
+            "# comment\nexport A=1\nB=\nC=\"\"\nD='x'\nE=\"multi\nline\"\nF = spaced\nG=#notvalue\n",
+        );
+        assert_eq!(p.get("A"), Some(&true));
+        assert_eq!(p.get("B"), Some(&false));
+        assert_eq!(p.get("C"), Some(&false));
+        assert_eq!(p.get("D"), Some(&true));
+        assert_eq!(p.get("E"), Some(&true));
+        assert_eq!(p.get("F"), Some(&true));
+        assert_eq!(p.get("G"), Some(&false));
+        assert!(!p.contains_key("line\""));
+    }
+}

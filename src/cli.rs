@@ -1,0 +1,99 @@
+//! What the user typed: the command line, parsed by clap. [`crate::app`] resolves it.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::exit::FailOn;
+
+const AFTER_HELP: &str = "\
+Examples:
+  sitedoctor                          run the built-in checklist; problems first, with fixes
+  sitedoctor --quiet                  for cron: silent unless something is wrong
+  sitedoctor --config checks/deploy.toml --format json --output report.json
+  sitedoctor list                     check kinds, and the checks that would run
+  sitedoctor explain disk             why a kind matters for a 500, and an example
+
+Exit codes: 0 all passed or skipped, 1 a warning, 2 a failure, 3 a check could not run
+(and none failed), 64 usage error, 78 configuration error (nothing ran), 130 interrupted.";
+
+/// Find why this web server answers "500 Internal Server Error", and how to fix it.
+///
+/// Runs a checklist of checks on this host — disk, memory, load, file descriptors, required
+/// processes and environment variables — and reports each as pass, warn, fail, error or
+/// skip, with the evidence and the command that fixes it.
+#[derive(Debug, Parser)]
+#[command(name = "sitedoctor", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Check definitions: a TOML file, or a directory of *.toml (repeatable). Default:
+    /// ./sitedoctor.toml, else /etc/sitedoctor/checks.d/, else the built-in checklist.
+    #[arg(short, long, value_name = "PATH", global = true)]
+    pub config: Vec<PathBuf>,
+
+    /// Run only the checks with this id or tag (repeatable, or comma-separated).
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true)]
+    pub only: Vec<String>,
+
+    /// Leave out the checks with this id or tag (repeatable, or comma-separated).
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true)]
+    pub skip: Vec<String>,
+
+    /// Output format.
+    #[arg(short, long, value_name = "FORMAT", default_value = "human", global = true,
+          value_parser = PossibleValuesParser::new(crate::render::names()))]
+    pub format: String,
+
+    /// Write the report to FILE (atomically: readers never see half a report) instead of stdout.
+    #[arg(short, long, value_name = "FILE", global = true)]
+    pub output: Option<PathBuf>,
+
+    /// Print nothing when all is well, and only the problems otherwise (for cron).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to colour the human report. NO_COLOR is honoured under `auto`.
+    #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
+    pub color: ColorWhen,
+
+    /// The worst status that still fails the run: with `fail`, warnings exit 0.
+    #[arg(long, value_name = "STATUS", default_value = "warn", global = true)]
+    pub fail_on: FailOn,
+
+    /// Timeout for each check that sets none of its own, like "10s" or "500ms".
+    #[arg(long, value_name = "DURATION", default_value = "10s", global = true,
+          value_parser = crate::units::parse_duration)]
+    pub timeout: std::time::Duration,
+
+    /// How many checks may run at once.
+    #[arg(short, long, value_name = "N", default_value_t = 64, global = true,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the checks and report (the default).
+    Run,
+    /// List every check kind, then the checks the configuration would run.
+    List,
+    /// Explain a check kind or a configured check: why it matters for a 500, what it looks
+    /// at, how to fix it, its fields and an example.
+    Explain {
+        /// A kind (`disk`) or a check id from the configuration. Without it: every kind.
+        target: Option<String>,
+        /// Print Markdown (the README's configuration reference is this output).
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,116 @@
+//! Configuration errors that point at the exact place in the file (exit 78).
+
+use std::fmt;
+use std::ops::Range;
+
+/// A problem found while reading check definitions, located in its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// The file the problem is in (or a description of the built-in checklist).
+    pub file: String,
+    /// 1-based line and column, when the problem has a place.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+    /// The offending line, for context.
+    pub snippet: Option<String>,
+}
+
+impl ConfigError {
+    /// An error about a whole file (unreadable, empty directory...).
+    pub fn file(file: impl Into<String>, message: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: file.into(),
+            at: None,
+            message: message.into(),
+            snippet: None,
+        }
+    }
+
+    /// An error at byte range `span` of `text`.
+    pub fn at(file: &str, text: &str, span: Option<Range<usize>>, message: String) -> ConfigError {
+        let Some(span) = span else {
+            return ConfigError::file(file, message);
+        };
+        let start = span.start.min(text.len());
+        let before = &text[..floor_char_boundary(text, start)];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let col = before[line_start..].chars().count() + 1;
+        let line_text = text[line_start..].lines().next().unwrap_or("").to_string();
+        ConfigError {
+            file: file.to_string(),
+            at: Some((line, col)),
+            message,
+            snippet: Some(line_text),
+        }
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
+            None => write!(f, "{}: {}", self.file, self.message)?,
+        }
+        if let (Some((line, col)), Some(snippet)) = (self.at, &self.snippet) {
+            let gutter = line.to_string().len();
+            let shown = crate::sanitize::terminal(snippet);
+            write!(
+                f,
+                "\n{:gutter$} |\n{line} | {shown}\n{:gutter$} | {:>col$}",
+                "", "", "^"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A problem found inside one check table, before its file name is known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanError {
+    pub span: Option<Range<usize>>,
+    pub message: String,
+}
+
+impl SpanError {
+    pub fn new(span: Range<usize>, message: impl Into<String>) -> SpanError {
+        SpanError {
+            span: Some(span),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<toml::de::Error> for SpanError {
+    fn from(e: toml::de::Error) -> Self {
+        SpanError {
+            span: e.span(),
+            message: e.message().trim().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_line_and_column() {
+        let text = "a = 1\nbb = 2\n";
+        let e = ConfigError::at("f.toml", text, Some(6..8), "bad".into());
+        assert_eq!(e.at, Some((2, 1)));
+        let e = ConfigError::at("f.toml", text, Some(11..12), "bad".into());
+        assert_eq!(e.at, Some((2, 6)));
+        assert!(e.to_string().starts_with("f.toml:2:6: bad\n"));
+        assert!(e.to_string().contains("2 | bb = 2"));
+    }
+}

@@ -1,0 +1,106 @@
+//! `list` and `explain`, generated from the registry of kinds, as text or Markdown.
+
+use std::fmt::Write;
+
+use crate::checks::{self, Kind};
+use crate::config::{COMMON_FIELDS, CheckSpec};
+
+/// `sitedoctor list`: every kind, then the configured checks.
+pub fn list(specs: &[CheckSpec], sources: &[String]) -> String {
+    let mut out = String::from("Check kinds (`sitedoctor explain KIND` for details):\n");
+    let width = checks::visible().map(|k| k.name.len()).max().unwrap_or(0);
+    for k in checks::visible() {
+        let _ = writeln!(out, "  {:width$}  {}", k.name, k.summary);
+    }
+    let _ = writeln!(out, "\nChecks in {} ({}):", sources.join(", "), specs.len());
+    let idw = specs.iter().map(|s| s.id.len()).max().unwrap_or(0);
+    let kw = specs.iter().map(|s| s.kind.name.len()).max().unwrap_or(0);
+    for s in specs {
+        let mut extra = Vec::new();
+        if !s.tags.is_empty() {
+            extra.push(format!("tags: {}", s.tags.join(", ")));
+        }
+        if !s.enabled {
+            extra.push("disabled".into());
+        }
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", extra.join("; "))
+        };
+        let _ = writeln!(
+            out,
+            "  {:idw$}  {:kw$}  {}{extra}",
+            s.id, s.kind.name, s.origin
+        );
+    }
+    out
+}
+
+/// `sitedoctor explain KIND` as text.
+pub fn explain(kind: &Kind) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}\n", kind.name, kind.summary);
+    for (head, body) in [
+        ("Why it matters for a 500", kind.why),
+        ("What it looks at", kind.looks_at),
+        ("How to fix", kind.fixes),
+    ] {
+        let _ = writeln!(out, "{head}:\n  {}\n", squash(body));
+    }
+    let _ = writeln!(
+        out,
+        "Fields (besides the common {}):",
+        COMMON_FIELDS.join(", ")
+    );
+    let w = kind
+        .field_docs
+        .iter()
+        .map(|f| f.name.len())
+        .max()
+        .unwrap_or(0);
+    for f in kind.field_docs {
+        let _ = writeln!(
+            out,
+            "  {:w$}  {} (default {}): {}",
+            f.name, f.ty, f.default, f.doc
+        );
+    }
+    let _ = writeln!(out, "\nExample:\n");
+    for line in kind.example.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out
+}
+
+/// Every visible kind as Markdown: the README's configuration reference.
+pub fn markdown() -> String {
+    let mut out = String::new();
+    for k in checks::KINDS.iter().filter(|k| !k.hidden) {
+        let _ = writeln!(out, "### `{}` — {}\n", k.name, k.summary);
+        let _ = writeln!(out, "{}\n", squash(k.why));
+        let _ = writeln!(out, "**Looks at:** {}\n", squash(k.looks_at));
+        let _ = writeln!(out, "**Fix:** {}\n", squash(k.fixes));
+        let _ = writeln!(
+            out,
+            "| field | type | default | meaning |\n|---|---|---|---|"
+        );
+        for f in k.field_docs {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} |",
+                f.name,
+                f.ty,
+                f.default.replace('|', "\\|"),
+                f.doc.replace('|', "\\|")
+            );
+        }
+        let _ = writeln!(out, "\n```toml\n{}```\n", k.example);
+    }
+    out
+}
+
+/// Doc strings are written across source lines; print them as flowing text.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

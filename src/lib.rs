@@ -1,0 +1,17 @@
+//! sitedoctor finds why a web server answers "500 Internal Server Error" and says how to fix it.
+//!
+//! The binary is a thin shell over [`app::main`]; everything else lives here so tests reach it.
+
+pub mod app;
+pub mod check;
+pub mod checks;
+pub mod cli;
+pub mod config;
+pub mod docs;
+pub mod exit;
+pub mod render;
+pub mod report;
+pub mod runner;
+pub mod sanitize;
+pub mod sys;
+pub mod units;

@@ -1,0 +1,43 @@
+//! The registry of output formats: one file per format, one line here.
+
+mod human;
+mod json;
+
+use crate::report::Report;
+
+/// How a format was asked to render.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Human output: nothing when all is well, only the problems otherwise.
+    pub quiet: bool,
+    /// Whether to use terminal colours.
+    pub color: bool,
+}
+
+pub struct Format {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub render: fn(&Report, &RenderOptions) -> String,
+}
+
+/// Every output format. Adding one is a new file under `src/render/` and one line here.
+pub static FORMATS: &[&Format] = &[&human::FORMAT, &json::FORMAT];
+
+pub fn find(name: &str) -> Option<&'static Format> {
+    FORMATS.iter().copied().find(|f| f.name == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    FORMATS.iter().map(|f| f.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_unique() {
+        let mut n = super::names();
+        n.sort();
+        n.dedup();
+        assert_eq!(n.len(), super::FORMATS.len());
+    }
+}

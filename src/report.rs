@@ -1,0 +1,119 @@
+//! The report: what every output format renders. Its JSON form (schema 1) is a public
+//! contract, documented in the README.
+
+use serde::Serialize;
+
+use crate::check::{Fix, Metric, Status};
+
+/// Bumped when a field changes meaning or disappears; adding fields keeps the number.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub tool: Tool,
+    pub host: String,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub summary: Counts,
+    pub worst: Status,
+    /// In checklist order.
+    pub checks: Vec<CheckResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub pass: usize,
+    pub warn: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skip: usize,
+}
+
+impl Counts {
+    pub fn of(checks: &[CheckResult]) -> Counts {
+        let mut c = Counts {
+            total: checks.len(),
+            ..Counts::default()
+        };
+        for r in checks {
+            *c.slot(r.status) += 1;
+        }
+        c
+    }
+
+    fn slot(&mut self, s: Status) -> &mut usize {
+        match s {
+            Status::Pass => &mut self.pass,
+            Status::Warn => &mut self.warn,
+            Status::Fail => &mut self.fail,
+            Status::Error => &mut self.error,
+            Status::Skip => &mut self.skip,
+        }
+    }
+
+    pub fn get(&self, s: Status) -> usize {
+        match s {
+            Status::Pass => self.pass,
+            Status::Warn => self.warn,
+            Status::Fail => self.fail,
+            Status::Error => self.error,
+            Status::Skip => self.skip,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub kind: &'static str,
+    pub title: Option<String>,
+    pub tags: Vec<String>,
+    pub status: Status,
+    pub summary: String,
+    pub details: Vec<String>,
+    pub fix: Option<Fix>,
+    pub metrics: Vec<Metric>,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    pub fn new(
+        checks: Vec<CheckResult>,
+        started: std::time::SystemTime,
+        duration: std::time::Duration,
+    ) -> Report {
+        let worst = checks
+            .iter()
+            .map(|c| c.status)
+            .fold(Status::Pass, Status::worse);
+        Report {
+            schema: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            host: hostname(),
+            started_at: humantime::format_rfc3339_seconds(started).to_string(),
+            duration_ms: duration.as_millis() as u64,
+            summary: Counts::of(&checks),
+            worst,
+            checks,
+        }
+    }
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,172 @@
+//! Run every check concurrently on a bounded pool of threads, each under its timeout. A check
+//! that errors, panics or hangs becomes `error`; the others go on. Results come back in
+//! checklist order, and the run takes about as long as its slowest check.
+
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::check::{Ctx, Outcome, Status};
+use crate::config::CheckSpec;
+use crate::report::{CheckResult, Report};
+use crate::units::fmt_duration;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Timeout for checks that set none.
+    pub default_timeout: Duration,
+    /// At most this many checks run at once. A check that timed out no longer counts.
+    pub jobs: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            default_timeout: Duration::from_secs(10),
+            jobs: 64,
+        }
+    }
+}
+
+const THREAD_PREFIX: &str = "check:";
+
+/// Keep a check's panic out of the terminal: it is reported as the check's `error`.
+fn quiet_check_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            let in_check = std::thread::current()
+                .name()
+                .is_some_and(|n| n.starts_with(THREAD_PREFIX));
+            if !in_check {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+type Done = (usize, Outcome, Duration);
+
+pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
+    quiet_check_panics();
+    let started_at = SystemTime::now();
+    let start = Instant::now();
+    let jobs = opts.jobs.max(1);
+    let (tx, rx) = mpsc::channel::<Done>();
+    let mut results: Vec<Option<(Outcome, Duration)>> = vec![None; specs.len()];
+    // Index -> (started, deadline) of checks still running.
+    let mut running: HashMap<usize, (Instant, Instant)> = HashMap::new();
+    let mut next = 0;
+
+    loop {
+        while running.len() < jobs && next < specs.len() {
+            let i = next;
+            next += 1;
+            let spec = &specs[i];
+            let timeout = spec.timeout.unwrap_or(opts.default_timeout);
+            let began = Instant::now();
+            let ctx = Ctx {
+                deadline: began + timeout,
+            };
+            let check = Arc::clone(&spec.check);
+            let tx = tx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("{THREAD_PREFIX}{}", spec.id))
+                .spawn(move || {
+                    let t0 = Instant::now();
+                    let outcome = match panic::catch_unwind(AssertUnwindSafe(|| check.run(&ctx))) {
+                        Ok(Ok(o)) => o,
+                        Ok(Err(e)) => Outcome::error(format!("{e:#}")),
+                        Err(p) => Outcome::error(format!(
+                            "the check crashed (a bug in sitedoctor): {}",
+                            panic_message(&*p)
+                        )),
+                    };
+                    // The receiver is gone only if the run already ended; nothing to do then.
+                    let _ = tx.send((i, outcome, t0.elapsed()));
+                });
+            match spawned {
+                Ok(_) => {
+                    running.insert(i, (began, began + timeout));
+                }
+                Err(e) => {
+                    results[i] = Some((
+                        Outcome::error(format!("could not start the check: {e}")),
+                        Duration::ZERO,
+                    ))
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        let nearest = running.values().map(|(_, d)| *d).min().expect("non-empty");
+        match rx.recv_timeout(nearest.saturating_duration_since(Instant::now())) {
+            Ok((i, outcome, took)) => {
+                // A result that arrives after its timeout was reported is dropped.
+                if running.remove(&i).is_some() {
+                    results[i] = Some((outcome, took));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                let expired: Vec<usize> = running
+                    .iter()
+                    .filter(|(_, (_, d))| *d <= now)
+                    .map(|(i, _)| *i)
+                    .collect();
+                for i in expired {
+                    let (began, _) = running.remove(&i).expect("present");
+                    let timeout = specs[i].timeout.unwrap_or(opts.default_timeout);
+                    let o = Outcome::error(format!(
+                        "timed out after {}: the check did not finish (raise `timeout` for this check, or --timeout)",
+                        fmt_duration(timeout)
+                    ));
+                    results[i] = Some((o, began.elapsed()));
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
+        }
+    }
+
+    let checks = specs
+        .iter()
+        .zip(results)
+        .map(|(spec, r)| {
+            let (mut o, took) = r.expect("every check has a result");
+            if let Some(sev) = spec.severity {
+                o.status = sev.apply(o.status);
+            }
+            if o.summary.is_empty() {
+                o.summary = match o.status {
+                    Status::Pass => "ok".into(),
+                    s => s.to_string(),
+                };
+            }
+            CheckResult {
+                id: spec.id.clone(),
+                kind: spec.kind.name,
+                title: spec.title.clone(),
+                tags: spec.tags.clone(),
+                status: o.status,
+                summary: o.summary,
+                details: o.details,
+                fix: o.fix,
+                metrics: o.metrics,
+                duration_ms: took.as_millis() as u64,
+            }
+        })
+        .collect();
+    Report::new(checks, started_at, start.elapsed())
+}

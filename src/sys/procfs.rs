@@ -1,0 +1,183 @@
+//! Parsers for the few `/proc` files the resource checks judge: they report what they could
+//! not read instead of guessing zeros.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::read_system_file;
+
+/// Root of the proc filesystem; tests point it elsewhere with `SITEDOCTOR_PROC`.
+pub fn proc_root() -> PathBuf {
+    std::env::var_os("SITEDOCTOR_PROC").map_or_else(|| PathBuf::from("/proc"), PathBuf::from)
+}
+
+pub fn proc_path(rel: &str) -> PathBuf {
+    proc_root().join(rel)
+}
+
+/// The memory figures that matter for "can the app allocate", in bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MemInfo {
+    pub total: u64,
+    pub available: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+}
+
+pub fn meminfo() -> anyhow::Result<MemInfo> {
+    let path = proc_path("meminfo");
+    parse_meminfo(&read_system_file(&path)?)
+        .with_context(|| format!("unexpected format in {}", path.display()))
+}
+
+pub fn parse_meminfo(text: &str) -> anyhow::Result<MemInfo> {
+    let field = |name: &str| -> Option<u64> {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix(name)?.strip_prefix(':')?;
+            let kib: u64 = rest.split_whitespace().next()?.parse().ok()?;
+            Some(kib * 1024)
+        })
+    };
+    let total = field("MemTotal").context("no MemTotal line")?;
+    // Kernels before 3.14 lack MemAvailable; free + cache is the usual estimate.
+    let available = match field("MemAvailable") {
+        Some(a) => a,
+        None => {
+            field("MemFree").context("no MemAvailable or MemFree line")?
+                + field("Cached").unwrap_or(0)
+                + field("Buffers").unwrap_or(0)
+        }
+    };
+    Ok(MemInfo {
+        total,
+        available,
+        swap_total: field("SwapTotal").unwrap_or(0),
+        swap_free: field("SwapFree").unwrap_or(0),
+    })
+}
+
+/// Load averages over 1, 5 and 15 minutes.
+pub fn loadavg() -> anyhow::Result<[f64; 3]> {
+    let path = proc_path("loadavg");
+    parse_loadavg(&read_system_file(&path)?)
+        .with_context(|| format!("unexpected format in {}", path.display()))
+}
+
+pub fn parse_loadavg(text: &str) -> anyhow::Result<[f64; 3]> {
+    let mut it = text.split_whitespace().map(|w| w.parse::<f64>());
+    let mut out = [0.0; 3];
+    for slot in &mut out {
+        *slot = it
+            .next()
+            .context("too few fields")?
+            .context("not a number")?;
+    }
+    Ok(out)
+}
+
+/// System-wide file handles: allocated and the kernel maximum (`/proc/sys/fs/file-nr`).
+pub fn file_nr() -> anyhow::Result<(u64, u64)> {
+    let path = proc_path("sys/fs/file-nr");
+    parse_file_nr(&read_system_file(&path)?)
+        .with_context(|| format!("unexpected format in {}", path.display()))
+}
+
+pub fn parse_file_nr(text: &str) -> anyhow::Result<(u64, u64)> {
+    let v: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| w.parse())
+        .collect::<Result<_, _>>()
+        .context("not numbers")?;
+    match v.as_slice() {
+        [allocated, free, max] => Ok((allocated.saturating_sub(*free), *max)),
+        _ => bail!("expected three numbers"),
+    }
+}
+
+/// The soft "Max open files" limit of a process (`None` for unlimited).
+pub fn max_open_files(pid: u32) -> anyhow::Result<Option<u64>> {
+    let path = proc_path(&format!("{pid}/limits"));
+    parse_limits_nofile(&read_system_file(&path)?)
+        .with_context(|| format!("unexpected format in {}", path.display()))
+}
+
+pub fn parse_limits_nofile(text: &str) -> anyhow::Result<Option<u64>> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .context("no \"Max open files\" line")?;
+    let soft = line["Max open files".len()..]
+        .split_whitespace()
+        .next()
+        .context("no soft limit")?;
+    if soft == "unlimited" {
+        return Ok(None);
+    }
+    Ok(Some(soft.parse().context("soft limit is not a number")?))
+}
+
+/// How many descriptors a process has open.
+pub fn open_fds(pid: u32) -> anyhow::Result<u64> {
+    let dir = proc_path(&format!("{pid}/fd"));
+    let entries = std::fs::read_dir(&dir).map_err(|e| super::denied_or(&dir, &e))?;
+    Ok(entries.filter(|e| e.is_ok()).count() as u64)
+}
+
+/// The environment a running process started with, as `NAME=value` byte strings.
+pub fn environ(pid: u32) -> anyhow::Result<Vec<Vec<u8>>> {
+    let path = proc_path(&format!("{pid}/environ"));
+    let bytes = std::fs::read(&path).map_err(|e| super::denied_or(&path, &e))?;
+    Ok(bytes
+        .split(|b| *b == 0)
+        .filter(|s| !s.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect())
+}
+
+/// Whether `path` exists, treating errors as "no".
+pub fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meminfo_parses() {
+        let m = parse_meminfo(
+            "MemTotal:       16000 kB\nMemFree: 1000 kB\nMemAvailable:    4000 kB\nSwapTotal: 2000 kB\nSwapFree: 500 kB\n",
+        )
+        .unwrap();
+        assert_eq!(m.total, 16000 * 1024);
+        assert_eq!(m.available, 4000 * 1024);
+        assert_eq!(m.swap_free, 500 * 1024);
+        let old = parse_meminfo("MemTotal: 100 kB\nMemFree: 10 kB\nCached: 5 kB\n").unwrap();
+        assert_eq!(old.available, 15 * 1024);
+        assert!(parse_meminfo("garbage").is_err());
+    }
+
+    #[test]
+    fn loadavg_parses() {
+        assert_eq!(
+            parse_loadavg("0.50 1.25 2.00 1/76 1937\n").unwrap(),
+            [0.5, 1.25, 2.0]
+        );
+        assert!(parse_loadavg("0.5").is_err());
+    }
+
+    #[test]
+    fn file_nr_parses() {
+        assert_eq!(parse_file_nr("96\t0\t2470938\n").unwrap(), (96, 2470938));
+        assert!(parse_file_nr("1 2").is_err());
+    }
+
+    #[test]
+    fn limits_parse() {
+        let t = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n";
+        assert_eq!(parse_limits_nofile(t).unwrap(), Some(1024));
+        let u = "Max open files            unlimited            unlimited            files\n";
+        assert_eq!(parse_limits_nofile(u).unwrap(), None);
+    }
+}

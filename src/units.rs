@@ -1,0 +1,183 @@
+//! Values written as strings in check definitions — `"90%"`, `"500MiB"`, `"2s"` — and
+//! how they are printed back.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+/// A threshold that is either a share of a whole or an absolute size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Level {
+    Percent(f64),
+    Bytes(u64),
+}
+
+impl Level {
+    /// This level as a percentage of `total` bytes, so levels of either form compare.
+    pub fn as_percent_of(self, total: u64) -> f64 {
+        match self {
+            Level::Percent(p) => p,
+            Level::Bytes(_) if total == 0 => 0.0,
+            Level::Bytes(b) => b as f64 * 100.0 / total as f64,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Level, String> {
+        let t = s.trim();
+        if let Some(num) = t.strip_suffix('%') {
+            let p: f64 = num.trim().parse().map_err(|_| bad_level(s))?;
+            if !(0.0..=100.0).contains(&p) {
+                return Err(format!("percentage {s:?} must be between 0% and 100%"));
+            }
+            return Ok(Level::Percent(p));
+        }
+        parse_size(t).map(Level::Bytes).ok_or_else(|| bad_level(s))
+    }
+}
+
+fn bad_level(s: &str) -> String {
+    format!("invalid threshold {s:?}: expected a percentage like \"90%\" or a size like \"500MiB\"")
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Level::Percent(p) => write!(f, "{}%", trim_float(*p)),
+            Level::Bytes(b) => f.write_str(&fmt_bytes(*b)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Level::parse(&s).map_err(de::Error::custom)
+    }
+}
+
+/// Parse `"500MiB"`, `"2 GB"`, `"1.5G"`, `"4096"` (bytes). Binary (KiB) and decimal (KB)
+/// units are both understood; bare `K`/`M`/`G`/`T` are binary, as `df -h` prints them.
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return None,
+    };
+    let v = num * mult;
+    (v.is_finite() && v >= 0.0).then_some(v as u64)
+}
+
+/// A duration written like `"2s"`, `"500ms"`, `"1h 30m"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_duration(&s).map(Dur).map_err(de::Error::custom)
+    }
+}
+
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim()).map_err(|e| {
+        format!(
+            "invalid duration {s:?} ({e}): expected a duration like \"2s\", \"500ms\" or \"1m\""
+        )
+    })?;
+    if d.is_zero() {
+        return Err(format!("duration {s:?} must be greater than zero"));
+    }
+    Ok(d)
+}
+
+/// `1.5 GiB`, `512 MiB`, `900 B`: the binary units `df -h` and `free -h` use.
+pub fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b} B")
+    } else if v >= 100.0 {
+        format!("{v:.0} {}", UNITS[i])
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
+}
+
+/// `1.2s`, `340ms`: a short duration for reports.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", d.as_secs_f64())
+    }
+}
+
+/// `85` rather than `85.0`, `12.5` stays.
+pub fn trim_float(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{:.1}", v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse() {
+        assert_eq!(Level::parse("90%"), Ok(Level::Percent(90.0)));
+        assert_eq!(Level::parse(" 12.5 % "), Ok(Level::Percent(12.5)));
+        assert_eq!(Level::parse("500MiB"), Ok(Level::Bytes(500 << 20)));
+        assert_eq!(Level::parse("2 GB"), Ok(Level::Bytes(2_000_000_000)));
+        assert_eq!(Level::parse("1.5G"), Ok(Level::Bytes(1610612736)));
+        assert!(Level::parse("150%").is_err());
+        assert!(Level::parse("ninety").is_err());
+        assert!(Level::parse("5 parsecs").is_err());
+        assert!(Level::parse("").is_err());
+    }
+
+    #[test]
+    fn levels_compare_as_percent() {
+        assert_eq!(Level::Bytes(50).as_percent_of(200), 25.0);
+        assert_eq!(Level::Percent(7.0).as_percent_of(1), 7.0);
+        assert_eq!(Level::Bytes(1).as_percent_of(0), 0.0);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("soon").unwrap_err().contains("\"2s\""));
+    }
+
+    #[test]
+    fn bytes_print_like_df() {
+        assert_eq!(fmt_bytes(900), "900 B");
+        assert_eq!(fmt_bytes(1536), "1.5 KiB");
+        assert_eq!(fmt_bytes(250 << 30), "250 GiB");
+    }
+}
