@@ -91,13 +91,25 @@ pub fn markdown() -> String {
                 "| `{}` | {} | {} | {} |",
                 f.name,
                 f.ty,
-                f.default.replace('|', "\\|"),
+                code_if_literal(f.default),
                 f.doc.replace('|', "\\|")
             );
         }
         let _ = writeln!(out, "\n```toml\n{}```\n", k.example);
     }
     out
+}
+
+/// A default that is a TOML literal (`"85%"`, `1.5`, `false`) is shown as code; prose is not.
+fn code_if_literal(d: &str) -> String {
+    let literal = d.starts_with('"')
+        || d.starts_with(|c: char| c.is_ascii_digit())
+        || ["true", "false", "[]"].contains(&d);
+    if literal {
+        format!("`{d}`")
+    } else {
+        d.to_string()
+    }
 }
 
 /// Doc strings are written across source lines; print them as flowing text.

@@ -334,10 +334,12 @@ fn free_space_advice(
     let size_of = |p: &Path, budget: Duration| dir_size(p, Instant::now() + budget).0;
     if Path::new("/var/log/journal").is_dir() && on_troubled(Path::new("/var/log/journal")) {
         let sz = size_of(Path::new("/var/log/journal"), Duration::from_millis(300));
-        lines.push(format!(
-            "journalctl --vacuum-size=200M    # the systemd journal holds {}",
-            fmt_bytes(sz)
-        ));
+        if sz > 1 << 20 {
+            lines.push(format!(
+                "journalctl --vacuum-size=200M    # the systemd journal holds {}",
+                fmt_bytes(sz)
+            ));
+        }
     }
     for (dir, cmd) in [
         ("/var/cache/apt/archives", "apt-get clean"),
@@ -451,39 +453,54 @@ fn rotated_logs(dir: &Path, deadline: Instant) -> u64 {
 }
 
 /// The five largest directories one and two levels below `root`, by the size of what they
-/// hold, within the time budget.
+/// hold, within the time budget. Each top-level directory gets a fair share of the time
+/// left, so an early stop still covers all of them.
 fn largest_dirs(root: &Path, deadline: Instant) -> (Vec<(PathBuf, u64)>, bool) {
     use std::collections::HashMap;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(root_dev) = root.metadata().map(|m| m.dev()) else {
+        return (Vec::new(), false);
+    };
+    let mut children: Vec<PathBuf> = match std::fs::read_dir(root) {
+        Ok(rd) => rd
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter(|e| e.metadata().is_ok_and(|m| m.dev() == root_dev))
+            .map(|e| e.path())
+            .collect(),
+        Err(_) => return (Vec::new(), false),
+    };
+    children.sort();
     let mut sizes: HashMap<PathBuf, u64> = HashMap::new();
     let mut complete = true;
-    for (i, entry) in walkdir::WalkDir::new(root)
-        .same_file_system(true)
-        .into_iter()
-        .enumerate()
-    {
-        if i % 256 == 0 && Instant::now() >= deadline {
-            complete = false;
-            break;
-        }
-        let Ok(e) = entry else { continue };
-        let Ok(m) = e.metadata() else { continue };
-        if !m.is_file() {
-            continue;
-        }
-        let Ok(rel) = e.path().strip_prefix(root) else {
-            continue;
-        };
-        let mut comps = rel.components();
-        let bytes = std::os::unix::fs::MetadataExt::blocks(&m) * 512;
-        let Some(first) = comps.next() else { continue };
-        if comps.clone().next().is_none() {
-            continue; // a file directly under root
-        }
-        *sizes.entry(root.join(first)).or_default() += bytes;
-        if let Some(second) = comps.next()
-            && comps.next().is_some()
-        {
-            *sizes.entry(root.join(first).join(second)).or_default() += bytes;
+    let n = children.len();
+    for (k, child) in children.iter().enumerate() {
+        let share = deadline.saturating_duration_since(Instant::now()) / (n - k) as u32;
+        let child_deadline = Instant::now() + share;
+        let walk = walkdir::WalkDir::new(child)
+            .same_file_system(true)
+            .into_iter();
+        for (i, entry) in walk.enumerate() {
+            if i % 256 == 255 && Instant::now() >= child_deadline {
+                complete = false;
+                break;
+            }
+            let Ok(e) = entry else { continue };
+            let Ok(m) = e.metadata() else { continue };
+            if !m.is_file() {
+                continue;
+            }
+            let bytes = m.blocks() * 512;
+            *sizes.entry(child.clone()).or_default() += bytes;
+            let Ok(rel) = e.path().strip_prefix(child) else {
+                continue;
+            };
+            let mut comps = rel.components();
+            if let Some(second) = comps.next()
+                && comps.next().is_some()
+            {
+                *sizes.entry(child.join(second)).or_default() += bytes;
+            }
         }
     }
     let mut v: Vec<(PathBuf, u64)> = sizes.into_iter().filter(|(_, s)| *s > 0).collect();

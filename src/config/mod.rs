@@ -116,6 +116,8 @@ pub fn load(sources: &[Source]) -> Result<Vec<CheckSpec>, ConfigError> {
 
 /// The checks of one file, with the span of each id (for duplicate reports).
 fn parse_source(src: &Source) -> Result<Vec<(CheckSpec, Range<usize>)>, ConfigError> {
+    let locate =
+        |span: Range<usize>| ConfigError::at(&src.name, &src.text, Some(span), String::new()).at;
     let err =
         |span: Option<Range<usize>>, msg: String| ConfigError::at(&src.name, &src.text, span, msg);
     let root = DeTable::parse(&src.text).map_err(|e| {
@@ -141,17 +143,13 @@ fn parse_source(src: &Source) -> Result<Vec<(CheckSpec, Range<usize>)>, ConfigEr
             ));
         };
         for item in items.iter() {
-            let spec = parse_check(item).map_err(|e| err(e.span, e.message))?;
-            out.push(spec);
+            let (mut spec, id_span) = parse_check(item).map_err(|e| err(e.span, e.message))?;
+            spec.origin = match locate(item.span()) {
+                Some((line, _)) => format!("{}:{line}", src.name),
+                None => src.name.clone(),
+            };
+            out.push((spec, id_span));
         }
-    }
-    // Give each check its origin now that the file is known.
-    for (spec, span) in &mut out {
-        let at = ConfigError::at(&src.name, &src.text, Some(span.clone()), String::new()).at;
-        spec.origin = match at {
-            Some((l, _)) => format!("{}:{l}", src.name),
-            None => src.name.clone(),
-        };
     }
     Ok(out)
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Time commands interleaved, warm, and print medians and their ratio.
+
+usage: timing.py RUNS NAME_A CMD_A NAME_B CMD_B [TARGET_MS]
+Each CMD is run through `sh -c`; output is discarded. Interleaving A and B run by run
+keeps drift on a shared machine from favouring either side.
+"""
+import statistics
+import subprocess
+import sys
+import time
+
+
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(["sh", "-c", cmd], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t) * 1000.0
+
+
+def main():
+    runs = int(sys.argv[1])
+    name_a, cmd_a, name_b, cmd_b = sys.argv[2:6]
+    target = float(sys.argv[6]) if len(sys.argv) > 6 else None
+    for _ in range(3):  # warm the page cache
+        once(cmd_a)
+        once(cmd_b)
+    a, b = [], []
+    for _ in range(runs):
+        a.append(once(cmd_a))
+        b.append(once(cmd_b))
+    ma, mb = statistics.median(a), statistics.median(b)
+    print(f"  {name_a:<34} median {ma:8.2f} ms")
+    print(f"  {name_b:<34} median {mb:8.2f} ms")
+    print(f"  ratio {name_a} / {name_b}: {ma / mb:.2f}")
+    if target is not None:
+        verdict = "ok" if ma <= target else "OVER TARGET"
+        print(f"  target for {name_a}: {target:g} ms -> {verdict}")
+
+
+if __name__ == "__main__":
+    main()

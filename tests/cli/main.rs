@@ -1,0 +1,10 @@
+//! End-to-end tests: the real binary against temporary configurations.
+
+mod config_errors;
+mod exit_codes;
+mod outputs;
+mod resources;
+mod runner;
+mod secrets;
+mod subcommands;
+mod testenv;

@@ -1,0 +1,165 @@
+//! The human and JSON reports (snapshotted, varying fields masked), --quiet, colour,
+//! sanitizing, --output and a closed pipe.
+
+use crate::testenv::{TestEnv, selftest};
+
+fn mixed() -> TestEnv {
+    let toml = [
+        selftest("web-ok", "title = \"The site answers\"\nresult = \"pass\"\nsummary = \"answers 200 OK\""),
+        selftest("disk-var", "result = \"fail\"\nsummary = \"/var is 97% full (1.2 GiB free)\"\ndetails = [\"/var: 97% used\", \"inodes 12% used\"]\nfix = \"apt-get clean\\njournalctl --vacuum-size=200M\""),
+        selftest("php-fpm", "result = \"skip\"\nsummary = \"PHP-FPM is not installed\""),
+        selftest("swap", "result = \"warn\"\nsummary = \"swap 85% used\""),
+        selftest("db", "result = \"error\"\nsummary = \"cannot read /proc/1/environ: permission denied\""),
+    ]
+    .concat();
+    TestEnv::new().config(&toml)
+}
+
+fn mask(s: &str) -> String {
+    let host = sitedoctor::report::hostname();
+    let mut out = s.replace(&host, "[HOST]");
+    let re = regex::Regex::new(r"in \d+(ms|\.\d+s)").unwrap();
+    out = re.replace_all(&out, "in [DURATION]").into_owned();
+    let re = regex::Regex::new(r#""(duration_ms)": \d+"#).unwrap();
+    out = re.replace_all(&out, "\"$1\": \"[MS]\"").into_owned();
+    let re = regex::Regex::new(r#""started_at": "[^"]+""#).unwrap();
+    re.replace_all(&out, "\"started_at\": \"[TIME]\"")
+        .into_owned()
+}
+
+#[test]
+fn human_report() {
+    let out = mixed().run(&["--color", "never"]);
+    out.expect_code(2);
+    insta::assert_snapshot!("human", mask(&out.stdout));
+}
+
+#[test]
+fn human_report_problems_come_first() {
+    let out = mixed().run(&[]);
+    let pos = |s: &str| {
+        out.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("{s} missing: {}", out.stdout))
+    };
+    assert!(pos("FAIL  disk-var") < pos("ERROR db"));
+    assert!(pos("ERROR db") < pos("WARN  swap"));
+    assert!(pos("WARN  swap") < pos("ok    web-ok"));
+    assert!(
+        out.stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("problems found: 1 failed, 1 errored, 1 warned, 1 passed, 1 skipped")
+    );
+}
+
+#[test]
+fn json_report() {
+    let out = mixed().run(&["--format", "json"]);
+    out.expect_code(2);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["schema"], 1);
+    insta::assert_snapshot!("json", mask(&out.stdout));
+}
+
+#[test]
+fn quiet_is_silent_when_all_is_well_and_lists_only_problems_otherwise() {
+    let env = TestEnv::new().config(&selftest("fine", "result = \"pass\""));
+    let out = env.run(&["--quiet"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout, "");
+    assert_eq!(out.stderr, "");
+    let out = mixed().run(&["--quiet"]);
+    out.expect_code(2);
+    assert!(out.stdout.contains("disk-var") && out.stdout.contains("swap"));
+    assert!(
+        !out.stdout.contains("web-ok") && !out.stdout.contains("php-fpm"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn colour_only_when_asked_or_on_a_terminal() {
+    let env = mixed();
+    assert!(
+        !env.run(&[]).stdout.contains('\x1b'),
+        "not a terminal: no colour"
+    );
+    assert!(env.run(&["--color", "always"]).stdout.contains("\x1b["));
+    let env = env.env("NO_COLOR", "1");
+    assert!(!env.run(&["--color", "auto"]).stdout.contains('\x1b'));
+}
+
+#[test]
+fn untrusted_text_cannot_drive_the_terminal() {
+    let env = TestEnv::new().config(&selftest(
+        "evil",
+        "result = \"fail\"\nsummary = \"name\\u001b[2Jwith\\rcontrol\"\ndetails = [\"line\\nbreak\\u0007\"]",
+    ));
+    let out = env.run(&["--color", "never"]);
+    out.expect_code(2);
+    assert!(
+        !out.stdout.contains('\x1b') && !out.stdout.contains('\r') && !out.stdout.contains('\x07'),
+        "{:?}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("name\\x1b[2Jwith\\rcontrol"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("line\\nbreak\\x07"), "{}", out.stdout);
+}
+
+#[test]
+fn output_file_is_written_whole() {
+    let env = mixed();
+    let out = env.run(&["--format", "json", "--output", "reports/../report.json"]);
+    // The parent `reports` does not exist: a clear error, exit 3, nothing half-written.
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot write the report to reports/../report.json"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["--format", "json", "--output", "report.json"]);
+    out.expect_code(2);
+    assert_eq!(out.stdout, "");
+    let text = std::fs::read_to_string(env.path().join("report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["summary"]["total"], 5);
+    let leftovers: Vec<_> = std::fs::read_dir(env.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".sitedoctor-"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    // Far more than a pipe buffer, so the writer meets the closed pipe.
+    let details: Vec<String> = (0..4000)
+        .map(|i| format!("\"evidence line {i} {}\"", "x".repeat(40)))
+        .collect();
+    let env = TestEnv::new().config(&selftest(
+        "big",
+        &format!("result = \"fail\"\ndetails = [{}]", details.join(",")),
+    ));
+    let script = format!(
+        "{} --format json | head -c 100 >/dev/null",
+        crate::testenv::bin().display()
+    );
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(script)
+        .current_dir(env.path())
+        .env("SITEDOCTOR_SELFTEST", "1");
+    let out = crate::testenv::run_command(c);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stderr, "", "no message on a closed pipe");
+}
