@@ -173,10 +173,11 @@ impl Check for Fds {
                             ));
                         }
                     }
-                    Err(e) => errors.push(format!("{}: {e:#}", p.label())),
+                    Err(e) => errors.push((p.label(), format!("{e:#}"))),
                 }
             }
-            out.details.extend(errors.iter().cloned());
+            out.details
+                .extend(errors.iter().map(|(who, e)| format!("{who}: {e}")));
             match worst {
                 Some((pct, text)) => {
                     out.metrics.push(
@@ -201,7 +202,11 @@ impl Check for Fds {
                 }
                 None => {
                     status = status.worse(Status::Error);
-                    summary = format!("cannot read the descriptors of {name}: {}", errors[0]);
+                    summary = format!(
+                        "cannot read the open descriptors of {} {name} process(es): {}",
+                        errors.len(),
+                        errors[0].1
+                    );
                 }
             }
         }
