@@ -176,13 +176,16 @@ impl Outcome {
 /// What a running check may know about its run.
 #[derive(Debug, Clone)]
 pub struct Ctx {
+    /// The check's id, for fixes that name it (`sitedoctor fix --only ID`).
+    pub id: String,
     /// The moment the runner stops waiting for this check.
     pub deadline: Instant,
 }
 
 impl Ctx {
-    pub fn with_timeout(timeout: Duration) -> Ctx {
+    pub fn with_timeout(id: &str, timeout: Duration) -> Ctx {
         Ctx {
+            id: id.to_string(),
             deadline: Instant::now() + timeout,
         }
     }
@@ -199,4 +202,15 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     /// Look, judge, and say what was found. Return `Err` only when the check itself
     /// could not run (the report shows it as `error` with the message).
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
+
+    /// Offer every automatic fix (mode changes) the current state calls for, one at a time,
+    /// so that any number of them needs no memory. Returns whether this kind has automatic
+    /// fixes at all. Offering changes nothing: the sink decides whether to apply.
+    fn mode_fixes(
+        &self,
+        _ctx: &Ctx,
+        _sink: &(dyn Fn(crate::fixes::ModeFix<'_>) + Sync),
+    ) -> anyhow::Result<bool> {
+        Ok(false)
+    }
 }

@@ -12,6 +12,8 @@ Examples:
   sitedoctor                          run the built-in checklist; problems first, with fixes
   sitedoctor --quiet                  for cron: silent unless something is wrong
   sitedoctor --config checks/deploy.toml --format json --output report.json
+  sitedoctor fix --only webroot       the chmod commands that would fix the findings
+  sitedoctor fix --apply              make those mode changes, then re-run the checks
   sitedoctor list                     check kinds, and the checks that would run
   sitedoctor explain disk             why a kind matters for a 500, and an example
 
@@ -80,6 +82,15 @@ pub enum Command {
     Run,
     /// List every check kind, then the checks the configuration would run.
     List,
+    /// Show the automatic fixes (mode changes) the findings call for; with --apply, make them.
+    ///
+    /// Only mode bits change, only inside each check's root, never through a symlink, and never
+    /// to a mode looser than the check's policy. After --apply the affected checks run again.
+    Fix {
+        /// Make the changes (without it, nothing is changed).
+        #[arg(long)]
+        apply: bool,
+    },
     /// Explain a check kind or a configured check: why it matters for a 500, what it looks
     /// at, how to fix it, its fields and an example.
     Explain {

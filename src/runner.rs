@@ -77,6 +77,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
             let timeout = spec.timeout.unwrap_or(opts.default_timeout);
             let began = Instant::now();
             let ctx = Ctx {
+                id: spec.id.clone(),
                 deadline: began + timeout,
             };
             let check = Arc::clone(&spec.check);

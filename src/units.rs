@@ -105,6 +105,18 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A permission mode written in octal, like `"644"` or `"0755"`.
+pub fn parse_mode(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let ok = !t.is_empty() && t.len() <= 5 && t.bytes().all(|b| (b'0'..=b'7').contains(&b));
+    match ok.then(|| u32::from_str_radix(t, 8)) {
+        Some(Ok(m)) if m <= 0o7777 => Ok(m),
+        _ => Err(format!(
+            "invalid mode {s:?}: expected octal permission bits like \"644\" or \"0755\""
+        )),
+    }
+}
+
 /// `1.5 GiB`, `512 MiB`, `900 B`: the binary units `df -h` and `free -h` use.
 pub fn fmt_bytes(b: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -172,6 +184,16 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").unwrap_err().contains("\"2s\""));
+    }
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(parse_mode("644"), Ok(0o644));
+        assert_eq!(parse_mode("0755"), Ok(0o755));
+        assert_eq!(parse_mode("4755"), Ok(0o4755));
+        assert!(parse_mode("855").is_err());
+        assert!(parse_mode("rw-r--r--").is_err());
+        assert!(parse_mode("").is_err());
     }
 
     #[test]

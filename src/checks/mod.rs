@@ -5,10 +5,15 @@ mod disk;
 mod env;
 mod fds;
 mod fields;
+mod findings;
 mod load;
 mod memory;
+mod permissions;
 mod process;
+mod recent_changes;
 mod selftest;
+mod tree;
+mod world_writable;
 
 use std::sync::Arc;
 
@@ -28,6 +33,9 @@ pub static KINDS: &[&Kind] = &[
     &fds::KIND,
     &process::KIND,
     &env::KIND,
+    &permissions::KIND,
+    &world_writable::KIND,
+    &recent_changes::KIND,
     &selftest::KIND,
 ];
 
@@ -152,6 +160,39 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
+/// Quote a path for a shell exactly, whatever bytes it holds: plain quoting when it is
+/// printable UTF-8, else bash's `$'...'` with `\xNN` escapes, which is also safe to print.
+pub fn shell_quote_path(p: &std::path::Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = p.as_os_str().as_bytes();
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(|c| c.is_control()) => shell_quote(s),
+        _ => {
+            let mut out = String::from("$'");
+            for chunk in bytes.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '\\' => out.push_str("\\\\"),
+                        '\'' => out.push_str("\\'"),
+                        c if c.is_control() => {
+                            let mut buf = [0u8; 4];
+                            for b in c.encode_utf8(&mut buf).bytes() {
+                                out.push_str(&format!("\\x{b:02x}"));
+                            }
+                        }
+                        c => out.push(c),
+                    }
+                }
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +254,14 @@ mod tests {
             assert!(!specs.is_empty(), "{}", k.name);
             assert!(specs.iter().all(|s| s.kind.name == k.name));
         }
+    }
+
+    #[test]
+    fn odd_paths_quote_exactly() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/w/caf\xe9 it's\n\x1b"));
+        assert_eq!(shell_quote_path(p), "$'/w/caf\\xe9 it\\'s\\x0a\\x1b'");
+        assert_eq!(shell_quote_path(std::path::Path::new("/w/a b")), "'/w/a b'");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod mounts;
 pub mod procfs;
 pub mod procs;
+pub mod users;
 
 use std::path::Path;
 

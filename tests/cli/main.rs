@@ -2,6 +2,7 @@
 
 mod config_errors;
 mod exit_codes;
+mod filesystem;
 mod outputs;
 mod resources;
 mod runner;

@@ -18,7 +18,17 @@ fn builtin_checklist_runs_here() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["disk", "memory", "load", "fds"]);
+    assert_eq!(
+        ids,
+        [
+            "disk",
+            "memory",
+            "load",
+            "fds",
+            "webroot-permissions",
+            "webroot-world-writable"
+        ]
+    );
     for c in v["checks"].as_array().unwrap() {
         assert_ne!(c["status"], "error", "{c}");
     }

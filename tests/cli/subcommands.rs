@@ -17,7 +17,7 @@ fn list_shows_kinds_then_checks() {
     assert!(!out.stdout.contains("selftest"), "hidden kind listed");
     assert!(
         out.stdout
-            .contains("Checks in <built-in checks/default.toml> (4)"),
+            .contains("Checks in <built-in checks/default.toml> (6)"),
         "{}",
         out.stdout
     );
@@ -90,6 +90,6 @@ fn readme_reference_matches_the_registry() {
     let to = readme.find(end).expect("README has the kinds:end marker");
     assert!(
         readme[from..to] == out.stdout,
-        "README's check reference is stale: regenerate it with `cargo run -q -- explain --markdown`"
+        "README's check reference is stale: regenerate it with ./update-readme.sh"
     );
 }

@@ -1,0 +1,254 @@
+//! `recent_changes`: files modified within a window, newest first — "what changed since it
+//! last worked" in one glance.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::permissions::{max_details, walk_deadline};
+use super::tree::Excludes;
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::sanitize;
+use crate::units::{Dur, fmt_bytes};
+use crate::walk::{self, Entry, WalkError};
+
+pub static KIND: Kind = Kind {
+    name: "recent_changes",
+    summary: "files changed within a time window, newest first",
+    why: "Most sudden 500s follow a change: a deploy, an upload, an edited config, a plugin \
+          update. The newest files point at what changed since the site last worked.",
+    looks_at: "Modification times of the files under `path` (symlinks not followed).",
+    fixes: "Review the newest changes: revert the deploy or the edit that broke the site, or \
+            compare them with the release (`git status`, `git diff`).",
+    field_docs: &[
+        FieldDoc {
+            name: "path",
+            ty: "path",
+            default: "—",
+            doc: "Where to look (required).",
+        },
+        FieldDoc {
+            name: "window",
+            ty: "duration",
+            default: "\"24h\"",
+            doc: "How far back a change counts.",
+        },
+        FieldDoc {
+            name: "warn_if_changed",
+            ty: "bool",
+            default: "false",
+            doc: "`warn` when anything changed (otherwise informational `pass`).",
+        },
+        FieldDoc {
+            name: "exclude",
+            ty: "list of globs",
+            default: "[]",
+            doc: "Entries to leave out (caches, logs), as for `permissions`.",
+        },
+        FieldDoc {
+            name: "max_details",
+            ty: "integer",
+            default: "50",
+            doc: "Changed files listed; the count is always complete.",
+        },
+    ],
+    example: r#"[[check]]
+id = "recent-changes"
+kind = "recent_changes"
+path = "/var/www/html"
+window = "24h"
+exclude = ["cache", "*.log"]
+"#,
+    fields: super::fields_of::<RecentSpec>,
+    build: super::build::<RecentSpec>,
+    hidden: false,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecentSpec {
+    path: PathBuf,
+    window: Option<Dur>,
+    #[serde(default)]
+    warn_if_changed: bool,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    max_details: Option<Spanned<i64>>,
+}
+
+impl Spec for RecentSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        Ok(Arc::new(Recent {
+            path: self.path,
+            window: self.window.map_or(Duration::from_secs(24 * 3600), |d| d.0),
+            warn_if_changed: self.warn_if_changed,
+            exclude: Excludes::parse(&self.exclude)?,
+            max_details: max_details(&self.max_details)?,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Recent {
+    path: PathBuf,
+    window: Duration,
+    warn_if_changed: bool,
+    exclude: Excludes,
+    max_details: usize,
+}
+
+struct RecentVisitor<'a> {
+    check: &'a Recent,
+    since: i64,
+    count: AtomicU64,
+    /// The newest changes: (mtime, path, size), at most max_details of them.
+    newest: Mutex<BTreeSet<(i64, String, u64)>>,
+    errors: Mutex<Vec<String>>,
+}
+
+impl walk::Visitor<()> for RecentVisitor<'_> {
+    fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
+        if e.depth > 0
+            && !self.check.exclude.is_empty()
+            && self.check.exclude.matches(&self.check.path, e.path, e.name)
+        {
+            return None;
+        }
+        if e.meta.is_file() && e.meta.mtime >= self.since {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            let mut n = self.newest.lock().expect("lock");
+            let key = (e.meta.mtime, sanitize::path(e.path), e.meta.size);
+            if n.len() < self.check.max_details {
+                n.insert(key);
+            } else if n.first().is_some_and(|f| *f < key) {
+                n.pop_first();
+                n.insert(key);
+            }
+        }
+        e.meta.is_dir().then_some(())
+    }
+
+    fn error(&self, error: WalkError) {
+        self.errors.lock().expect("lock").push(error.describe());
+    }
+}
+
+/// `2026-11-29 19:02:11 UTC (5m ago)`.
+fn when(mtime: i64, now: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64);
+    let stamp = humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " UTC");
+    let age = now - mtime;
+    let rel = if age < 0 {
+        "in the future".to_string()
+    } else {
+        let d = Duration::from_secs(age as u64);
+        let coarse = if age >= 3600 {
+            Duration::from_secs(age as u64 / 60 * 60)
+        } else {
+            d
+        };
+        format!(
+            "{} ago",
+            humantime::format_duration(coarse)
+                .to_string()
+                .replace(' ', "")
+        )
+    };
+    format!("{stamp} ({rel})")
+}
+
+impl Check for Recent {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let v = RecentVisitor {
+            check: self,
+            since: now - self.window.as_secs() as i64,
+            count: AtomicU64::new(0),
+            newest: Mutex::new(BTreeSet::new()),
+            errors: Mutex::new(Vec::new()),
+        };
+        let opts = walk::Options {
+            one_file_system: true,
+            deadline: Some(walk_deadline(ctx)),
+            threads: walk::default_threads(),
+        };
+        let stats =
+            walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
+        let count = v.count.load(Ordering::Relaxed);
+        let window = humantime::format_duration(self.window).to_string();
+        let shown = sanitize::path(&self.path);
+        let mut out = Outcome::pass(match count {
+            0 => format!("no files under {shown} changed in the last {window}"),
+            n => format!("{n} file(s) under {shown} changed in the last {window}"),
+        })
+        .metric(
+            Metric::new("changed_files", count as f64, "")
+                .thresholds(self.warn_if_changed.then_some(1.0), None),
+        )
+        .metric(Metric::new("entries", stats.entries as f64, ""));
+        for (mtime, path, size) in v.newest.into_inner().expect("lock").into_iter().rev() {
+            out.details.push(format!(
+                "{}  {:>9}  {path}",
+                when(mtime, now),
+                fmt_bytes(size)
+            ));
+        }
+        if count as usize > self.max_details {
+            out.details.push(format!(
+                "… {} older changes not shown (max_details = {})",
+                count as usize - self.max_details,
+                self.max_details
+            ));
+        }
+        let errors = v.errors.into_inner().expect("lock");
+        if !errors.is_empty() {
+            out.status = Status::Warn;
+            out.details
+                .extend(errors.iter().take(self.max_details.max(1)).cloned());
+        }
+        if !stats.complete {
+            out.status = Status::Warn;
+            out.details.push(format!(
+                "the scan stopped at the time limit after {} entries: raise `timeout`",
+                stats.entries
+            ));
+        }
+        if self.warn_if_changed && count > 0 {
+            out.status = Status::Warn;
+            out = out.fix(format!(
+                "review the newest changes above; if they broke the site, revert them (redeploy the last release, or `git -C {} status` / `git diff`)",
+                super::shell_quote_path(&self.path)
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_read_well() {
+        assert_eq!(super::when(0, 90), "1970-01-01 00:00:00 UTC (1m30s ago)");
+        assert_eq!(
+            super::when(100, 50),
+            "1970-01-01 00:01:40 UTC (in the future)"
+        );
+        assert!(
+            super::when(0, 7_300).ends_with("(2h1m ago)"),
+            "{}",
+            super::when(0, 7_300)
+        );
+    }
+}

@@ -1,0 +1,189 @@
+//! Configuration pieces shared by the checks that walk a directory tree: a path or list of
+//! paths, exclusion globs, octal modes.
+
+use std::path::{Path, PathBuf};
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use toml::Spanned;
+
+use crate::config::SpanError;
+
+/// A field that takes one string or a list of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![s.to_string()]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    v.push(s);
+                }
+                if v.is_empty() {
+                    return Err(de::Error::custom("the list must not be empty"));
+                }
+                Ok(OneOrMany(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl OneOrMany {
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.0.iter().map(PathBuf::from).collect()
+    }
+}
+
+/// Exclusion globs. A pattern without `/` matches a name at any depth (`*.log`, `cache`);
+/// one starting with `/` matches the absolute path; any other matches the path relative to
+/// the root (`wp-content/uploads/**`). `*` stays within one path component, `**` crosses them.
+#[derive(Debug, Default)]
+pub struct Excludes {
+    names: Option<GlobSet>,
+    absolute: Option<GlobSet>,
+    relative: Option<GlobSet>,
+}
+
+impl Excludes {
+    pub fn parse(patterns: &[Spanned<String>]) -> Result<Excludes, SpanError> {
+        let mut names = GlobSetBuilder::new();
+        let mut abs = GlobSetBuilder::new();
+        let mut rel = GlobSetBuilder::new();
+        let (mut n, mut a, mut r) = (false, false, false);
+        for p in patterns {
+            let text = p.get_ref().trim_end_matches('/');
+            let glob = GlobBuilder::new(text)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| {
+                    SpanError::new(
+                        p.span(),
+                        format!("invalid glob {:?}: {}", p.get_ref(), e.kind()),
+                    )
+                })?;
+            if !text.contains('/') {
+                names.add(glob);
+                n = true;
+            } else if text.starts_with('/') {
+                abs.add(glob);
+                a = true;
+            } else {
+                rel.add(glob);
+                r = true;
+            }
+        }
+        let build = |b: GlobSetBuilder, used: bool| {
+            used.then(|| b.build().expect("globs already validated"))
+        };
+        Ok(Excludes {
+            names: build(names, n),
+            absolute: build(abs, a),
+            relative: build(rel, r),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_none() && self.absolute.is_none() && self.relative.is_none()
+    }
+
+    pub fn matches(&self, root: &Path, path: &Path, name: &std::ffi::OsStr) -> bool {
+        if self
+            .names
+            .as_ref()
+            .is_some_and(|s| s.is_match(Path::new(name)))
+        {
+            return true;
+        }
+        if self.absolute.as_ref().is_some_and(|s| s.is_match(path)) {
+            return true;
+        }
+        match (&self.relative, path.strip_prefix(root)) {
+            (Some(s), Ok(rel)) => s.is_match(rel),
+            _ => false,
+        }
+    }
+}
+
+/// An octal mode field, validated where it is written.
+pub fn mode_field(field: &Option<Spanned<String>>, default: u32) -> Result<u32, SpanError> {
+    match field {
+        None => Ok(default),
+        Some(s) => crate::units::parse_mode(s.get_ref()).map_err(|e| SpanError::new(s.span(), e)),
+    }
+}
+
+/// `rw-r--r--` style text for a mode, with its octal value: `0644 (rw-r--r--)`.
+pub fn mode_text(perm: u32) -> String {
+    let mut s = String::with_capacity(9);
+    for (shift, special, sc) in [(6, 0o4000, 's'), (3, 0o2000, 's'), (0, 0o1000, 't')] {
+        let b = (perm >> shift) & 7;
+        s.push(if b & 4 != 0 { 'r' } else { '-' });
+        s.push(if b & 2 != 0 { 'w' } else { '-' });
+        let x = b & 1 != 0;
+        s.push(match (perm & special != 0, x) {
+            (true, true) => sc,
+            (true, false) => sc.to_ascii_uppercase(),
+            (false, true) => 'x',
+            (false, false) => '-',
+        });
+    }
+    format!("{perm:04o} ({s})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ex(p: &[&str]) -> Excludes {
+        let v: Vec<Spanned<String>> = p
+            .iter()
+            .map(|s| Spanned::new(0..1, s.to_string()))
+            .collect();
+        Excludes::parse(&v).unwrap()
+    }
+
+    #[test]
+    fn exclusion_forms() {
+        let root = Path::new("/var/www");
+        let e = ex(&[
+            "*.log",
+            "/var/www/cache",
+            "wp-content/uploads/**",
+            "node_modules/",
+        ]);
+        let m = |p: &str| e.matches(root, Path::new(p), Path::new(p).file_name().unwrap());
+        assert!(m("/var/www/a/b/error.log"));
+        assert!(m("/var/www/cache"));
+        assert!(!m("/var/www/a/cache"));
+        assert!(m("/var/www/wp-content/uploads/2024/x.jpg"));
+        assert!(m("/var/www/x/node_modules"));
+        assert!(!m("/var/www/index.php"));
+    }
+
+    #[test]
+    fn bad_glob_is_located() {
+        let v = vec![Spanned::new(5..9, "[abc".to_string())];
+        let e = Excludes::parse(&v).unwrap_err();
+        assert_eq!(e.span, Some(5..9));
+    }
+
+    #[test]
+    fn modes_read_like_ls() {
+        assert_eq!(mode_text(0o644), "0644 (rw-r--r--)");
+        assert_eq!(mode_text(0o4755), "4755 (rwsr-xr-x)");
+        assert_eq!(mode_text(0o1777), "1777 (rwxrwxrwt)");
+        assert_eq!(mode_text(0o2640), "2640 (rw-r-S---)");
+    }
+}

@@ -1,0 +1,244 @@
+//! `world_writable`: files anyone can change, and world-writable directories without the
+//! sticky bit, in the places a web server reads from.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::findings::{Finding, Findings};
+use super::permissions::{max_details, walk_deadline};
+use super::tree::{Excludes, OneOrMany, mode_text};
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::fixes::ModeFix;
+use crate::sanitize;
+use crate::walk::{self, Entry, WalkError};
+
+/// Scanned when no `paths` are given, those that exist.
+const DEFAULT_PATHS: &[&str] = &["/var/www", "/srv", "/etc", "/usr/local"];
+
+pub static KIND: Kind = Kind {
+    name: "world_writable",
+    summary: "world-writable files, and world-writable directories without the sticky bit",
+    why: "Anyone on the host — any other site, any compromised process — can change a \
+          world-writable file: a script, a config, an .htaccess. It is how sites get defaced, \
+          and a changed config is a classic sudden 500.",
+    looks_at: "Every entry under `paths` (default: those of /var/www, /srv, /etc and /usr/local \
+               that exist), without following symlinks: files with o+w, and directories with o+w \
+               but no sticky bit (with it, as on /tmp, people can only remove their own files).",
+    fixes: "`chmod o-w` on each; `sitedoctor fix --apply` applies them inside the scanned paths.",
+    field_docs: &[
+        FieldDoc {
+            name: "paths",
+            ty: "list of paths",
+            default: "those of /var/www, /srv, /etc, /usr/local that exist",
+            doc: "Where to look.",
+        },
+        FieldDoc {
+            name: "missing_ok",
+            ty: "bool",
+            default: "false",
+            doc: "Leave out `paths` that do not exist instead of reporting an error.",
+        },
+        FieldDoc {
+            name: "exclude",
+            ty: "list of globs",
+            default: "[]",
+            doc: "Entries to leave out, as for `permissions`.",
+        },
+        FieldDoc {
+            name: "one_file_system",
+            ty: "bool",
+            default: "true",
+            doc: "Do not descend into other mounted filesystems.",
+        },
+        FieldDoc {
+            name: "max_details",
+            ty: "integer",
+            default: "50",
+            doc: "Findings shown; totals are always complete.",
+        },
+    ],
+    example: r#"[[check]]
+id = "world-writable"
+kind = "world_writable"
+paths = ["/var/www", "/etc"]
+exclude = ["/var/www/html/tmp"]
+"#,
+    fields: super::fields_of::<WorldWritableSpec>,
+    build: super::build::<WorldWritableSpec>,
+    hidden: false,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorldWritableSpec {
+    paths: Option<OneOrMany>,
+    #[serde(default)]
+    missing_ok: bool,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    one_file_system: Option<bool>,
+    max_details: Option<Spanned<i64>>,
+}
+
+impl Spec for WorldWritableSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        Ok(Arc::new(WorldWritable {
+            paths: self.paths.map(|p| p.paths()),
+            missing_ok: self.missing_ok,
+            exclude: Excludes::parse(&self.exclude)?,
+            one_file_system: self.one_file_system.unwrap_or(true),
+            max_details: max_details(&self.max_details)?,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct WorldWritable {
+    paths: Option<Vec<PathBuf>>,
+    missing_ok: bool,
+    exclude: Excludes,
+    one_file_system: bool,
+    max_details: usize,
+}
+
+struct WwVisitor<'a> {
+    root: &'a Path,
+    exclude: &'a Excludes,
+    findings: &'a Findings,
+    sink: Option<&'a (dyn Fn(ModeFix<'_>) + Sync)>,
+}
+
+impl walk::Visitor<()> for WwVisitor<'_> {
+    fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
+        if e.depth > 0
+            && !self.exclude.is_empty()
+            && self.exclude.matches(self.root, e.path, e.name)
+        {
+            return None;
+        }
+        let m = e.meta;
+        let perm = m.perm();
+        let writable = perm & 0o002 != 0;
+        let (bad, noun) = if m.is_dir() {
+            (
+                writable && perm & 0o1000 == 0,
+                "directory without the sticky bit",
+            )
+        } else {
+            (writable && m.is_file(), "file")
+        };
+        if bad {
+            let fix = ModeFix {
+                at: e.at,
+                name: e.at_name,
+                path: e.path,
+                meta: m,
+                to: perm & !0o002,
+                ceiling: perm & !0o002,
+                reason: "world-writable",
+            };
+            self.findings.add(Finding {
+                key: "world-writable",
+                label: "world-writable",
+                status: Status::Fail,
+                path: sanitize::path(e.path),
+                what: format!("{} {noun}", mode_text(perm)),
+                fix: Some(fix.command()),
+                automatic: true,
+            });
+            if let Some(sink) = self.sink {
+                sink(fix);
+            }
+        }
+        m.is_dir().then_some(())
+    }
+
+    fn error(&self, error: WalkError) {
+        self.findings.unchecked(&error);
+    }
+}
+
+impl WorldWritable {
+    fn roots(&self) -> Vec<PathBuf> {
+        match &self.paths {
+            Some(p) if self.missing_ok => p.iter().filter(|p| p.exists()).cloned().collect(),
+            Some(p) => p.clone(),
+            None => DEFAULT_PATHS
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+                .collect(),
+        }
+    }
+
+    /// Scan every root; returns the roots scanned, entries seen and whether it finished.
+    fn scan(
+        &self,
+        ctx: &Ctx,
+        findings: &Findings,
+        sink: Option<&(dyn Fn(ModeFix<'_>) + Sync)>,
+    ) -> anyhow::Result<(Vec<PathBuf>, u64, bool)> {
+        let roots = self.roots();
+        let mut entries = 0;
+        let mut complete = true;
+        for root in &roots {
+            let v = WwVisitor {
+                root,
+                exclude: &self.exclude,
+                findings,
+                sink,
+            };
+            let opts = walk::Options {
+                one_file_system: self.one_file_system,
+                deadline: Some(walk_deadline(ctx)),
+                threads: walk::default_threads(),
+            };
+            let stats =
+                walk::walk(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
+            entries += stats.entries;
+            complete &= stats.complete;
+        }
+        Ok((roots, entries, complete))
+    }
+}
+
+impl Check for WorldWritable {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let findings = Findings::new(self.max_details);
+        let (roots, entries, complete) = self.scan(ctx, &findings, None)?;
+        if roots.is_empty() {
+            let looked: Vec<String> = match &self.paths {
+                Some(p) => p.iter().map(|p| sanitize::path(p)).collect(),
+                None => DEFAULT_PATHS.iter().map(|p| p.to_string()).collect(),
+            };
+            return Ok(Outcome::skip(format!(
+                "none of {} exists here",
+                looked.join(", ")
+            )));
+        }
+        let shown: Vec<String> = roots.iter().map(|p| sanitize::path(p)).collect();
+        let where_ = format!("under {}", shown.join(", "));
+        let mut out = findings.into_outcome(
+            &ctx.id,
+            format!("no world-writable entries among {entries} {where_}"),
+            &where_,
+        );
+        out.metrics
+            .insert(0, Metric::new("entries", entries as f64, ""));
+        if !complete {
+            out.status = out.status.worse(Status::Warn);
+            out.details.push(format!("the scan stopped at the time limit after {entries} entries: raise `timeout` for this check"));
+        }
+        Ok(out)
+    }
+
+    fn mode_fixes(&self, ctx: &Ctx, sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
+        self.scan(ctx, &Findings::new(0), Some(sink))?;
+        Ok(true)
+    }
+}
