@@ -83,7 +83,7 @@ impl Findings {
     pub fn unchecked(&self, error: &crate::walk::WalkError) {
         self.add(Finding {
             key: "unchecked",
-            label: "paths that could not be checked",
+            label: "not checked (unreadable)",
             status: Status::Warn,
             path: crate::sanitize::path(&error.path),
             what: error.describe(),

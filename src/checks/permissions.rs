@@ -308,7 +308,7 @@ impl Permissions {
             let shown = sanitize::path(dir);
             findings.add(Finding {
                 key: "above-root",
-                label: "directories above the root the web server cannot enter",
+                label: "locked out above the root",
                 status: Status::Fail,
                 path: shown.clone(),
                 what: format!(
@@ -366,7 +366,7 @@ impl PermVisitor<'_> {
         } else if m.is_file() && extra & 0o6000 != 0 {
             (
                 "setid",
-                "setuid/setgid files",
+                "setuid/setgid",
                 Status::Fail,
                 noun,
                 "setuid/setgid",
@@ -446,7 +446,7 @@ impl walk::Visitor<bool> for PermVisitor<'_> {
                 });
                 self.findings.add(Finding {
                     key: "unreadable",
-                    label: "entries the web server cannot read",
+                    label: "unreadable by the web server",
                     status: Status::Fail,
                     path: shown.clone(),
                     what: format!(
@@ -470,7 +470,7 @@ impl walk::Visitor<bool> for PermVisitor<'_> {
                 };
                 self.findings.add(Finding {
                     key: "owner",
-                    label: "entries with another owner or group",
+                    label: "with another owner or group",
                     status: Status::Warn,
                     path: shown.clone(),
                     what: format!(

@@ -72,7 +72,7 @@ fn permissions_findings_each_with_its_chmod() {
     let v = json(&env.run(&["--format", "json"]));
     let c = &v["checks"][0];
     assert_eq!(c["status"], "fail");
-    assert!(c["summary"].as_str().unwrap().starts_with("1 entries the web server cannot read, 1 setuid/setgid files, 2 world-writable, 1 looser than the policy"), "{}", c["summary"]);
+    assert!(c["summary"].as_str().unwrap().starts_with("1 setuid/setgid, 1 unreadable by the web server, 2 world-writable, 1 looser than the policy"), "{}", c["summary"]);
     assert_eq!(c["fix"]["automatic"], true);
 }
 
@@ -92,7 +92,7 @@ fn a_locked_directory_above_the_root_is_reported_not_fixed() {
     out.expect_code(2);
     assert!(
         out.stdout
-            .contains("directories above the root the web server cannot enter"),
+            .contains("1 locked out above the root"),
         "{}",
         out.stdout
     );

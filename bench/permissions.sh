@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The `permissions` check against find(1) on the same 200,000-file tree, interleaved, warm
+# cache; prints the medians, their ratio (target <= 1.0, stretch 0.6) and sitedoctor's peak
+# memory (target <= 64 MiB).
+#   bench/permissions.sh [RUNS] [FILES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-15}
+files=${2:-200000}
+cargo build --release --locked -q
+bin=$PWD/target/release/sitedoctor
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "building a tree of $files files in $work/www ..."
+python3 - "$work/www" "$files" <<'PY'
+import os, sys
+root, total = sys.argv[1], int(sys.argv[2])
+per_dir = 100
+for d in range(total // per_dir):
+    path = os.path.join(root, f"d{d // 100:03}", f"s{d % 100:02}")
+    os.makedirs(path, exist_ok=True)
+    for f in range(per_dir):
+        p = os.path.join(path, f"f{f:03}.php")
+        with open(p, "w") as fh:
+            fh.write("<?php\n")
+        # One file in 500 has a mode find and the check both report.
+        os.chmod(p, 0o666 if (d * per_dir + f) % 500 == 0 else 0o644)
+for dirpath, dirnames, _ in os.walk(root):
+    os.chmod(dirpath, 0o755)
+PY
+
+cat >"$work/perm.toml" <<TOML
+[[check]]
+id = "bench"
+kind = "permissions"
+path = "$work/www"
+timeout = "120s"
+TOML
+
+find_cmd="find '$work/www' \\( -type f -perm /7133 \\) -print -o \\( -type d -perm /7022 \\) -print"
+echo "same findings? sitedoctor: $("$bin" --config "$work/perm.toml" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"][0]["summary"])')"
+echo "                    find: $(sh -c "$find_cmd" | wc -l) paths"
+echo
+python3 bench/timing.py "$runs" "sitedoctor permissions" "$bin --config $work/perm.toml --color never" \
+    "find -perm" "$find_cmd"
+echo
+# The check finds problems, so sitedoctor exits 2: that is expected here.
+peak=$({ /usr/bin/time -f %M "$bin" --config "$work/perm.toml" --color never >/dev/null || true; } 2>&1 | tail -1)
+echo "  peak memory (max RSS) of sitedoctor: $((peak / 1024)) MiB (target: at most 64 MiB)"
