@@ -137,7 +137,7 @@ fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
 fn run_checks(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Exit, Failure> {
     let specs = select(cli, specs)?;
     let opts = RunOptions {
-        default_timeout: cli.timeout,
+        timeout: cli.timeout,
         jobs: cli.jobs as usize,
     };
     let report = runner::run(&specs, opts);
@@ -170,7 +170,8 @@ fn run_fix(cli: &Cli, specs: Vec<CheckSpec>, apply: bool) -> Result<Exit, Failur
     let mut errors = 0;
     for spec in &specs {
         let before = offered.load(Ordering::Relaxed);
-        let ctx = crate::check::Ctx::with_timeout(&spec.id, spec.timeout.unwrap_or(cli.timeout));
+        let timeout = runner::effective_timeout(spec, cli.timeout);
+        let ctx = crate::check::Ctx::new(&spec.id, timeout, spec.check.budget(timeout));
         let sink = |f: crate::fixes::ModeFix<'_>| {
             offered.fetch_add(1, Ordering::Relaxed);
             if !apply {
@@ -237,7 +238,7 @@ fn run_fix(cli: &Cli, specs: Vec<CheckSpec>, apply: bool) -> Result<Exit, Failur
     let report = runner::run(
         &affected,
         RunOptions {
-            default_timeout: cli.timeout,
+            timeout: cli.timeout,
             jobs: cli.jobs as usize,
         },
     );

@@ -178,16 +178,27 @@ impl Outcome {
 pub struct Ctx {
     /// The check's id, for fixes that name it (`sitedoctor fix --only ID`).
     pub id: String,
+    /// The configured timeout (for `http`, of one try; see [`Check::budget`]).
+    pub timeout: Duration,
     /// The moment the runner stops waiting for this check.
     pub deadline: Instant,
 }
 
 impl Ctx {
-    pub fn with_timeout(id: &str, timeout: Duration) -> Ctx {
+    pub fn new(id: &str, timeout: Duration, budget: Duration) -> Ctx {
         Ctx {
             id: id.to_string(),
-            deadline: Instant::now() + timeout,
+            timeout,
+            deadline: Instant::now() + budget,
         }
+    }
+
+    /// What a check may spend on one network operation and still report before its
+    /// deadline: the time left, less a small margin.
+    pub fn op_timeout(&self) -> Duration {
+        let left = self.remaining();
+        left.saturating_sub((left / 20).min(Duration::from_millis(200)))
+            .max(Duration::from_millis(1))
     }
 
     /// Time left before the deadline, for checks that spend optional effort (a
@@ -202,6 +213,12 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     /// Look, judge, and say what was found. Return `Err` only when the check itself
     /// could not run (the report shows it as `error` with the message).
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
+
+    /// How long the whole check may take, given its configured timeout. Checks that retry
+    /// need more than one timeout.
+    fn budget(&self, timeout: Duration) -> Duration {
+        timeout
+    }
 
     /// Offer every automatic fix (mode changes) the current state calls for, one at a time,
     /// so that any number of them needs no memory. Returns whether this kind has automatic

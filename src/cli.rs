@@ -65,10 +65,10 @@ pub struct Cli {
     #[arg(long, value_name = "STATUS", default_value = "warn", global = true)]
     pub fail_on: FailOn,
 
-    /// Timeout for each check that sets none of its own, like "10s" or "500ms".
-    #[arg(long, value_name = "DURATION", default_value = "10s", global = true,
-          value_parser = crate::units::parse_duration)]
-    pub timeout: std::time::Duration,
+    /// Timeout for each check that sets none of its own, like "10s" or "500ms" [default: the
+    /// kind's own (5s for tcp), else 10s].
+    #[arg(long, value_name = "DURATION", global = true, value_parser = crate::units::parse_duration)]
+    pub timeout: Option<std::time::Duration>,
 
     /// How many checks may run at once.
     #[arg(short, long, value_name = "N", default_value_t = 64, global = true,

@@ -15,8 +15,8 @@ use crate::units::fmt_duration;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
-    /// Timeout for checks that set none.
-    pub default_timeout: Duration,
+    /// `--timeout`: for checks that set none, before their kind's own default.
+    pub timeout: Option<Duration>,
     /// At most this many checks run at once. A check that timed out no longer counts.
     pub jobs: usize,
 }
@@ -24,7 +24,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            default_timeout: Duration::from_secs(10),
+            timeout: None,
             jobs: 64,
         }
     }
@@ -58,6 +58,17 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 
 type Done = (usize, Outcome, Duration);
 
+/// Used when neither the check, `--timeout`, nor the check's kind sets a timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A check's timeout: its own `timeout`, else `--timeout`, else its kind's default, else 10s.
+pub fn effective_timeout(spec: &CheckSpec, cli: Option<Duration>) -> Duration {
+    spec.timeout
+        .or(cli)
+        .or(spec.kind.default_timeout)
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
 pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
     quiet_check_panics();
     let started_at = SystemTime::now();
@@ -74,11 +85,13 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
             let i = next;
             next += 1;
             let spec = &specs[i];
-            let timeout = spec.timeout.unwrap_or(opts.default_timeout);
+            let timeout = effective_timeout(spec, opts.timeout);
+            let budget = spec.check.budget(timeout);
             let began = Instant::now();
             let ctx = Ctx {
                 id: spec.id.clone(),
-                deadline: began + timeout,
+                timeout,
+                deadline: began + budget,
             };
             let check = Arc::clone(&spec.check);
             let tx = tx.clone();
@@ -99,7 +112,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
                 });
             match spawned {
                 Ok(_) => {
-                    running.insert(i, (began, began + timeout));
+                    running.insert(i, (began, began + budget));
                 }
                 Err(e) => {
                     results[i] = Some((
@@ -128,8 +141,8 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
                     .map(|(i, _)| *i)
                     .collect();
                 for i in expired {
-                    let (began, _) = running.remove(&i).expect("present");
-                    let timeout = specs[i].timeout.unwrap_or(opts.default_timeout);
+                    let (began, deadline) = running.remove(&i).expect("present");
+                    let timeout = deadline - began;
                     let o = Outcome::error(format!(
                         "timed out after {}: the check did not finish (raise `timeout` for this check, or --timeout)",
                         fmt_duration(timeout)

@@ -71,6 +71,7 @@ inodes_fail = "95%"
     fields: super::fields_of::<DiskSpec>,
     build: super::build::<DiskSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -62,6 +62,7 @@ allow_empty = false
     fields: super::fields_of::<EnvSpec>,
     build: super::build::<EnvSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -51,6 +51,7 @@ fail = "95%"
     fields: super::fields_of::<FdsSpec>,
     build: super::build::<FdsSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -42,6 +42,7 @@ fail = 3.0
     fields: super::fields_of::<LoadSpec>,
     build: super::build::<LoadSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -50,6 +50,7 @@ swap_warn = "80%"
     fields: super::fields_of::<MemorySpec>,
     build: super::build::<MemorySpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -2,16 +2,19 @@
 //! reference and config validation are all generated from it.
 
 mod disk;
+mod dns;
 mod env;
 mod fds;
 mod fields;
 mod findings;
+mod http;
 mod load;
 mod memory;
 mod permissions;
 mod process;
 mod recent_changes;
 mod selftest;
+mod tcp;
 mod tree;
 mod world_writable;
 
@@ -36,6 +39,9 @@ pub static KINDS: &[&Kind] = &[
     &permissions::KIND,
     &world_writable::KIND,
     &recent_changes::KIND,
+    &http::KIND,
+    &tcp::KIND,
+    &dns::KIND,
     &selftest::KIND,
 ];
 
@@ -66,6 +72,8 @@ pub struct Kind {
     pub build: BuildFn,
     /// Not listed or accepted unless [`SELFTEST_ENV`] is set.
     pub hidden: bool,
+    /// The timeout of checks of this kind that set none (before the 10s default).
+    pub default_timeout: Option<std::time::Duration>,
 }
 
 impl std::fmt::Debug for Kind {

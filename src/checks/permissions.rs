@@ -109,6 +109,7 @@ max_details = 50
     fields: super::fields_of::<PermissionsSpec>,
     build: super::build::<PermissionsSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

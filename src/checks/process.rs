@@ -57,6 +57,7 @@ unit = "php8.2-fpm"
     fields: super::fields_of::<ProcessSpec>,
     build: super::build::<ProcessSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -69,6 +69,7 @@ exclude = ["cache", "*.log"]
     fields: super::fields_of::<RecentSpec>,
     build: super::build::<RecentSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

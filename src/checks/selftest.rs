@@ -53,6 +53,7 @@ pub static KIND: Kind = Kind {
     fields: super::fields_of::<SelftestSpec>,
     build: super::build::<SelftestSpec>,
     hidden: true,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

@@ -71,6 +71,7 @@ exclude = ["/var/www/html/tmp"]
     fields: super::fields_of::<WorldWritableSpec>,
     build: super::build::<WorldWritableSpec>,
     hidden: false,
+    default_timeout: None,
 };
 
 #[derive(Debug, Deserialize)]

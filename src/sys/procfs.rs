@@ -181,3 +181,34 @@ mod tests {
         assert_eq!(parse_limits_nofile(u).unwrap(), None);
     }
 }
+
+/// Whether something listens on local TCP `port` (any address), from /proc/net/tcp{,6}.
+pub fn tcp_listening(port: u16) -> bool {
+    ["net/tcp", "net/tcp6"]
+        .iter()
+        .any(|f| std::fs::read_to_string(proc_path(f)).is_ok_and(|text| listening_in(&text, port)))
+}
+
+fn listening_in(text: &str, port: u16) -> bool {
+    text.lines().skip(1).any(|l| {
+        let mut f = l.split_whitespace();
+        let local = f.nth(1).unwrap_or("");
+        let state = f.nth(1).unwrap_or("");
+        state == "0A"
+            && local
+                .rsplit(':')
+                .next()
+                .and_then(|p| u16::from_str_radix(p, 16).ok())
+                == Some(port)
+    })
+}
+
+#[cfg(test)]
+mod listen_tests {
+    #[test]
+    fn finds_listeners() {
+        let t = "  sl  local_address rem_address   st\n   0: 00000000:0050 00000000:0000 0A 0\n   1: 0100007F:1F90 0100007F:D2C4 01 0\n";
+        assert!(super::listening_in(t, 80));
+        assert!(!super::listening_in(t, 8080), "established, not listening");
+    }
+}

@@ -91,8 +91,7 @@ fn a_locked_directory_above_the_root_is_reported_not_fixed() {
     let out = env.run(&[]);
     out.expect_code(2);
     assert!(
-        out.stdout
-            .contains("1 locked out above the root"),
+        out.stdout.contains("1 locked out above the root"),
         "{}",
         out.stdout
     );

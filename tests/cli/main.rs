@@ -3,9 +3,11 @@
 mod config_errors;
 mod exit_codes;
 mod filesystem;
+mod network;
 mod outputs;
 mod resources;
 mod runner;
 mod secrets;
+mod servers;
 mod subcommands;
 mod testenv;

@@ -26,7 +26,9 @@ fn builtin_checklist_runs_here() {
             "load",
             "fds",
             "webroot-permissions",
-            "webroot-world-writable"
+            "webroot-world-writable",
+            "local-http",
+            "local-https"
         ]
     );
     for c in v["checks"].as_array().unwrap() {

@@ -1,0 +1,688 @@
+//! `http`: the app's own URL or a dependency's: status, latency, body and certificate
+//! expiry, with the precise reason when it fails and no secret ever shown.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::net::errors::{Phase, describe_reqwest};
+use crate::net::{judge_latency, latency_order, redact, tls};
+use crate::units::{Dur, fmt_bytes, fmt_duration};
+
+pub static KIND: Kind = Kind {
+    name: "http",
+    summary: "an HTTP(S) URL answers as expected, in time, with a valid certificate",
+    why: "The site's own URL answering 500 is the symptom itself; a payment, mail or search API \
+          that is down, slow or serving an expired certificate makes the app fail in turn.",
+    looks_at: "One request (following up to 10 redirects unless told not to): the final status, \
+               the time to the whole response, optionally the body, and for https the days left \
+               on the server's certificate. Credentials in the URL, secret-looking query \
+               parameters and header values are never shown.",
+    fixes: "Depends on the reason given: a 500 points at the app's error log; refused means the \
+            service is down (start it); a timeout in connecting means a firewall or a dead host, \
+            in waiting means the app is overloaded; an expired or untrusted certificate needs \
+            renewing (`certbot renew`) or `ca_file`.",
+    field_docs: &[
+        FieldDoc {
+            name: "url",
+            ty: "URL",
+            default: "—",
+            doc: "What to request (required).",
+        },
+        FieldDoc {
+            name: "method",
+            ty: "string",
+            default: "\"GET\"",
+            doc: "GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS.",
+        },
+        FieldDoc {
+            name: "headers",
+            ty: "table",
+            default: "{}",
+            doc: "Request headers; values are never shown.",
+        },
+        FieldDoc {
+            name: "body",
+            ty: "string",
+            default: "none",
+            doc: "Request body.",
+        },
+        FieldDoc {
+            name: "expect_status",
+            ty: "list of integers",
+            default: "any 2xx or 3xx",
+            doc: "Accepted final statuses, e.g. [200, 301].",
+        },
+        FieldDoc {
+            name: "body_contains",
+            ty: "string",
+            default: "none",
+            doc: "Fail unless the body (first MiB) contains this text.",
+        },
+        FieldDoc {
+            name: "body_regex",
+            ty: "regex",
+            default: "none",
+            doc: "Fail unless the body (first MiB) matches.",
+        },
+        FieldDoc {
+            name: "warn_latency",
+            ty: "duration",
+            default: "none",
+            doc: "Warn when the response takes longer.",
+        },
+        FieldDoc {
+            name: "fail_latency",
+            ty: "duration",
+            default: "none",
+            doc: "Fail when it takes longer.",
+        },
+        FieldDoc {
+            name: "follow_redirects",
+            ty: "bool",
+            default: "true",
+            doc: "Follow up to 10 redirects.",
+        },
+        FieldDoc {
+            name: "ca_file",
+            ty: "path",
+            default: "none",
+            doc: "A PEM file of extra CAs to trust (a private CA, a self-signed certificate).",
+        },
+        FieldDoc {
+            name: "insecure",
+            ty: "bool",
+            default: "false",
+            doc: "Do not verify the certificate (said in the summary); its expiry is still judged.",
+        },
+        FieldDoc {
+            name: "cert_warn_days",
+            ty: "integer",
+            default: "14",
+            doc: "Warn when the certificate has fewer days left.",
+        },
+        FieldDoc {
+            name: "cert_fail_days",
+            ty: "integer",
+            default: "3",
+            doc: "Fail when it has fewer days left.",
+        },
+        FieldDoc {
+            name: "retries",
+            ty: "integer",
+            default: "0",
+            doc: "Try again this many times after a failure; passing only on a retry is `warn`.",
+        },
+        FieldDoc {
+            name: "retry_delay",
+            ty: "duration",
+            default: "\"1s\"",
+            doc: "Wait between tries.",
+        },
+        FieldDoc {
+            name: "only_if_listening",
+            ty: "bool",
+            default: "false",
+            doc: "`skip` when nothing listens on the URL's port on this host (for local URLs).",
+        },
+    ],
+    example: r#"[[check]]
+id = "site"
+kind = "http"
+url = "https://www.example.com/health"
+expect_status = [200]
+body_contains = "ok"
+warn_latency = "500ms"
+fail_latency = "2s"
+timeout = "5s"
+cert_warn_days = 14
+retries = 1
+"#,
+    fields: super::fields_of::<HttpSpec>,
+    build: super::build::<HttpSpec>,
+    hidden: false,
+    default_timeout: None,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpSpec {
+    url: Spanned<String>,
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    body: Option<String>,
+    expect_status: Option<Vec<Spanned<i64>>>,
+    body_contains: Option<String>,
+    body_regex: Option<Spanned<String>>,
+    warn_latency: Option<Spanned<Dur>>,
+    fail_latency: Option<Spanned<Dur>>,
+    follow_redirects: Option<bool>,
+    ca_file: Option<PathBuf>,
+    #[serde(default)]
+    insecure: bool,
+    cert_warn_days: Option<Spanned<i64>>,
+    cert_fail_days: Option<Spanned<i64>>,
+    retries: Option<Spanned<i64>>,
+    retry_delay: Option<Dur>,
+    #[serde(default)]
+    only_if_listening: bool,
+}
+
+/// Days-left thresholds, validated the same way by `http` and `tcp`.
+pub fn cert_days(
+    warn: &Option<Spanned<i64>>,
+    fail: &Option<Spanned<i64>>,
+) -> Result<(f64, f64), SpanError> {
+    for d in [warn, fail].into_iter().flatten() {
+        if *d.get_ref() < 0 {
+            return Err(SpanError::new(d.span(), "days must not be negative"));
+        }
+    }
+    let w = warn.as_ref().map_or(14, |d| *d.get_ref());
+    let f = fail.as_ref().map_or(3, |d| *d.get_ref());
+    if w < f {
+        let span = warn.as_ref().or(fail.as_ref()).map_or(0..0, |d| d.span());
+        return Err(SpanError::new(
+            span,
+            format!(
+                "cert_warn_days {w} is looser than cert_fail_days {f}: the warning must come first"
+            ),
+        ));
+    }
+    Ok((w as f64, f as f64))
+}
+
+impl Spec for HttpSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        let url = reqwest::Url::parse(self.url.get_ref())
+            .map_err(|e| SpanError::new(self.url.span(), format!("invalid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(SpanError::new(
+                self.url.span(),
+                "the URL must start with http:// or https://",
+            ));
+        }
+        let method = match &self.method {
+            None => reqwest::Method::GET,
+            Some(m) => {
+                let up = m.get_ref().to_ascii_uppercase();
+                if !["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                    .contains(&up.as_str())
+                {
+                    return Err(SpanError::new(
+                        m.span(),
+                        "method must be GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+                    ));
+                }
+                reqwest::Method::from_bytes(up.as_bytes()).expect("a known method")
+            }
+        };
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &self.headers {
+            let name =
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| SpanError {
+                    span: None,
+                    message: format!("headers: {k:?} is not a valid header name"),
+                })?;
+            let value = reqwest::header::HeaderValue::from_str(v).map_err(|_| SpanError {
+                span: None,
+                message: format!("headers: the value of {k:?} is not a valid header value"),
+            })?;
+            headers.insert(name, value);
+        }
+        let expect = match self.expect_status {
+            None => None,
+            Some(list) => {
+                let mut v = Vec::new();
+                for s in list {
+                    if !(100..=599).contains(s.get_ref()) {
+                        return Err(SpanError::new(
+                            s.span(),
+                            "an HTTP status is between 100 and 599",
+                        ));
+                    }
+                    v.push(*s.get_ref() as u16);
+                }
+                Some(v)
+            }
+        };
+        let body_regex = match &self.body_regex {
+            None => None,
+            Some(r) => Some(
+                regex::Regex::new(r.get_ref())
+                    .map_err(|e| SpanError::new(r.span(), format!("invalid regex: {e}")))?,
+            ),
+        };
+        latency_order(&self.warn_latency, &self.fail_latency)?;
+        let (cert_warn, cert_fail) = cert_days(&self.cert_warn_days, &self.cert_fail_days)?;
+        let retries = match &self.retries {
+            Some(r) if !(0..=10).contains(r.get_ref()) => {
+                return Err(SpanError::new(r.span(), "retries must be between 0 and 10"));
+            }
+            Some(r) => *r.get_ref() as u32,
+            None => 0,
+        };
+        Ok(Arc::new(Http {
+            raw_url: self.url.into_inner(),
+            url,
+            method,
+            headers,
+            body: self.body,
+            expect,
+            body_contains: self.body_contains,
+            body_regex,
+            warn_latency: self.warn_latency.map(|d| d.into_inner().0),
+            fail_latency: self.fail_latency.map(|d| d.into_inner().0),
+            follow_redirects: self.follow_redirects.unwrap_or(true),
+            ca_file: self.ca_file,
+            insecure: self.insecure,
+            cert_warn,
+            cert_fail,
+            retries,
+            retry_delay: self.retry_delay.map_or(Duration::from_secs(1), |d| d.0),
+            only_if_listening: self.only_if_listening,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Http {
+    raw_url: String,
+    url: reqwest::Url,
+    method: reqwest::Method,
+    headers: reqwest::header::HeaderMap,
+    body: Option<String>,
+    expect: Option<Vec<u16>>,
+    body_contains: Option<String>,
+    body_regex: Option<regex::Regex>,
+    warn_latency: Option<Duration>,
+    fail_latency: Option<Duration>,
+    follow_redirects: bool,
+    ca_file: Option<PathBuf>,
+    insecure: bool,
+    cert_warn: f64,
+    cert_fail: f64,
+    retries: u32,
+    retry_delay: Duration,
+    only_if_listening: bool,
+}
+
+/// The body is read up to this much for matching and for the first line of an error page.
+const BODY_CAP: u64 = 1 << 20;
+
+impl Http {
+    fn client(&self, timeout: Duration) -> anyhow::Result<reqwest::blocking::Client> {
+        let tls = tls::client_config(self.ca_file.as_deref(), self.insecure)?;
+        let policy = if self.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        Ok(reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .tls_info(true)
+            .redirect(policy)
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("sitedoctor/", env!("CARGO_PKG_VERSION")))
+            .build()?)
+    }
+
+    /// One request, judged. The outcome's status is its verdict.
+    fn attempt(&self, client: &reqwest::blocking::Client, timeout: Duration) -> Outcome {
+        let mut req = client
+            .request(self.method.clone(), self.url.clone())
+            .headers(self.headers.clone());
+        if let Some(b) = &self.body {
+            req = req.body(b.clone());
+        }
+        let t0 = Instant::now();
+        let resp = match req.send() {
+            Ok(r) => r,
+            Err(e) => return self.failed(&e, Phase::Request, timeout),
+        };
+        let status = resp.status();
+        let final_url = resp.url().clone();
+        let cert = resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate())
+            .and_then(tls::PeerCert::parse);
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let mut body = Vec::new();
+        if let Err(e) = resp.take(BODY_CAP).read_to_end(&mut body) {
+            if let Some(re) = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+                return self.failed(re, Phase::Body, timeout);
+            }
+            return Outcome::new(
+                Status::Fail,
+                format!(
+                    "reading the response failed: {}",
+                    crate::config::source::io_reason(&e)
+                ),
+            );
+        }
+        let took = t0.elapsed();
+
+        let mut out = Outcome::pass("")
+            .metric(
+                Metric::new("latency_ms", took.as_millis() as f64, "ms").thresholds(
+                    self.warn_latency.map(|d| d.as_millis() as f64),
+                    self.fail_latency.map(|d| d.as_millis() as f64),
+                ),
+            )
+            .metric(Metric::new("status_code", status.as_u16() as f64, ""));
+        let status_text = format!(
+            "HTTP {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        out.details.push(format!(
+            "{} {} → {status_text} in {}, {}",
+            self.method,
+            redact::url(self.url.as_str()),
+            fmt_duration(took),
+            fmt_bytes(body.len() as u64)
+        ));
+        if final_url != self.url {
+            out.details.push(format!(
+                "final URL after redirects: {}",
+                redact::url(final_url.as_str())
+            ));
+        }
+        let ok_status = match &self.expect {
+            Some(list) => list.contains(&status.as_u16()),
+            None => status.is_success() || status.is_redirection(),
+        };
+        if !ok_status {
+            let first = first_line(&body, &content_type);
+            let expected = self.expect.as_ref().map_or("2xx or 3xx".to_string(), |l| {
+                l.iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            });
+            let mut summary = format!("{status_text} (expected {expected})");
+            if !first.is_empty() {
+                summary.push_str(&format!(": {first}"));
+            }
+            out = out.status_summary(Status::Fail, summary);
+            out.fix = Some(crate::check::Fix {
+                text: status_advice(status.as_u16()),
+                automatic: false,
+            });
+            return out;
+        }
+        let text = String::from_utf8_lossy(&body);
+        if let Some(needle) = &self.body_contains
+            && !text.contains(needle.as_str())
+        {
+            return out.status_summary(
+                Status::Fail,
+                format!("{status_text}, but the body does not contain {needle:?}"),
+            );
+        }
+        if let Some(re) = &self.body_regex
+            && !re.is_match(&text)
+        {
+            return out.status_summary(
+                Status::Fail,
+                format!(
+                    "{status_text}, but the body does not match /{}/",
+                    re.as_str()
+                ),
+            );
+        }
+        let mut status_v = judge_latency(took, self.warn_latency, self.fail_latency);
+        let mut summary = format!("{status_text} in {}", fmt_duration(took));
+        if status_v != Status::Pass {
+            let limit = if status_v == Status::Fail {
+                self.fail_latency
+            } else {
+                self.warn_latency
+            };
+            summary = format!(
+                "slow: {status_text} took {} (limit {})",
+                fmt_duration(took),
+                fmt_duration(limit.unwrap_or_default())
+            );
+        }
+        if let Some(c) = &cert {
+            let (cs, metric) = tls::judge_expiry(c, self.cert_warn, self.cert_fail);
+            out.metrics.push(metric);
+            out.details.push(format!(
+                "certificate: {}; issued by {}; {}",
+                c.subject,
+                c.issuer,
+                c.expiry_text()
+            ));
+            if cs != Status::Pass {
+                summary = format!("{summary}; the certificate {}", c.expiry_text());
+            } else {
+                summary = format!("{summary}; certificate {}", c.expiry_text());
+            }
+            status_v = status_v.worse(cs);
+        }
+        if self.insecure && self.url.scheme() == "https" {
+            summary.push_str(" (certificate not verified: insecure = true)");
+        }
+        out.status_summary(status_v, summary)
+    }
+
+    /// A request that did not get an answer; for TLS failures, look at the certificate.
+    fn failed(&self, e: &reqwest::Error, phase: Phase, timeout: Duration) -> Outcome {
+        let mut out = Outcome::new(Status::Fail, describe_reqwest(e, phase, timeout));
+        if out.summary.starts_with("TLS failure")
+            && let Some(host) = self.url.host_str()
+        {
+            let port = self.url.port_or_known_default().unwrap_or(443);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let probe = crate::net::resolve(host, port, timeout)
+                .and_then(|addrs| crate::net::connect(&addrs, timeout))
+                .ok()
+                .and_then(|stream| {
+                    tls::probe(stream, host, self.ca_file.as_deref(), true, timeout).ok()
+                });
+            if let Some(problem) = probe.as_ref().and_then(|p| p.problem.as_ref()) {
+                out.summary = format!("TLS failure: {problem}");
+            }
+            if let Some(c) = probe.and_then(|p| p.cert) {
+                out.details.push(format!(
+                    "certificate: {}; issued by {}; {}",
+                    c.subject,
+                    c.issuer,
+                    c.expiry_text()
+                ));
+                let (_, metric) = tls::judge_expiry(&c, self.cert_warn, self.cert_fail);
+                out.metrics.push(metric);
+                if c.days_left() < 0.0 {
+                    out.summary = format!("{} ({})", out.summary, c.expiry_text());
+                }
+            }
+            out.fix = Some(crate::check::Fix {
+                text: "renew the certificate (e.g. `certbot renew`), or, for a private CA or a self-signed certificate, set `ca_file`".into(),
+                automatic: false,
+            });
+        }
+        let advice = if out.summary.starts_with("connection refused") {
+            let port = self.url.port_or_known_default().unwrap_or(0);
+            out.summary = format!(
+                "connection to {}:{port} refused (nothing listens there)",
+                self.url.host_str().unwrap_or("?")
+            );
+            Some(
+                "start the service that should listen there (`systemctl status …`), or correct the URL",
+            )
+        } else if out.summary.contains("could not be resolved") {
+            Some(
+                "check the host name, /etc/hosts and the resolver in /etc/resolv.conf (`getent hosts NAME`)",
+            )
+        } else if out.summary.contains("waiting for the response") {
+            Some(
+                "the service accepted the connection but did not answer in time: it is stuck or overloaded; look at its load, workers and error log",
+            )
+        } else if out.summary.contains("while connecting") {
+            Some("no answer to the connection: a firewall dropping packets, or the host is down")
+        } else {
+            None
+        };
+        if let (Some(text), None) = (advice, &out.fix) {
+            out.fix = Some(crate::check::Fix {
+                text: text.into(),
+                automatic: false,
+            });
+        }
+        out
+    }
+}
+
+/// What to do about an unexpected status.
+fn status_advice(code: u16) -> String {
+    match code {
+        500 => "the app failed: read its newest error-log lines (PHP: the FPM log; nginx: /var/log/nginx/error.log) for the fatal error and the file and line it names".into(),
+        502 | 504 => "the web server got no (timely) answer from the app server: is it running (`systemctl status php*-fpm`), and is it overloaded?".into(),
+        503 => "the service is unavailable: maintenance mode, or no free workers".into(),
+        401 | 403 => "access is refused: check the credentials, and that the web server can read the files (`sitedoctor --only files`)".into(),
+        404 => "the path does not exist: check the URL and the web root".into(),
+        _ => "compare the status with what the service should answer; its error log says why".into(),
+    }
+}
+
+/// The first informative line of a response body: an HTML page's <title>, else the first
+/// non-blank line with tags removed; at most 200 characters.
+pub fn first_line(body: &[u8], content_type: &str) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(64 * 1024)]);
+    let html = content_type.contains("html") || text.trim_start().starts_with('<');
+    if html {
+        let lower = text.to_ascii_lowercase();
+        if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+            && b > a + 7
+        {
+            return clip(text[a + 7..b].trim());
+        }
+    }
+    for line in text.lines() {
+        let stripped = if html {
+            strip_tags(line)
+        } else {
+            line.to_string()
+        };
+        let t = stripped.trim();
+        if !t.is_empty() {
+            return clip(t);
+        }
+    }
+    String::new()
+}
+
+fn strip_tags(s: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one.chars().count() > 200 {
+        format!("{}…", one.chars().take(200).collect::<String>())
+    } else {
+        one
+    }
+}
+
+impl Check for Http {
+    fn budget(&self, timeout: Duration) -> Duration {
+        timeout * (self.retries + 1) + self.retry_delay * self.retries + Duration::from_millis(500)
+    }
+
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        if self.only_if_listening {
+            let local = matches!(
+                self.url.host_str(),
+                Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
+            );
+            let port = self.url.port_or_known_default().unwrap_or(80);
+            if local && !crate::sys::procfs::tcp_listening(port) {
+                return Ok(Outcome::skip(format!(
+                    "nothing listens on port {port} here"
+                )));
+            }
+        }
+        let tries = self.retries + 1;
+        let mut failures: Vec<String> = Vec::new();
+        let mut used = 0;
+        let mut out = Outcome::pass("");
+        for attempt in 1..=tries {
+            used = attempt;
+            let per_try = ctx.timeout.min(ctx.op_timeout());
+            let client = self.client(per_try)?;
+            out = self.attempt(&client, per_try);
+            if out.status != Status::Fail || attempt == tries {
+                break;
+            }
+            failures.push(out.summary.clone());
+            std::thread::sleep(self.retry_delay.min(ctx.remaining()));
+        }
+        if !failures.is_empty() {
+            if out.status == Status::Fail {
+                out.summary = format!("{} (all {tries} tries failed)", out.summary);
+            } else {
+                out.status = out.status.worse(Status::Warn);
+                out.summary = format!("passed on try {used} of {tries}: {}", out.summary);
+            }
+            for (i, why) in failures.iter().enumerate() {
+                out.details.push(format!("try {} failed: {why}", i + 1));
+            }
+        }
+        // Nothing the library or the server said may carry a secret from the URL.
+        out.summary = redact::scrub(&out.summary, &self.raw_url);
+        out.details = out
+            .details
+            .iter()
+            .map(|d| redact::scrub(d, &self.raw_url))
+            .collect();
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_page_first_lines() {
+        let page = b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>";
+        assert_eq!(first_line(page, "text/html"), "500 Internal Server Error");
+        assert_eq!(
+            first_line(b"\n\nPHP Fatal error: boom in /a.php:3\nmore", "text/plain"),
+            "PHP Fatal error: boom in /a.php:3"
+        );
+        assert_eq!(
+            first_line(b"<p>Database <b>down</b></p>", ""),
+            "Database down"
+        );
+        assert_eq!(first_line(&[b'x'; 500], "").chars().count(), 201);
+    }
+}

@@ -1,0 +1,115 @@
+//! Talking to dependencies: secret redaction, TLS (verification verdicts and certificate
+//! expiry), and turning network errors into one precise sentence.
+
+pub mod errors;
+pub mod redact;
+pub mod tls;
+
+use std::time::Duration;
+
+/// Latency thresholds shared by `http` and `tcp`, checked at config time.
+pub fn latency_order(
+    warn: &Option<toml::Spanned<crate::units::Dur>>,
+    fail: &Option<toml::Spanned<crate::units::Dur>>,
+) -> Result<(), crate::config::SpanError> {
+    if let (Some(w), Some(f)) = (warn, fail)
+        && w.get_ref().0 > f.get_ref().0
+    {
+        return Err(crate::config::SpanError::new(
+            w.span(),
+            "warn_latency is looser than fail_latency: the warning must come first, so warn_latency must not be above fail_latency",
+        ));
+    }
+    Ok(())
+}
+
+/// Judge a measured latency.
+pub fn judge_latency(
+    took: Duration,
+    warn: Option<Duration>,
+    fail: Option<Duration>,
+) -> crate::check::Status {
+    use crate::check::Status;
+    if fail.is_some_and(|f| took > f) {
+        Status::Fail
+    } else if warn.is_some_and(|w| took > w) {
+        Status::Warn
+    } else {
+        Status::Pass
+    }
+}
+
+/// Resolve `host:port` through the system resolver (so /etc/hosts counts, as for the app),
+/// giving up after `timeout`. getaddrinfo cannot be cancelled: it finishes in a thread of
+/// its own, and its answer is dropped if it comes too late.
+pub fn resolve(
+    host: &str,
+    port: u16,
+    timeout: Duration,
+) -> Result<Vec<std::net::SocketAddr>, String> {
+    use std::net::ToSocketAddrs;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = (host.to_string(), port);
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let _ = tx.send(target.to_socket_addrs().map(|a| a.collect::<Vec<_>>()));
+        })
+        .map_err(|e| format!("could not start the resolver: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(Ok(addrs)) if addrs.is_empty() => Err(format!("{host} has no addresses")),
+        Ok(Ok(addrs)) => Ok(addrs),
+        Ok(Err(e)) => Err(format!(
+            "{host} could not be resolved: {}",
+            resolver_reason(&e)
+        )),
+        Err(_) => Err(format!(
+            "resolving {host} timed out after {} (is the resolver in /etc/resolv.conf reachable?)",
+            crate::units::fmt_duration(timeout)
+        )),
+    }
+}
+
+fn resolver_reason(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.strip_prefix("failed to lookup address information: ")
+        .unwrap_or(&s)
+        .to_string()
+}
+
+/// Connect to the first address that answers, within `timeout` overall.
+pub fn connect(
+    addrs: &[std::net::SocketAddr],
+    timeout: Duration,
+) -> Result<std::net::TcpStream, String> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut last = String::from("no address to connect to");
+    for a in addrs {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        match std::net::TcpStream::connect_timeout(a, left) {
+            Ok(s) => return Ok(s),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                last = format!("connection to {a} refused (nothing listens on that port)");
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::TimedOut
+                    || e.kind() == std::io::ErrorKind::WouldBlock =>
+            {
+                last = format!(
+                    "timed out after {} connecting to {a}",
+                    crate::units::fmt_duration(timeout)
+                );
+            }
+            Err(e) => {
+                last = format!(
+                    "cannot connect to {a}: {}",
+                    crate::config::source::io_reason(&e)
+                )
+            }
+        }
+    }
+    Err(last)
+}
