@@ -308,6 +308,13 @@ mod tests {
     }
 
     #[test]
+    fn shipped_deploy_example_is_valid() {
+        let text = include_str!("../../checks/deploy.toml");
+        let specs = load_str(text).expect("checks/deploy.toml parses");
+        assert!(specs.iter().all(|s| s.tags == ["deploy"]));
+    }
+
+    #[test]
     fn typo_is_an_error_with_suggestion() {
         let e = load_str("[[check]]\nid = \"d\"\nkind = \"disk\"\nwran = \"80%\"\n").unwrap_err();
         assert_eq!(e.at, Some((4, 1)));
