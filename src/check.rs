@@ -87,6 +87,12 @@ pub struct Metric {
     pub unit: String,
     pub warn: Option<f64>,
     pub fail: Option<f64>,
+    /// Plugin performance data: the Nagios range text of the thresholds (`10:20`, `@5`),
+    /// when they are ranges rather than plain limits, and the value's bounds.
+    pub warn_range: Option<String>,
+    pub fail_range: Option<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 impl Metric {
@@ -98,6 +104,10 @@ impl Metric {
             unit: unit.to_string(),
             warn: None,
             fail: None,
+            warn_range: None,
+            fail_range: None,
+            min: None,
+            max: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! The registry of check kinds: one table, one line per kind. `list`, `explain`, the README
 //! reference and config validation are all generated from it.
 
+mod command;
 mod disk;
 mod dns;
 mod env;
@@ -11,6 +12,7 @@ mod http;
 mod load;
 mod memory;
 mod permissions;
+mod plugin;
 mod process;
 mod recent_changes;
 mod selftest;
@@ -42,6 +44,8 @@ pub static KINDS: &[&Kind] = &[
     &http::KIND,
     &tcp::KIND,
     &dns::KIND,
+    &command::KIND,
+    &plugin::KIND,
     &selftest::KIND,
 ];
 

@@ -1,5 +1,6 @@
 //! What the host exposes: `/proc` files, the mount table, the process table.
 
+pub mod child;
 pub mod mounts;
 pub mod procfs;
 pub mod procs;

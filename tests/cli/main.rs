@@ -5,6 +5,7 @@ mod exit_codes;
 mod filesystem;
 mod network;
 mod outputs;
+mod programs;
 mod resources;
 mod runner;
 mod secrets;

@@ -1,0 +1,254 @@
+//! `command`: run a program and judge its exit code and output — how `nginx -t`,
+//! `apachectl configtest` or any site-specific probe is run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::tree::OneOrMany;
+use super::{FieldDoc, Kind, Spec, shell_quote};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::sys::child;
+use crate::units::fmt_duration;
+
+pub static KIND: Kind = Kind {
+    name: "command",
+    summary: "a program exits as expected (config tests, site-specific probes)",
+    why: "A web server whose configuration no longer parses fails at its next reload; the \
+          config test (`nginx -t`, `apachectl configtest`, `php-fpm -t`) says where, before \
+          the reload makes every page a 500.",
+    looks_at: "The exit code and, with `expect_output`, stdout and stderr (64 KiB of each kept, \
+               the rest counted). The program runs in its own process group, and the whole group \
+               is killed when the timeout is up.",
+    fixes: "What the program printed names the problem (for config tests: file and line).",
+    field_docs: &[
+        FieldDoc {
+            name: "command",
+            ty: "list of strings (or a string with `shell`)",
+            default: "—",
+            doc: "The program and its arguments (required).",
+        },
+        FieldDoc {
+            name: "shell",
+            ty: "bool",
+            default: "false",
+            doc: "Run `command` (one string) through `sh -c`.",
+        },
+        FieldDoc {
+            name: "expect_exit",
+            ty: "integer or list",
+            default: "0",
+            doc: "Exit codes that mean success.",
+        },
+        FieldDoc {
+            name: "expect_output",
+            ty: "regex",
+            default: "none",
+            doc: "Must match stdout or stderr.",
+        },
+        FieldDoc {
+            name: "env",
+            ty: "table",
+            default: "{}",
+            doc: "Extra environment variables (values never shown).",
+        },
+        FieldDoc {
+            name: "cwd",
+            ty: "path",
+            default: "none",
+            doc: "Working directory.",
+        },
+        FieldDoc {
+            name: "skip_if_missing",
+            ty: "bool",
+            default: "false",
+            doc: "`skip` when the program is not installed.",
+        },
+    ],
+    example: r#"[[check]]
+id = "nginx-config"
+kind = "command"
+command = ["nginx", "-t"]
+expect_output = "syntax is ok"
+timeout = "10s"
+skip_if_missing = true
+"#,
+    fields: super::fields_of::<CommandSpec>,
+    build: super::build::<CommandSpec>,
+    hidden: false,
+    default_timeout: None,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandSpec {
+    command: Spanned<OneOrMany>,
+    #[serde(default)]
+    shell: bool,
+    expect_exit: Option<Spanned<ExitCodes>>,
+    expect_output: Option<Spanned<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+    #[serde(default)]
+    skip_if_missing: bool,
+}
+
+/// One exit code or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ExitCodes {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl Spec for CommandSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        let span = self.command.span();
+        let parts = self.command.into_inner().0;
+        let argv = if self.shell {
+            if parts.len() != 1 {
+                return Err(SpanError::new(
+                    span,
+                    "with `shell = true`, `command` is one string for sh -c",
+                ));
+            }
+            vec!["sh".to_string(), "-c".to_string(), parts[0].clone()]
+        } else {
+            if parts[0].trim().is_empty() {
+                return Err(SpanError::new(span, "the program name is empty"));
+            }
+            parts
+        };
+        let expect_exit = match self.expect_exit {
+            None => vec![0],
+            Some(e) => {
+                let v = match e.get_ref() {
+                    ExitCodes::One(c) => vec![*c],
+                    ExitCodes::Many(l) => l.clone(),
+                };
+                if v.is_empty() || v.iter().any(|c| !(0..=255).contains(c)) {
+                    return Err(SpanError::new(e.span(), "exit codes are between 0 and 255"));
+                }
+                v.into_iter().map(|c| c as i32).collect()
+            }
+        };
+        let expect_output = match self.expect_output {
+            None => None,
+            Some(r) => Some(
+                regex::Regex::new(r.get_ref())
+                    .map_err(|e| SpanError::new(r.span(), format!("invalid regex: {e}")))?,
+            ),
+        };
+        Ok(Arc::new(Command {
+            argv,
+            expect_exit,
+            expect_output,
+            env: self.env,
+            cwd: self.cwd,
+            skip_if_missing: self.skip_if_missing,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Command {
+    argv: Vec<String>,
+    expect_exit: Vec<i32>,
+    expect_output: Option<regex::Regex>,
+    env: BTreeMap<String, String>,
+    cwd: Option<PathBuf>,
+    skip_if_missing: bool,
+}
+
+/// `nginx -t -c '/etc/my nginx.conf'`: how the command line reads in a report.
+pub fn shown(argv: &[String]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl Check for Command {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let line = shown(&self.argv);
+        if self.skip_if_missing && child::which(&self.argv[0]).is_none() {
+            return Ok(Outcome::skip(format!(
+                "{} is not installed here",
+                self.argv[0]
+            )));
+        }
+        let spec = child::Spec {
+            argv: &self.argv,
+            env: &self.env,
+            cwd: self.cwd.as_deref(),
+            timeout: ctx.op_timeout(),
+        };
+        let f = child::run(&spec).map_err(anyhow::Error::msg)?;
+        let mut out =
+            Outcome::pass("").metric(Metric::new("duration_ms", f.took.as_millis() as f64, "ms"));
+        if let Some(c) = f.code {
+            out.metrics.push(Metric::new("exit_code", c as f64, ""));
+        }
+        let evidence = |out: &mut Outcome| {
+            for (name, c) in [("stderr", &f.stderr), ("stdout", &f.stdout)] {
+                for l in child::tail_lines(c, 10) {
+                    out.details.push(format!("{name}: {l}"));
+                }
+            }
+        };
+        if f.timed_out {
+            evidence(&mut out);
+            return Ok(out.status_summary(
+                Status::Error,
+                format!(
+                    "`{line}` did not finish within {}: killed, with everything it started",
+                    fmt_duration(ctx.op_timeout())
+                ),
+            ));
+        }
+        let Some(code) = f.code else {
+            evidence(&mut out);
+            return Ok(out.status_summary(
+                Status::Fail,
+                format!("`{line}` was killed by signal {}", f.signal.unwrap_or(0)),
+            ));
+        };
+        let last = |c: &child::Captured| child::tail_lines(c, 1).into_iter().next();
+        let said = last(&f.stderr)
+            .or_else(|| last(&f.stdout))
+            .unwrap_or_default();
+        if !self.expect_exit.contains(&code) {
+            evidence(&mut out);
+            let summary = if said.is_empty() {
+                format!("`{line}` exited with {code}")
+            } else {
+                format!("`{line}` exited with {code}: {said}")
+            };
+            return Ok(out.status_summary(Status::Fail, summary));
+        }
+        if let Some(re) = &self.expect_output
+            && !re.is_match(&f.stdout.text())
+            && !re.is_match(&f.stderr.text())
+        {
+            evidence(&mut out);
+            return Ok(out.status_summary(
+                Status::Fail,
+                format!(
+                    "`{line}` exited with {code}, but its output does not match /{}/",
+                    re.as_str()
+                ),
+            ));
+        }
+        let summary = if said.is_empty() {
+            format!("`{line}` exited with {code}")
+        } else {
+            format!("`{line}` exited with {code}: {said}")
+        };
+        Ok(out.status_summary(Status::Pass, summary))
+    }
+}

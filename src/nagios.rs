@@ -1,0 +1,259 @@
+//! The Nagios plugin conventions (monitoring-plugins guidelines): exit codes, the output's
+//! first line and long text, and performance data with its range syntax.
+
+use crate::check::{Metric, Status};
+
+/// Exit 0/1/2/3 is OK/WARNING/CRITICAL/UNKNOWN.
+pub fn status_of(code: i32) -> Option<Status> {
+    match code {
+        0 => Some(Status::Pass),
+        1 => Some(Status::Warn),
+        2 => Some(Status::Fail),
+        3 => Some(Status::Error),
+        _ => None,
+    }
+}
+
+/// A threshold range: alert outside `start..=end`, or inside it when `inside`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub inside: bool,
+}
+
+impl Range {
+    /// `10`, `10:`, `~:10`, `10:20`, `@10:20`.
+    pub fn parse(s: &str) -> Option<Range> {
+        let s = s.trim();
+        if s.is_empty() {
+            return None;
+        }
+        let (inside, body) = match s.strip_prefix('@') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let num = |t: &str| t.parse::<f64>().ok().filter(|v| v.is_finite());
+        let (start, end) = match body.split_once(':') {
+            None => (Some(0.0), Some(num(body)?)),
+            Some((a, b)) => {
+                let start = if a == "~" {
+                    None
+                } else if a.is_empty() {
+                    Some(0.0)
+                } else {
+                    Some(num(a)?)
+                };
+                let end = if b.is_empty() { None } else { Some(num(b)?) };
+                (start, end)
+            }
+        };
+        if let (Some(a), Some(b)) = (start, end)
+            && a > b
+        {
+            return None;
+        }
+        Some(Range { start, end, inside })
+    }
+
+    /// Whether `v` raises an alert.
+    pub fn alerts(&self, v: f64) -> bool {
+        let within = self.start.is_none_or(|a| v >= a) && self.end.is_none_or(|b| v <= b);
+        if self.inside { within } else { !within }
+    }
+
+    /// The single number that best stands for the range (its finite end, else its start).
+    pub fn limit(&self) -> Option<f64> {
+        self.end.or(self.start)
+    }
+}
+
+/// Parse performance data: `'label'=value[UOM];[warn];[crit];[min];[max]`, space-separated.
+/// Returns the metrics and descriptions of the items that could not be read.
+pub fn perfdata(text: &str) -> (Vec<Metric>, Vec<String>) {
+    let mut metrics = Vec::new();
+    let mut bad = Vec::new();
+    for item in split_items(text) {
+        match parse_item(&item) {
+            Some(Some(m)) => metrics.push(m),
+            Some(None) => {} // value "U": undetermined, nothing to record
+            None => bad.push(item),
+        }
+    }
+    (metrics, bad)
+}
+
+fn split_items(text: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' if quoted && chars.peek() == Some(&'\'') => {
+                cur.push('\'');
+                chars.next();
+            }
+            '\'' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    items.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        items.push(cur);
+    }
+    items
+}
+
+/// `Some(None)` for an undetermined value, `None` for a malformed item.
+fn parse_item(item: &str) -> Option<Option<Metric>> {
+    let eq = item.rfind('=')?;
+    let label = item[..eq].trim_matches('\'').to_string();
+    if label.is_empty() {
+        return None;
+    }
+    let mut fields = item[eq + 1..].split(';');
+    let value_uom = fields.next()?;
+    if value_uom == "U" {
+        return Some(None);
+    }
+    let split = value_uom
+        .find(|c: char| {
+            !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
+        })
+        .unwrap_or(value_uom.len());
+    let value: f64 = value_uom[..split]
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite())?;
+    let uom = &value_uom[split..];
+    if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
+        return None;
+    }
+    let mut m = Metric::new(label, value, uom);
+    let range = |t: Option<&str>| -> Option<Option<(Range, String)>> {
+        match t.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(t) => Range::parse(t).map(|r| Some((r, t.to_string()))),
+        }
+    };
+    let warn = range(fields.next())?;
+    let crit = range(fields.next())?;
+    let bound = |t: Option<&str>| -> Option<Option<f64>> {
+        match t.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(t) => t.parse().ok().map(Some),
+        }
+    };
+    m.min = bound(fields.next())?;
+    m.max = bound(fields.next())?;
+    if let Some((r, text)) = warn {
+        m.warn = r.limit();
+        m.warn_range = Some(text);
+    }
+    if let Some((r, text)) = crit {
+        m.fail = r.limit();
+        m.fail_range = Some(text);
+    }
+    Some(Some(m))
+}
+
+/// A plugin's output: the summary, the long text, and all performance data (after `|` on
+/// the first line and after the first `|` in the long text).
+pub struct PluginOutput {
+    pub summary: String,
+    pub long: Vec<String>,
+    pub perf: String,
+}
+
+pub fn split_output(text: &str) -> PluginOutput {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    let (summary, mut perf) = match first.split_once('|') {
+        Some((s, p)) => (s.trim().to_string(), p.trim().to_string()),
+        None => (first.trim().to_string(), String::new()),
+    };
+    let mut long = Vec::new();
+    let mut in_perf = false;
+    for l in lines {
+        if in_perf {
+            perf.push(' ');
+            perf.push_str(l.trim());
+        } else if let Some((text, p)) = l.split_once('|') {
+            if !text.trim().is_empty() {
+                long.push(text.trim_end().to_string());
+            }
+            perf.push(' ');
+            perf.push_str(p.trim());
+            in_perf = true;
+        } else if !l.trim().is_empty() {
+            long.push(l.trim_end().to_string());
+        }
+    }
+    PluginOutput {
+        summary,
+        long,
+        perf: perf.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = Range::parse("10").unwrap();
+        assert!(r.alerts(11.0) && r.alerts(-1.0) && !r.alerts(5.0));
+        let r = Range::parse("10:").unwrap();
+        assert!(r.alerts(9.0) && !r.alerts(1e9));
+        let r = Range::parse("~:10").unwrap();
+        assert!(r.alerts(11.0) && !r.alerts(-1e9));
+        let r = Range::parse("10:20").unwrap();
+        assert!(r.alerts(9.0) && r.alerts(21.0) && !r.alerts(15.0));
+        let r = Range::parse("@10:20").unwrap();
+        assert!(!r.alerts(9.0) && r.alerts(15.0));
+        assert!(Range::parse("20:10").is_none());
+        assert!(Range::parse("x").is_none());
+    }
+
+    #[test]
+    fn perfdata_items() {
+        let (m, bad) = perfdata(
+            "time=0.012s;1;2;0;10 'free space'=55%;20:;10:;0;100 size=1234B users=U bogus",
+        );
+        assert_eq!(bad, vec!["bogus".to_string()]);
+        assert_eq!(m.len(), 3);
+        assert_eq!(
+            (m[0].name.as_str(), m[0].value, m[0].unit.as_str()),
+            ("time", 0.012, "s")
+        );
+        assert_eq!(
+            (m[0].warn, m[0].fail, m[0].min, m[0].max),
+            (Some(1.0), Some(2.0), Some(0.0), Some(10.0))
+        );
+        assert_eq!(m[1].name, "free space");
+        assert_eq!(m[1].warn_range.as_deref(), Some("20:"));
+        assert_eq!(m[1].warn, Some(20.0));
+        assert_eq!(m[2].unit, "B");
+    }
+
+    #[test]
+    fn output_layout() {
+        let o = split_output(
+            "DISK OK - free space: / 3326 MB | /=2643MB;5948;5958;0;5968\n/ 15272 MB (77%);\n/boot 68 MB (69%);\n/home 69357 MB (27%);| /boot=68MB;88;93;0;98\n/home=69357MB;253404;253409;0;253414\n",
+        );
+        assert_eq!(o.summary, "DISK OK - free space: / 3326 MB");
+        assert_eq!(o.long.len(), 3);
+        let (m, bad) = perfdata(&o.perf);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(m.len(), 3);
+    }
+}

@@ -1,0 +1,182 @@
+//! `command` and `plugin`: exit codes, output capture, hangs and floods.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use crate::testenv::{Output, TestEnv};
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
+}
+
+fn first(env: &TestEnv) -> (serde_json::Value, Output) {
+    let out = env.run(&["--format", "json"]);
+    (json(&out)["checks"][0].clone(), out)
+}
+
+fn cmd(extra: &str) -> TestEnv {
+    TestEnv::new().config(&format!(
+        "[[check]]\nid = \"c\"\nkind = \"command\"\n{extra}\n"
+    ))
+}
+
+#[test]
+fn command_passes_and_fails_on_its_exit_code_and_output() {
+    let (c, out) = first(&cmd(
+        "command = [\"sh\", \"-c\", \"echo 'nginx: configuration file /etc/nginx/nginx.conf test is successful' >&2\"]\nexpect_output = \"test is successful\"",
+    ));
+    out.expect_code(0);
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("test is successful"),
+        "{c}"
+    );
+    let (c, out) = first(&cmd(
+        "command = \"echo 'nginx: [emerg] unknown directive \\\"sever\\\" in /etc/nginx/sites-enabled/x:3' >&2; exit 1\"\nshell = true",
+    ));
+    out.expect_code(2);
+    assert_eq!(
+        c["summary"],
+        "`sh -c 'echo '\\''nginx: [emerg] unknown directive \"sever\" in /etc/nginx/sites-enabled/x:3'\\'' >&2; exit 1'` exited with 1: nginx: [emerg] unknown directive \"sever\" in /etc/nginx/sites-enabled/x:3"
+    );
+    let (c, _) = first(&cmd(
+        "command = [\"sh\", \"-c\", \"exit 3\"]\nexpect_exit = [0, 3]",
+    ));
+    assert_eq!(c["status"], "pass");
+    let (c, _) = first(&cmd("command = [\"true\"]\nexpect_output = \"never\""));
+    assert_eq!(c["status"], "fail");
+}
+
+#[test]
+fn a_hanging_command_is_killed_with_its_children() {
+    let env = cmd("command = [\"sh\", \"-c\", \"sleep 60 & sleep 60\"]\ntimeout = \"500ms\"");
+    let (c, out) = first(&env);
+    out.expect_code(3);
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within"),
+        "{c}"
+    );
+}
+
+#[test]
+fn a_flood_of_output_is_capped() {
+    let (c, out) = first(&cmd(
+        "command = [\"sh\", \"-c\", \"head -c 20000000 /dev/zero | tr '\\\\0' 'x'; exit 1\"]",
+    ));
+    out.expect_code(2);
+    assert!(
+        c["details"]
+            .to_string()
+            .contains("more bytes of output not kept"),
+        "{}",
+        &c["details"].to_string()[..200.min(c["details"].to_string().len())]
+    );
+    assert!(
+        out.stdout.len() < 200_000,
+        "the report stays small: {}",
+        out.stdout.len()
+    );
+}
+
+#[test]
+fn missing_programs() {
+    let (c, out) = first(&cmd("command = [\"no-such-tool-xyz\", \"-t\"]"));
+    out.expect_code(3);
+    assert_eq!(
+        c["summary"],
+        "no-such-tool-xyz: not found (is it installed, and on PATH?)"
+    );
+    let (c, out) = first(&cmd(
+        "command = [\"no-such-tool-xyz\"]\nskip_if_missing = true",
+    ));
+    out.expect_code(0);
+    assert_eq!(c["status"], "skip");
+}
+
+fn plugin_env(script: &str, extra: &str) -> TestEnv {
+    let env = TestEnv::new();
+    let p = env.file("plugins/check_thing", &format!("#!/bin/sh\n{script}\n"));
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = env.path().join("plugins");
+    env.config(&format!("[[check]]\nid = \"p\"\nkind = \"plugin\"\nplugin = \"check_thing\"\nplugin_dir = \"{}\"\n{extra}\n", dir.display()))
+}
+
+#[test]
+fn plugin_status_summary_evidence_and_perfdata() {
+    let env = plugin_env(
+        "echo 'THING WARNING - queue at 85% | queue=85%;80;90;0;100'\necho 'oldest job: 12 min'\necho \"| 'wait time'=3.5s;@1:2;~:10\"\nexit 1",
+        "args = [\"-w\", \"80\"]",
+    );
+    let (c, out) = first(&env);
+    out.expect_code(1);
+    assert_eq!(c["summary"], "THING WARNING - queue at 85%");
+    assert_eq!(c["details"][0], "oldest job: 12 min");
+    let m = c["metrics"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{c}");
+    assert_eq!(
+        (
+            m[0]["name"].as_str(),
+            m[0]["value"].as_f64(),
+            m[0]["unit"].as_str()
+        ),
+        (Some("queue"), Some(85.0), Some("%"))
+    );
+    assert_eq!(
+        (
+            m[0]["warn"].as_f64(),
+            m[0]["fail"].as_f64(),
+            m[0]["min"].as_f64(),
+            m[0]["max"].as_f64()
+        ),
+        (Some(80.0), Some(90.0), Some(0.0), Some(100.0))
+    );
+    assert_eq!(
+        (
+            m[1]["name"].as_str(),
+            m[1]["warn_range"].as_str(),
+            m[1]["fail_range"].as_str()
+        ),
+        (Some("wait time"), Some("@1:2"), Some("~:10"))
+    );
+}
+
+#[test]
+fn plugin_exit_codes() {
+    for (code, status, exit) in [
+        (0, "pass", 0),
+        (2, "fail", 2),
+        (3, "error", 3),
+        (7, "error", 3),
+    ] {
+        let (c, out) = first(&plugin_env(
+            &format!("echo 'X - said {code}'\nexit {code}"),
+            "",
+        ));
+        out.expect_code(exit);
+        assert_eq!(c["status"], status, "{c}");
+    }
+    let (c, _) = first(&plugin_env("exit 7", ""));
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("exited with 7, which is not a plugin status"),
+        "{c}"
+    );
+    let (c, out) = first(&plugin_env("sleep 60", "timeout = \"300ms\""));
+    out.expect_code(3);
+    assert!(
+        c["summary"].as_str().unwrap().contains("did not finish"),
+        "{c}"
+    );
+    let (c, out) = first(&TestEnv::new().config("[[check]]\nid = \"p\"\nkind = \"plugin\"\nplugin = \"check_nothing_here\"\nplugin_dir = \"/nonexistent\"\n"));
+    out.expect_code(3);
+    assert!(c["summary"].as_str().unwrap().contains("not found"), "{c}");
+}
