@@ -10,6 +10,7 @@ mod fields;
 mod findings;
 mod http;
 mod load;
+mod log;
 mod memory;
 mod permissions;
 mod plugin;
@@ -46,6 +47,7 @@ pub static KINDS: &[&Kind] = &[
     &dns::KIND,
     &command::KIND,
     &plugin::KIND,
+    &log::KIND,
     &selftest::KIND,
 ];
 

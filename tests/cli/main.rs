@@ -3,6 +3,7 @@
 mod config_errors;
 mod exit_codes;
 mod filesystem;
+mod logs;
 mod network;
 mod outputs;
 mod programs;

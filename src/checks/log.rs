@@ -1,0 +1,508 @@
+//! `log`: fresh fatal errors in the web server's and the app's error logs — "step one" after
+//! a 500 — counted per distinct error, newest first, with the file and line they name.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::permissions::max_details;
+use super::tree::OneOrMany;
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::logscan::backward::Backward;
+use crate::logscan::patterns::{self, Patterns, Severity};
+use crate::logscan::timestamp;
+use crate::sanitize;
+use crate::units::{Dur, fmt_bytes};
+
+pub static KIND: Kind = Kind {
+    name: "log",
+    summary: "fresh fatal errors in error logs, counted per distinct error",
+    why: "The error log says why a request failed: the PHP fatal error and its file and line, \
+          the Python traceback, the upstream that timed out. It is the first place to look \
+          after a 500.",
+    looks_at: "Each file from its end back to the first line older than `window` (a 1 GB log \
+               whose last hour is 1 MB costs about 1 MB), and the rotated `.1` file when the \
+               window reaches into it. Timestamps of nginx, Apache 2.2/2.4, PHP and PHP-FPM, \
+               syslog and ISO 8601 logs; lines without one (tracebacks) belong to the line \
+               before. Built-in patterns for PHP, Python, Node, Ruby, Java, Rust, nginx and \
+               Apache; fatal errors fail, lesser errors warn.",
+    fixes: "Open the source file at the line the newest fatal error names; for upstream errors, \
+            the app server behind the web server is down or too slow.",
+    field_docs: &[
+        FieldDoc {
+            name: "paths",
+            ty: "list of files or globs",
+            default: "—",
+            doc: "Log files; `*` in the file name part (required unless `from_config`).",
+        },
+        FieldDoc {
+            name: "from_config",
+            ty: "list",
+            default: "[]",
+            doc: "Also read the error logs named in these servers' configurations: \"nginx\", \"apache\", \"php-fpm\".",
+        },
+        FieldDoc {
+            name: "window",
+            ty: "duration",
+            default: "\"1h\"",
+            doc: "How recent an error must be to count.",
+        },
+        FieldDoc {
+            name: "patterns",
+            ty: "list of regexes",
+            default: "the built-in sets",
+            doc: "Replace the built-in sets: lines matching any of these fail.",
+        },
+        FieldDoc {
+            name: "exclude_patterns",
+            ty: "list of regexes",
+            default: "[]",
+            doc: "Lines matching any of these are ignored.",
+        },
+        FieldDoc {
+            name: "missing_ok",
+            ty: "bool",
+            default: "false",
+            doc: "Files that do not exist are not an error (`skip` when none exists).",
+        },
+        FieldDoc {
+            name: "max_details",
+            ty: "integer",
+            default: "50",
+            doc: "Distinct errors listed.",
+        },
+    ],
+    example: r#"[[check]]
+id = "php-errors"
+kind = "log"
+paths = ["/var/log/nginx/error.log", "/var/log/php*-fpm.log", "/var/www/app/storage/logs/*.log"]
+window = "1h"
+exclude_patterns = ["favicon\\.ico"]
+"#,
+    fields: super::fields_of::<LogSpec>,
+    build: super::build::<LogSpec>,
+    hidden: false,
+    default_timeout: None,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSpec {
+    paths: Option<OneOrMany>,
+    #[serde(default)]
+    from_config: Vec<Spanned<String>>,
+    window: Option<Dur>,
+    patterns: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    exclude_patterns: Vec<String>,
+    #[serde(default)]
+    missing_ok: bool,
+    max_details: Option<Spanned<i64>>,
+}
+
+impl Spec for LogSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        for s in &self.from_config {
+            if !crate::webstack::SERVERS.contains(&s.get_ref().as_str()) {
+                return Err(SpanError::new(
+                    s.span(),
+                    format!(
+                        "from_config: expected one of {}",
+                        crate::webstack::SERVERS.join(", ")
+                    ),
+                ));
+            }
+        }
+        if self.paths.is_none() && self.from_config.is_empty() {
+            return Err(SpanError {
+                span: None,
+                message: "a log check needs `paths` or `from_config`".into(),
+            });
+        }
+        let span = self.patterns.as_ref().map(|p| p.span());
+        let custom = self.patterns.map(|p| p.into_inner());
+        let patterns =
+            Patterns::new(custom.as_deref(), &self.exclude_patterns).map_err(|e| SpanError {
+                span,
+                message: format!("invalid regex in patterns or exclude_patterns: {e}"),
+            })?;
+        Ok(Arc::new(Log {
+            paths: self.paths.map(|p| p.0).unwrap_or_default(),
+            from_config: self
+                .from_config
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            window: self.window.map_or(Duration::from_secs(3600), |d| d.0),
+            patterns,
+            missing_ok: self.missing_ok,
+            max_details: max_details(&self.max_details)?,
+        }))
+    }
+}
+
+struct Log {
+    paths: Vec<String>,
+    from_config: Vec<String>,
+    window: Duration,
+    patterns: Patterns,
+    missing_ok: bool,
+    max_details: usize,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("paths", &self.paths).finish()
+    }
+}
+
+/// One distinct error.
+struct Group {
+    severity: Severity,
+    count: u64,
+    newest: i64,
+    /// The newest occurrence, verbatim (clipped).
+    line: String,
+    file: String,
+    location: Option<(String, u32)>,
+}
+
+/// What one file read taught.
+#[derive(Default)]
+struct FileScan {
+    bytes: u64,
+    /// The oldest line read was still inside the window: older files may hold more.
+    reached_start: bool,
+    undated: bool,
+}
+
+/// Expand `*` in the file-name part of a path.
+fn expand(pattern: &str) -> Vec<PathBuf> {
+    let p = Path::new(pattern);
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.contains(['*', '?', '[']) {
+        return vec![p.to_path_buf()];
+    }
+    let dir = p
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Ok(glob) = globset::Glob::new(&name).map(|g| g.compile_matcher()) else {
+        return vec![];
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|f| f.file_name().is_some_and(|n| glob.is_match(n)) && f.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        format!("{}…", s.chars().take(n).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+impl Log {
+    fn scan_file(
+        &self,
+        path: &Path,
+        cutoff: i64,
+        now: i64,
+        groups: &mut HashMap<String, Group>,
+        deadline: std::time::Instant,
+    ) -> anyhow::Result<FileScan> {
+        let file = std::fs::File::open(path).map_err(|e| crate::sys::denied_or(path, &e))?;
+        let mut scan = FileScan::default();
+        let mtime = file
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
+            .map_or(now, |d| d.as_secs() as i64);
+        if mtime < cutoff {
+            return Ok(scan); // not written to within the window
+        }
+        let shown = sanitize::path(path);
+        let mut lines = Backward::new(file)?;
+        let mut pending: Vec<String> = Vec::new();
+        let mut dated = false;
+        let mut reached_start = true;
+        let mut i = 0u64;
+        while let Some(line) = lines.next() {
+            i += 1;
+            if i % 4096 == 0 && std::time::Instant::now() >= deadline {
+                reached_start = false;
+                break;
+            }
+            let line = String::from_utf8_lossy(&line?).into_owned();
+            let Some(ts) = timestamp::parse(&line, now) else {
+                if !dated && lines.bytes_read > 1 << 20 {
+                    // No timestamp in the last MiB: this log cannot be dated line by line.
+                    // It was written within the window, so judge what was read as recent.
+                    scan.undated = true;
+                    reached_start = false;
+                    for l in pending.drain(..) {
+                        if let Some(sev) = self.patterns.classify(&l, &[]) {
+                            let g =
+                                groups
+                                    .entry(patterns::normalise(&l))
+                                    .or_insert_with(|| Group {
+                                        severity: sev,
+                                        count: 0,
+                                        newest: mtime,
+                                        line: clip(&l, 300),
+                                        file: shown.clone(),
+                                        location: patterns::location(&[l.as_str()]),
+                                    });
+                            g.count += 1;
+                        }
+                    }
+                    break;
+                }
+                if (pending.len() < 200 || !dated) && !line.trim().is_empty() {
+                    pending.push(line);
+                }
+                continue;
+            };
+            dated = true;
+            if ts < cutoff {
+                reached_start = false;
+                break;
+            }
+            pending.reverse();
+            if let Some(sev) = self.patterns.classify(&line, &pending) {
+                let mut msg = line.clone();
+                if let Some(last) = pending
+                    .iter()
+                    .rev()
+                    .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "))
+                {
+                    if line.contains("Traceback")
+                        || pending.first().is_some_and(|f| f.starts_with("Traceback"))
+                    {
+                        msg = format!("{line} … {}", last.trim());
+                    }
+                }
+                let key = patterns::normalise(&msg);
+                let all: Vec<&str> = std::iter::once(line.as_str())
+                    .chain(pending.iter().map(String::as_str))
+                    .collect();
+                let g = groups.entry(key).or_insert_with(|| Group {
+                    severity: sev,
+                    count: 0,
+                    newest: ts,
+                    line: clip(&msg, 300),
+                    file: shown.clone(),
+                    location: patterns::location(&all),
+                });
+                g.count += 1;
+            }
+            pending.clear();
+        }
+        scan.bytes = lines.bytes_read;
+        scan.reached_start = reached_start && !scan.undated;
+        Ok(scan)
+    }
+
+    fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
+        let mut files = Vec::new();
+        let mut missing = Vec::new();
+        for p in &self.paths {
+            let found = expand(p);
+            if found.is_empty() || (found.len() == 1 && !found[0].exists()) {
+                missing.push(p.clone());
+            } else {
+                files.extend(found);
+            }
+        }
+        for server in &self.from_config {
+            files.extend(crate::webstack::error_logs(server, Path::new("/")));
+        }
+        files.sort();
+        files.dedup();
+        (files, missing)
+    }
+}
+
+fn ago(secs: i64) -> String {
+    if secs < 0 {
+        return "in the future".into();
+    }
+    let d = Duration::from_secs(if secs >= 3600 {
+        secs / 60 * 60
+    } else {
+        secs as u64 as i64
+    } as u64);
+    format!(
+        "{} ago",
+        humantime::format_duration(d).to_string().replace(' ', "")
+    )
+}
+
+impl Check for Log {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let cutoff = now - self.window.as_secs() as i64;
+        let (files, missing) = self.files();
+        let window = humantime::format_duration(self.window).to_string();
+        if files.is_empty() {
+            if self.missing_ok || (self.paths.is_empty() && !self.from_config.is_empty()) {
+                return Ok(Outcome::skip(match missing.is_empty() {
+                    true => format!("no error logs found for {}", self.from_config.join(", ")),
+                    false => format!("no log files here ({} not found)", missing.join(", ")),
+                }));
+            }
+            anyhow::bail!(
+                "cannot read {}: No such file or directory",
+                missing.join(", ")
+            );
+        }
+        let deadline = ctx.deadline - ctx.remaining() / 10;
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        let mut out = Outcome::pass("");
+        let mut bytes = 0;
+        let mut errors = Vec::new();
+        for f in &files {
+            let mut current = f.clone();
+            // Follow into the rotated file while the window reaches past the current one.
+            for _ in 0..2 {
+                match self.scan_file(&current, cutoff, now, &mut groups, deadline) {
+                    Ok(scan) => {
+                        bytes += scan.bytes;
+                        if scan.undated {
+                            out.details.push(format!(
+                                "{}: no timestamps recognised; only the last MiB was read",
+                                sanitize::path(&current)
+                            ));
+                        }
+                        let rotated = PathBuf::from(format!("{}.1", current.display()));
+                        if scan.reached_start
+                            && scan.bytes > 0
+                            && rotated.is_file()
+                            && !current.to_string_lossy().ends_with(".1")
+                        {
+                            current = rotated;
+                            continue;
+                        }
+                    }
+                    Err(e) => errors.push(format!("{e:#}")),
+                }
+                break;
+            }
+        }
+        let mut list: Vec<Group> = groups.into_values().collect();
+        list.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.newest.cmp(&a.newest)));
+        let fatal: u64 = list
+            .iter()
+            .filter(|g| g.severity == Severity::Fatal)
+            .map(|g| g.count)
+            .sum();
+        let lesser: u64 = list
+            .iter()
+            .filter(|g| g.severity == Severity::Error)
+            .map(|g| g.count)
+            .sum();
+        out.metrics
+            .push(Metric::new("fatal_errors", fatal as f64, "").thresholds(None, Some(1.0)));
+        out.metrics
+            .push(Metric::new("errors", lesser as f64, "").thresholds(Some(1.0), None));
+        out.metrics
+            .push(Metric::new("bytes_read", bytes as f64, "B"));
+        for g in list.iter().take(self.max_details) {
+            let kind = if g.severity == Severity::Fatal {
+                "fatal"
+            } else {
+                "error"
+            };
+            let at = g
+                .location
+                .as_ref()
+                .map_or(String::new(), |(f, l)| format!(" → {f}:{l}"));
+            out.details.push(format!(
+                "{}× [{kind}] {} ({}, newest {}){at}",
+                g.count,
+                g.line,
+                g.file,
+                ago(now - g.newest)
+            ));
+        }
+        if list.len() > self.max_details {
+            out.details.push(format!(
+                "… {} more distinct errors not shown (max_details = {})",
+                list.len() - self.max_details,
+                self.max_details
+            ));
+        }
+        for e in &errors {
+            out.details.push(e.clone());
+        }
+        let names: Vec<String> = files.iter().map(|f| sanitize::path(f)).collect();
+        let scope = if names.len() == 1 {
+            names[0].clone()
+        } else {
+            format!("{} files", names.len())
+        };
+        let Some(top) = list.first() else {
+            out.summary = format!(
+                "no errors in the last {window} in {scope} (read {})",
+                fmt_bytes(bytes)
+            );
+            if !errors.is_empty() {
+                out.status = Status::Error;
+                out.summary = errors[0].clone();
+            }
+            return Ok(out);
+        };
+        let distinct = list.iter().filter(|g| g.severity == top.severity).count();
+        let (status, what) = match top.severity {
+            Severity::Fatal => (
+                Status::Fail,
+                format!("{fatal} fatal error(s), {distinct} distinct"),
+            ),
+            Severity::Error => (
+                Status::Warn,
+                format!("{lesser} error(s), {distinct} distinct"),
+            ),
+        };
+        out.status = if errors.is_empty() {
+            status
+        } else {
+            status.worse(Status::Warn)
+        };
+        out.summary = format!(
+            "{what}, in the last {window} in {scope}; newest: {}",
+            clip(&patterns::strip_timestamp(&top.line), 200)
+        );
+        out.fix = Some(crate::check::Fix {
+            text: match &top.location {
+                Some((file, line)) => format!("open {file} at line {line}: that is where the newest {} error points", if top.severity == Severity::Fatal { "fatal" } else { "" }.trim()),
+                None if top.line.contains("upstream") || top.line.contains("connect()") => {
+                    "the app server behind the web server did not answer: is it running and keeping up (`systemctl status php*-fpm`)?".into()
+                }
+                None => format!("tail -n 50 {}    # read the newest errors in context", crate::checks::shell_quote(&top.file)),
+            }
+            .replace("newest  error", "newest error"),
+            automatic: false,
+        });
+        Ok(out)
+    }
+}
