@@ -59,6 +59,9 @@ fn install_interrupt_handler() {
 }
 
 fn run(cli: &Cli) -> Result<Exit, Failure> {
+    if let Some(Command::Init { path, force }) = &cli.command {
+        return init(path, *force);
+    }
     let sources = config::source::resolve(&cli.config).map_err(config_failure)?;
     let specs = config::load(&sources).map_err(config_failure)?;
     match &cli.command {
@@ -69,12 +72,45 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             Ok(Exit::Ok)
         }
         Some(Command::Fix { apply }) => run_fix(cli, specs, *apply),
+        Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
         Some(Command::Explain { target, markdown }) => {
             let text = explain(target.as_deref(), *markdown, &specs)?;
             write_out(&text, None)?;
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `sitedoctor init`: write the detected configuration, never over an existing file
+/// unless told, and only if it validates.
+fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
+    let shown = crate::sanitize::path(path);
+    if path.exists() && !force {
+        return Err(usage(format!(
+            "{shown} already exists: use --force to overwrite it"
+        )));
+    }
+    let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let text = crate::init::generate(&crate::init::sysroot(), &crate::report::hostname(), &now);
+    let source = config::Source {
+        name: shown.clone(),
+        text: text.clone(),
+    };
+    config::load(&[source]).map_err(|e| {
+        Failure(
+            Exit::Error,
+            format!("the generated configuration is invalid (a bug): {e}"),
+        )
+    })?;
+    write_atomic(path, &text).map_err(|e| Failure(Exit::Error, format!("{e:#}")))?;
+    let checks = text.matches("[[check]]").count() - text.matches("# [[check]]").count();
+    write_out(
+        &format!(
+            "wrote {shown} with {checks} checks; run `sitedoctor` to use it, `sitedoctor list` to see them\n"
+        ),
+        None,
+    )?;
+    Ok(Exit::Ok)
 }
 
 fn config_failure(e: config::ConfigError) -> Failure {

@@ -14,6 +14,7 @@ Examples:
   sitedoctor --config checks/deploy.toml --format json --output report.json
   sitedoctor fix --only webroot       the chmod commands that would fix the findings
   sitedoctor fix --apply              make those mode changes, then re-run the checks
+  sitedoctor init                     write a sitedoctor.toml that fits this host's web stack
   sitedoctor list                     check kinds, and the checks that would run
   sitedoctor explain disk             why a kind matters for a 500, and an example
 
@@ -90,6 +91,16 @@ pub enum Command {
         /// Make the changes (without it, nothing is changed).
         #[arg(long)]
         apply: bool,
+    },
+    /// Detect this host's web stack (nginx, Apache, PHP-FPM: their logs, web roots and user,
+    /// read from their configurations) and write a commented sitedoctor.toml that fits it.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "sitedoctor.toml")]
+        path: std::path::PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
     },
     /// Explain a check kind or a configured check: why it matters for a 500, what it looks
     /// at, how to fix it, its fields and an example.

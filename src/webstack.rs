@@ -77,7 +77,8 @@ fn glob_files(pattern: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Directive lines of a configuration and of everything it includes (depth-limited).
+/// Directives of a configuration and of everything it includes (depth-limited). nginx
+/// statements end at `;`, `{` or `}` whatever the lines; Apache's end with the line.
 fn directives(
     root: &Path,
     file: &Path,
@@ -89,17 +90,24 @@ fn directives(
     let Ok(text) = std::fs::read_to_string(file) else {
         return;
     };
-    for raw in text.lines() {
-        let line = raw
-            .split('#')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_end_matches(';')
-            .trim();
-        let mut words = line
+    let nginx_style = include_words == ["include"];
+    let uncommented: Vec<&str> = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect();
+    let statements: Vec<String> = if nginx_style {
+        uncommented
+            .join("\n")
+            .split([';', '{', '}'])
+            .map(str::to_string)
+            .collect()
+    } else {
+        uncommented.iter().map(|l| l.to_string()).collect()
+    };
+    for stmt in statements {
+        let mut words = stmt
             .split_whitespace()
-            .map(|w| w.trim_matches('"').to_string());
+            .map(|w| w.trim_matches(['"', '\'']).to_string());
         let Some(key) = words.next() else { continue };
         let args: Vec<String> = words.collect();
         if include_words.iter().any(|w| w.eq_ignore_ascii_case(&key)) && depth < 8 {

@@ -2,12 +2,14 @@
 //! reference and config validation are all generated from it.
 
 mod command;
+mod configtest;
 mod disk;
 mod dns;
 mod env;
 mod fds;
 mod fields;
 mod findings;
+mod htaccess;
 mod http;
 mod load;
 mod log;
@@ -48,6 +50,8 @@ pub static KINDS: &[&Kind] = &[
     &command::KIND,
     &plugin::KIND,
     &log::KIND,
+    &configtest::KIND,
+    &htaccess::KIND,
     &selftest::KIND,
 ];
 

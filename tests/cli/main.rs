@@ -13,3 +13,4 @@ mod secrets;
 mod servers;
 mod subcommands;
 mod testenv;
+mod webservers;

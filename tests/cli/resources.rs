@@ -28,7 +28,11 @@ fn builtin_checklist_runs_here() {
             "webroot-permissions",
             "webroot-world-writable",
             "local-http",
-            "local-https"
+            "local-https",
+            "nginx-config",
+            "apache-config",
+            "php-fpm-config",
+            "error-logs"
         ]
     );
     for c in v["checks"].as_array().unwrap() {

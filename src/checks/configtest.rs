@@ -1,0 +1,253 @@
+//! `configtest`: the installed web server's own configuration test — `nginx -t`,
+//! `apachectl -t`, `php-fpm -t` — found by detection, `skip` where the server is not installed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::command::shown;
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Outcome, Status};
+use crate::config::SpanError;
+use crate::sys::child;
+use crate::webstack::{self, Server};
+
+pub static KIND: Kind = Kind {
+    name: "configtest",
+    summary: "the web server's own configuration test (nginx -t, apachectl -t, php-fpm -t)",
+    why: "A configuration that does not parse takes the server down at its next reload or \
+          restart — after a deploy, a certificate renewal, a log rotation. The test names the \
+          file and line before that happens.",
+    looks_at: "The installed server (found by its binary; for PHP-FPM, every version), run with \
+               its test flag. It reads the configuration; it never starts or reloads anything.",
+    fixes: "Edit the file at the line the test names, run the test again, then reload.",
+    field_docs: &[
+        FieldDoc {
+            name: "server",
+            ty: "string",
+            default: "—",
+            doc: "\"nginx\", \"apache\" or \"php-fpm\" (required).",
+        },
+        FieldDoc {
+            name: "config",
+            ty: "path",
+            default: "the server's own",
+            doc: "Test this configuration file instead (nginx -c, apache -f, php-fpm -y).",
+        },
+        FieldDoc {
+            name: "args",
+            ty: "list of strings",
+            default: "[]",
+            doc: "More arguments for the test (e.g. nginx's `-p PREFIX`).",
+        },
+    ],
+    example: r#"[[check]]
+id = "nginx-config"
+kind = "configtest"
+server = "nginx"
+"#,
+    fields: super::fields_of::<ConfigtestSpec>,
+    build: super::build::<ConfigtestSpec>,
+    hidden: false,
+    default_timeout: None,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigtestSpec {
+    server: Spanned<String>,
+    config: Option<PathBuf>,
+    #[serde(default)]
+    args: Vec<String>,
+}
+
+impl Spec for ConfigtestSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        let server = self.server.get_ref().as_str();
+        let Some(server) = webstack::SERVERS.iter().find(|s| **s == server) else {
+            return Err(SpanError::new(
+                self.server.span(),
+                format!("server: expected one of {}", webstack::SERVERS.join(", ")),
+            ));
+        };
+        Ok(Arc::new(Configtest {
+            server,
+            config: self.config,
+            args: self.args,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Configtest {
+    server: &'static str,
+    config: Option<PathBuf>,
+    args: Vec<String>,
+}
+
+impl Configtest {
+    fn installed(&self) -> Vec<Server> {
+        let root = std::path::Path::new("/");
+        match self.server {
+            "nginx" => webstack::nginx(root).into_iter().collect(),
+            "apache" => webstack::apache(root).into_iter().collect(),
+            _ => webstack::php_fpm(root),
+        }
+    }
+
+    fn argv(&self, s: &Server) -> Vec<String> {
+        let bin = s.binary.to_string_lossy().into_owned();
+        let mut argv = match (self.server, &self.config) {
+            ("nginx", c) => {
+                let mut v = vec![bin, "-t".to_string()];
+                if let Some(c) = c {
+                    v.extend(["-c".to_string(), c.to_string_lossy().into_owned()]);
+                }
+                v
+            }
+            ("apache", None) => {
+                // apachectl reads Debian's envvars, which the configuration needs.
+                match child::which("apache2ctl").or_else(|| child::which("apachectl")) {
+                    Some(ctl) => vec![ctl.to_string_lossy().into_owned(), "-t".to_string()],
+                    None => vec![bin, "-t".to_string()],
+                }
+            }
+            ("apache", Some(c)) => vec![
+                bin,
+                "-t".to_string(),
+                "-f".to_string(),
+                c.to_string_lossy().into_owned(),
+            ],
+            (_, c) => {
+                let mut v = vec![bin, "-t".to_string()];
+                if let Some(c) = c {
+                    v.extend(["-y".to_string(), c.to_string_lossy().into_owned()]);
+                }
+                v
+            }
+        };
+        argv.extend(self.args.iter().cloned());
+        argv
+    }
+}
+
+/// The line of a config test's output that says what is wrong.
+fn verdict_line(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let pick = [
+        "[emerg]",
+        "[alert]",
+        "Syntax error",
+        "ALERT:",
+        "AH0",
+        "ERROR:",
+        "error:",
+        "[crit]",
+    ];
+    let i = pick
+        .iter()
+        .find_map(|p| lines.iter().position(|l| l.contains(p)))
+        .or(lines.len().checked_sub(1))?;
+    // Apache says "Syntax error on line 9 of FILE:" and the reason on the next line.
+    match (lines[i].ends_with(':'), lines.get(i + 1)) {
+        (true, Some(next)) => Some(format!("{} {next}", lines[i])),
+        _ => Some(lines[i].to_string()),
+    }
+}
+
+impl Check for Configtest {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let servers = self.installed();
+        if servers.is_empty() {
+            return Ok(Outcome::skip(format!(
+                "{} is not installed here",
+                self.server
+            )));
+        }
+        let mut out = Outcome::pass("");
+        let mut worst = Status::Pass;
+        let mut summaries = Vec::new();
+        for s in &servers {
+            let argv = self.argv(s);
+            let spec = child::Spec {
+                argv: &argv,
+                env: &Default::default(),
+                cwd: None,
+                timeout: ctx.op_timeout(),
+            };
+            let f = child::run(&spec).map_err(anyhow::Error::msg)?;
+            let text = format!("{}\n{}", f.stderr.text(), f.stdout.text());
+            let said = verdict_line(&text).unwrap_or_default();
+            let line = shown(&argv);
+            let (status, summary) = if f.timed_out {
+                (Status::Error, format!("`{line}` did not finish in time"))
+            } else if f.code == Some(0) {
+                let ok = text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| {
+                        ["test is successful", "Syntax OK", "syntax is ok"]
+                            .iter()
+                            .any(|p| l.contains(p))
+                    })
+                    .map_or(said.clone(), str::to_string);
+                (Status::Pass, ok)
+            } else if text.contains("Permission denied") && !nix::unistd::geteuid().is_root() {
+                (
+                    Status::Error,
+                    format!("run as root: `{line}` needs to read what only root may ({said})"),
+                )
+            } else {
+                (Status::Fail, said.clone())
+            };
+            if status != Status::Pass {
+                for l in child::tail_lines(&f.stderr, 8)
+                    .into_iter()
+                    .chain(child::tail_lines(&f.stdout, 4))
+                {
+                    out.details.push(l);
+                }
+            }
+            out.details.push(format!("ran `{line}`"));
+            worst = worst.worse(status);
+            summaries.push((status, summary));
+        }
+        summaries.sort_by_key(|(s, _)| std::cmp::Reverse(s.rank()));
+        out.summary = summaries[0].1.clone();
+        if out.summary.is_empty() {
+            out.summary = format!("{} configuration test passed", self.server);
+        }
+        out.status = worst;
+        if worst == Status::Fail {
+            out = out.fix(format!(
+                "fix the file and line named above, then run `{}` again before reloading",
+                shown(&self.argv(&servers[0]))
+            ));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn picks_the_telling_line() {
+        let nginx = "nginx: [emerg] unknown directive \"sever\" in /etc/nginx/sites-enabled/x:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n";
+        assert_eq!(
+            super::verdict_line(nginx).unwrap(),
+            "nginx: [emerg] unknown directive \"sever\" in /etc/nginx/sites-enabled/x:3"
+        );
+        let ok = "nginx: the configuration file /etc/nginx/nginx.conf syntax is ok\nnginx: configuration file /etc/nginx/nginx.conf test is successful\n";
+        assert!(
+            super::verdict_line(ok)
+                .unwrap()
+                .ends_with("test is successful")
+        );
+    }
+}

@@ -1,0 +1,645 @@
+//! `htaccess`: a lint for `.htaccess` files — the mistakes that make Apache answer 500
+//! ("Invalid command", unbalanced sections) or silently ignore rewrite rules.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::findings::{Finding, Findings};
+use super::permissions::{max_details, walk_deadline};
+use super::tree::Excludes;
+use super::{FieldDoc, Kind, Spec};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::config::SpanError;
+use crate::sanitize;
+use crate::walk::{self, Entry, WalkError};
+
+pub static KIND: Kind = Kind {
+    name: "htaccess",
+    summary: "a lint of every .htaccess below a web root",
+    why: "Apache reads .htaccess on every request: one unknown directive, an unclosed \
+          <IfModule>, or php_value where PHP runs under PHP-FPM, and every page below it \
+          answers 500 \"Internal Server Error\". Rewrite rules without `RewriteEngine On` are \
+          silently ignored.",
+    looks_at: "Every `.htaccess` under `path` (symlinks not followed), line by line: rewrite \
+               directives before `RewriteEngine On`; unclosed or mismatched <IfModule>, <Files>, \
+               <FilesMatch>, <If>, <Limit>… sections and <Directory> (not allowed there); \
+               php_value/php_flag when PHP runs under FPM (no mod_php); directives that are \
+               neither core Apache nor from a common module (outside <IfModule>).",
+    fixes: "Each finding names file:line and the edit; PHP settings move to `.user.ini` or the \
+            FPM pool under PHP-FPM.",
+    field_docs: &[
+        FieldDoc {
+            name: "path",
+            ty: "path",
+            default: "—",
+            doc: "The web root to search (required).",
+        },
+        FieldDoc {
+            name: "php_handler",
+            ty: "string",
+            default: "\"auto\"",
+            doc: "How PHP runs: \"fpm\", \"module\" (mod_php) or \"auto\" (detected).",
+        },
+        FieldDoc {
+            name: "exclude",
+            ty: "list of globs",
+            default: "[]",
+            doc: "Paths to leave out, as for `permissions`.",
+        },
+        FieldDoc {
+            name: "missing_ok",
+            ty: "bool",
+            default: "false",
+            doc: "`skip` when `path` does not exist.",
+        },
+        FieldDoc {
+            name: "max_details",
+            ty: "integer",
+            default: "50",
+            doc: "Findings shown; totals are always complete.",
+        },
+    ],
+    example: r#"[[check]]
+id = "htaccess"
+kind = "htaccess"
+path = "/var/www/html"
+"#,
+    fields: super::fields_of::<HtaccessSpec>,
+    build: super::build::<HtaccessSpec>,
+    hidden: false,
+    default_timeout: None,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HtaccessSpec {
+    path: PathBuf,
+    php_handler: Option<Spanned<String>>,
+    #[serde(default)]
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    missing_ok: bool,
+    max_details: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Php {
+    Fpm,
+    Module,
+    Unknown,
+}
+
+impl Spec for HtaccessSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        let php = match self.php_handler.as_ref().map(|p| p.get_ref().as_str()) {
+            None | Some("auto") => None,
+            Some("fpm") => Some(Php::Fpm),
+            Some("module") => Some(Php::Module),
+            Some(_) => {
+                let span = self.php_handler.map_or(0..0, |p| p.span());
+                return Err(SpanError::new(
+                    span,
+                    "php_handler: expected \"auto\", \"fpm\" or \"module\"",
+                ));
+            }
+        };
+        Ok(Arc::new(Htaccess {
+            path: self.path,
+            php,
+            exclude: Excludes::parse(&self.exclude)?,
+            missing_ok: self.missing_ok,
+            max_details: max_details(&self.max_details)?,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Htaccess {
+    path: PathBuf,
+    php: Option<Php>,
+    exclude: Excludes,
+    missing_ok: bool,
+    max_details: usize,
+}
+
+/// mod_php is loaded when Apache's module configuration enables it.
+fn detect_php() -> Php {
+    let enabled = |dir: &str, needle: &str| {
+        std::fs::read_dir(dir).is_ok_and(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().contains(needle))
+        })
+    };
+    if enabled("/etc/apache2/mods-enabled", "php")
+        || enabled("/etc/httpd/conf.modules.d", "php")
+            && !enabled("/etc/httpd/conf.modules.d", "php-fpm")
+    {
+        Php::Module
+    } else if !crate::webstack::php_fpm(Path::new("/")).is_empty() {
+        Php::Fpm
+    } else {
+        Php::Unknown
+    }
+}
+
+/// Directives of core Apache and the common modules, lower case.
+const KNOWN: &[&str] = &[
+    // core
+    "acceptpathinfo",
+    "adddefaultcharset",
+    "allowencodedslashes",
+    "cgipassauth",
+    "cgivar",
+    "contentdigest",
+    "defaulttype",
+    "define",
+    "errordocument",
+    "fileetag",
+    "forcetype",
+    "limitrequestbody",
+    "limitxmlrequestbody",
+    "options",
+    "sethandler",
+    "setinputfilter",
+    "setoutputfilter",
+    "serversignature",
+    "usecanonicalname",
+    "usecanonicalphysicalport",
+    "rlimitcpu",
+    "rlimitmem",
+    "rlimitnproc",
+    // mod_rewrite, mod_alias
+    "rewriteengine",
+    "rewriterule",
+    "rewritecond",
+    "rewritebase",
+    "rewriteoptions",
+    "redirect",
+    "redirectmatch",
+    "redirectpermanent",
+    "redirecttemp",
+    // mod_mime, mod_mime_magic, mod_negotiation, mod_charset_lite
+    "addtype",
+    "addhandler",
+    "addcharset",
+    "addencoding",
+    "addlanguage",
+    "addinputfilter",
+    "addoutputfilter",
+    "removehandler",
+    "removetype",
+    "removeencoding",
+    "removecharset",
+    "removelanguage",
+    "removeinputfilter",
+    "removeoutputfilter",
+    "defaultlanguage",
+    "multiviewsmatch",
+    "modmimeusepathinfo",
+    "languagepriority",
+    "forcelanguagepriority",
+    "charsetsourceenc",
+    "charsetdefault",
+    // mod_dir, mod_autoindex
+    "directoryindex",
+    "directoryslash",
+    "fallbackresource",
+    "directorycheckhandler",
+    "directoryindexredirect",
+    "indexoptions",
+    "indexignore",
+    "indexignorereset",
+    "indexorderdefault",
+    "indexstylesheet",
+    "indexheadinsert",
+    "headername",
+    "readmename",
+    "adddescription",
+    "addicon",
+    "addiconbytype",
+    "addiconbyencoding",
+    "addalt",
+    "addaltbytype",
+    "addaltbyencoding",
+    "defaulticon",
+    // auth and access
+    "require",
+    "satisfy",
+    "order",
+    "allow",
+    "deny",
+    "authtype",
+    "authname",
+    "authuserfile",
+    "authgroupfile",
+    "authbasicprovider",
+    "authbasicauthoritative",
+    "authbasicfake",
+    "authbasicusedigestalgorithm",
+    "authdigestprovider",
+    "authdigestdomain",
+    "authmerging",
+    "authzdbmtype",
+    "authdbmuserfile",
+    "authdbmgroupfile",
+    "authformprovider",
+    "authzsendforbiddenonfailure",
+    // headers, expires, deflate, filter, env, setenvif
+    "header",
+    "requestheader",
+    "expiresactive",
+    "expiresbytype",
+    "expiresdefault",
+    "addoutputfilterbytype",
+    "deflatecompressionlevel",
+    "filterdeclare",
+    "filterprovider",
+    "filterchain",
+    "filtertrace",
+    "filterprotocol",
+    "setenv",
+    "unsetenv",
+    "passenv",
+    "setenvif",
+    "setenvifnocase",
+    "setenvifexpr",
+    "browsermatch",
+    "browsermatchnocase",
+    // ssl, include, cgi, substitute, security-ish, speling, cache, brotli
+    "ssloptions",
+    "sslrequiressl",
+    "sslrequire",
+    "xbithack",
+    "ssierrormsg",
+    "ssitimeformat",
+    "ssilegacyexprparser",
+    "substitute",
+    "substituteinheritbefore",
+    "substitutemaxlinelength",
+    "checkspelling",
+    "checkcaseonly",
+    "checkbasenamematch",
+    "cachedisable",
+    "cacheenable",
+    "brotlicompressionquality",
+    "scriptinterpretersource",
+    "contentdigest",
+    "limitexcept",
+    "session",
+    "sessioncookiename",
+    "sessioncryptopassphrase",
+    "keptbodysize",
+    "proxypass",
+    "loglevel",
+    // mod_php (judged separately)
+    "php_value",
+    "php_flag",
+    "php_admin_value",
+    "php_admin_flag",
+];
+
+/// Sections that may be opened in .htaccess.
+const SECTIONS: &[&str] = &[
+    "ifmodule",
+    "ifdefine",
+    "ifversion",
+    "ifdirective",
+    "ifsection",
+    "iffile",
+    "files",
+    "filesmatch",
+    "limit",
+    "limitexcept",
+    "if",
+    "elseif",
+    "else",
+    "requireall",
+    "requireany",
+    "requirenone",
+    "authnprovideralias",
+    "authzprovideralias",
+];
+
+/// Lint one file's text; `sink` receives (line, status, key, label, what, fix).
+fn lint(
+    text: &str,
+    php: Php,
+    mut sink: impl FnMut(usize, Status, &'static str, &'static str, String, String),
+) {
+    let mut stack: Vec<(String, usize)> = Vec::new();
+    let mut engine_on = false;
+    let mut rewrite_warned = false;
+    let mut logical = String::new();
+    let mut start = 0;
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let trimmed = raw.trim_end();
+        if logical.is_empty() {
+            start = n;
+        }
+        if let Some(cont) = trimmed.strip_suffix('\\') {
+            logical.push_str(cont);
+            logical.push(' ');
+            continue;
+        }
+        logical.push_str(trimmed);
+        let line = std::mem::take(&mut logical);
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(close) = line.strip_prefix("</") {
+            let name = close.trim_end_matches('>').trim().to_ascii_lowercase();
+            match stack.pop() {
+                Some((open, _)) if open == name => {}
+                Some((open, at)) => {
+                    sink(
+                        start,
+                        Status::Fail,
+                        "sections",
+                        "unbalanced sections",
+                        format!("`</{name}>` closes `<{open}>` opened at line {at}"),
+                        format!("close `<{open}>` with `</{open}>` before line {start}"),
+                    );
+                    stack.push((open, at));
+                }
+                None => sink(
+                    start,
+                    Status::Fail,
+                    "sections",
+                    "unbalanced sections",
+                    format!("`</{name}>` closes nothing"),
+                    format!("remove line {start} or add the opening `<{name} …>`"),
+                ),
+            }
+            continue;
+        }
+        if let Some(open) = line.strip_prefix('<') {
+            let name = open
+                .split(|c: char| c.is_whitespace() || c == '>')
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if [
+                "directory",
+                "directorymatch",
+                "virtualhost",
+                "location",
+                "locationmatch",
+            ]
+            .contains(&name.as_str())
+            {
+                sink(
+                    start,
+                    Status::Fail,
+                    "not-here",
+                    "not allowed in .htaccess",
+                    format!("`<{name}>` is not allowed in .htaccess (Apache answers 500)"),
+                    "move it to the server configuration, or use <Files>/<If> here".into(),
+                );
+            } else if !SECTIONS.contains(&name.as_str()) {
+                sink(
+                    start,
+                    Status::Warn,
+                    "unknown",
+                    "unknown directives",
+                    format!("`<{name}>` is not a section Apache knows in .htaccess"),
+                    "check its spelling".into(),
+                );
+            }
+            stack.push((name, start));
+            continue;
+        }
+        let word = line.split_whitespace().next().unwrap_or("");
+        let key = word.to_ascii_lowercase();
+        let in_ifmodule = stack.iter().any(|(s, _)| s == "ifmodule");
+        match key.as_str() {
+            "rewriteengine" => {
+                engine_on = line
+                    .split_whitespace()
+                    .nth(1)
+                    .is_some_and(|v| v.eq_ignore_ascii_case("on"))
+            }
+            "rewriterule" | "rewritecond" | "rewritebase" if !engine_on && !rewrite_warned => {
+                rewrite_warned = true;
+                sink(
+                    start,
+                    Status::Warn,
+                    "rewrite-off",
+                    "rewrite rules with the engine off",
+                    format!(
+                        "`{word}` with no `RewriteEngine On` before it: the rewrite rules are ignored"
+                    ),
+                    format!("add `RewriteEngine On` before line {start}"),
+                );
+            }
+            "php_value" | "php_flag" | "php_admin_value" | "php_admin_flag"
+                if php != Php::Module && !in_ifmodule =>
+            {
+                let setting = line.split_whitespace().nth(1).unwrap_or("the setting");
+                let value = line.split_whitespace().nth(2).unwrap_or("…");
+                let (status, what) = match php {
+                    Php::Fpm => (
+                        Status::Fail,
+                        format!(
+                            "`{word}` but PHP runs under PHP-FPM, without mod_php: Apache answers 500 (Invalid command '{word}')"
+                        ),
+                    ),
+                    _ => (
+                        Status::Warn,
+                        format!(
+                            "`{word}` works only with mod_php; where PHP runs under PHP-FPM, Apache answers 500"
+                        ),
+                    ),
+                };
+                sink(
+                    start,
+                    status,
+                    "php-value",
+                    "php_value without mod_php",
+                    what,
+                    format!(
+                        "move it to .user.ini beside it: `{setting} = {value}` (or to the FPM pool: `php_admin_value[{setting}] = {value}`)"
+                    ),
+                );
+            }
+            k if !KNOWN.contains(&k) && !in_ifmodule => {
+                sink(
+                    start,
+                    Status::Warn,
+                    "unknown",
+                    "unknown directives",
+                    format!(
+                        "`{word}` is neither core Apache nor from a common module: if no loaded module provides it, Apache answers 500 (Invalid command)"
+                    ),
+                    "check its spelling, or wrap it in `<IfModule …>` for the module that provides it".to_string(),
+                );
+            }
+            _ => {}
+        }
+    }
+    for (open, at) in stack {
+        sink(
+            at,
+            Status::Fail,
+            "sections",
+            "unbalanced sections",
+            format!("`<{open}>` is never closed (Apache answers 500)"),
+            format!("add `</{open}>` after its last directive"),
+        );
+    }
+}
+
+struct HtVisitor<'a> {
+    check: &'a Htaccess,
+    php: Php,
+    findings: &'a Findings,
+    files: std::sync::atomic::AtomicU64,
+}
+
+impl walk::Visitor<()> for HtVisitor<'_> {
+    fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
+        if e.depth > 0
+            && !self.check.exclude.is_empty()
+            && self.check.exclude.matches(&self.check.path, e.path, e.name)
+        {
+            return None;
+        }
+        if e.meta.is_file() && e.name == ".htaccess" {
+            self.files
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let shown = sanitize::path(e.path);
+            match std::fs::read(e.path) {
+                Ok(bytes) => lint(
+                    &String::from_utf8_lossy(&bytes),
+                    self.php,
+                    |line, status, key, label, what, fix| {
+                        self.findings.add(Finding {
+                            key,
+                            label,
+                            status,
+                            path: format!("{shown}:{line}"),
+                            what,
+                            fix: Some(fix),
+                            automatic: false,
+                        });
+                    },
+                ),
+                Err(err) => self.findings.unchecked(&WalkError {
+                    path: e.path.to_path_buf(),
+                    errno: rustix::io::Errno::from_io_error(&err).unwrap_or(rustix::io::Errno::IO),
+                }),
+            }
+        }
+        e.meta.is_dir().then_some(())
+    }
+
+    fn error(&self, error: WalkError) {
+        self.findings.unchecked(&error);
+    }
+}
+
+impl Check for Htaccess {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        if self.missing_ok && !self.path.exists() {
+            return Ok(Outcome::skip(format!(
+                "{} does not exist",
+                sanitize::path(&self.path)
+            )));
+        }
+        let findings = Findings::new(self.max_details);
+        let php = self.php.unwrap_or_else(detect_php);
+        let v = HtVisitor {
+            check: self,
+            php,
+            findings: &findings,
+            files: 0.into(),
+        };
+        let opts = walk::Options {
+            one_file_system: true,
+            deadline: Some(walk_deadline(ctx)),
+            threads: walk::default_threads(),
+        };
+        let stats =
+            walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
+        let files = v.files.into_inner();
+        let shown = sanitize::path(&self.path);
+        let clean = match files {
+            0 => format!("no .htaccess files under {shown}"),
+            n => format!("{n} .htaccess file(s) under {shown}, no problems"),
+        };
+        let mut out = findings.into_outcome(
+            &ctx.id,
+            clean,
+            &format!("in {files} .htaccess file(s) under {shown}"),
+        );
+        out.metrics
+            .insert(0, Metric::new("files", files as f64, ""));
+        if !stats.complete {
+            out.status = out.status.worse(Status::Warn);
+            out.details
+                .push("the search stopped at the time limit: raise `timeout`".into());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str, php: Php) -> Vec<(usize, Status, &'static str)> {
+        let mut v = Vec::new();
+        lint(text, php, |l, s, k, _, _, _| v.push((l, s, k)));
+        v
+    }
+
+    #[test]
+    fn the_classic_mistakes() {
+        let wp = "# BEGIN WordPress\n<IfModule mod_rewrite.c>\nRewriteEngine On\nRewriteBase /\nRewriteRule ^index\\.php$ - [L]\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule . /index.php [L]\n</IfModule>\n# END WordPress\n";
+        assert!(run(wp, Php::Fpm).is_empty());
+        assert_eq!(
+            run("RewriteRule ^a$ /b [L]\nRewriteEngine On\n", Php::Fpm),
+            vec![(1, Status::Warn, "rewrite-off")]
+        );
+        assert_eq!(
+            run("<IfModule mod_rewrite.c>\nRewriteEngine On\n", Php::Fpm),
+            vec![(1, Status::Fail, "sections")]
+        );
+        assert_eq!(
+            run("<Files x>\n</IfModule>\n", Php::Fpm)[0],
+            (2, Status::Fail, "sections")
+        );
+        assert_eq!(
+            run("php_value upload_max_filesize 64M\n", Php::Fpm),
+            vec![(1, Status::Fail, "php-value")]
+        );
+        assert!(run("php_value upload_max_filesize 64M\n", Php::Module).is_empty());
+        assert_eq!(
+            run("php_flag display_errors off\n", Php::Unknown),
+            vec![(1, Status::Warn, "php-value")]
+        );
+        assert_eq!(
+            run("Optons -Indexes\n", Php::Fpm),
+            vec![(1, Status::Warn, "unknown")]
+        );
+        assert!(
+            run(
+                "<IfModule pagespeed_module>\nModPagespeed on\n</IfModule>\n",
+                Php::Fpm
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            run("<Directory /var/www>\n</Directory>\n", Php::Fpm),
+            vec![(1, Status::Fail, "not-here")]
+        );
+        assert!(
+            run("Header set X-A \\\n  \"b\"\n", Php::Fpm).is_empty(),
+            "continued lines"
+        );
+    }
+}

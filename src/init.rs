@@ -1,0 +1,185 @@
+//! `sitedoctor init`: detect the web stack and write a commented `sitedoctor.toml` with the
+//! checks that fit this host.
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use crate::webstack::{self, Server};
+
+/// Tests point detection at a directory of fixtures instead of `/`.
+pub const SYSROOT_ENV: &str = "SITEDOCTOR_SYSROOT";
+
+pub fn sysroot() -> PathBuf {
+    std::env::var_os(SYSROOT_ENV).map_or_else(|| PathBuf::from("/"), PathBuf::from)
+}
+
+/// `/var/www/html` → `var-www-html`, for check ids.
+fn slug(p: &Path) -> String {
+    let s: String = p
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let parts: Vec<&str> = s.split('-').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        "root".into()
+    } else {
+        parts.join("-")
+    }
+}
+
+fn q(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+fn list(paths: &[PathBuf], root: &Path) -> String {
+    let v: Vec<String> = paths.iter().map(|p| q(&shown(p, root))).collect();
+    format!("[{}]", v.join(", "))
+}
+
+/// A detected path as it is on the real host (without the test sysroot).
+fn shown(p: &Path, root: &Path) -> String {
+    match p.strip_prefix(root) {
+        Ok(rel) => format!("/{}", rel.display()),
+        Err(_) => p.display().to_string(),
+    }
+}
+
+/// The configuration text for what is detected under `root`.
+pub fn generate(root: &Path, host: &str, now: &str) -> String {
+    let servers = webstack::detect(root);
+    let user = webstack::web_user(&servers);
+    let mut roots: Vec<PathBuf> = servers
+        .iter()
+        .flat_map(|s| s.roots.iter().cloned())
+        .filter(|r| r.is_dir())
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "# sitedoctor.toml — written by `sitedoctor init` on {host} at {now}."
+    );
+    let _ = writeln!(
+        t,
+        "# Edit freely: `sitedoctor explain KIND` documents every kind, `sitedoctor list` shows"
+    );
+    let _ = writeln!(t, "# what will run. Found here:");
+    if servers.is_empty() {
+        let _ = writeln!(
+            t,
+            "#   no nginx, Apache or PHP-FPM (only the host's resources are checked)"
+        );
+    }
+    for s in &servers {
+        let _ = writeln!(
+            t,
+            "#   {} ({}), configuration {}",
+            s.name,
+            shown(&s.binary, root),
+            shown(&s.config, root)
+        );
+        for p in &s.pools {
+            let _ = writeln!(t, "#     pool {p}");
+        }
+    }
+    if let Some(u) = &user {
+        let _ = writeln!(t, "#   the web server runs as {u}");
+    }
+    t.push_str("\n# The host's resources.\n");
+    for kind in ["disk", "memory", "load", "fds"] {
+        let _ = writeln!(
+            t,
+            "[[check]]\nid = \"{kind}\"\nkind = \"{kind}\"\ntags = [\"resources\"]\n"
+        );
+    }
+    for s in &servers {
+        server_checks(&mut t, s, root);
+    }
+    for r in &roots {
+        let id = slug(&PathBuf::from(shown(r, root)));
+        let path = q(&shown(r, root));
+        let _ = writeln!(t, "# The web root {}.", shown(r, root));
+        let _ = write!(
+            t,
+            "[[check]]\nid = \"{id}-permissions\"\nkind = \"permissions\"\npath = {path}\nfile_mode = \"644\"\ndir_mode = \"755\"\n"
+        );
+        if let Some(u) = &user {
+            let _ = writeln!(t, "readable_by = {}", q(u));
+        }
+        let _ = writeln!(t, "tags = [\"files\"]\n");
+        let _ = writeln!(
+            t,
+            "[[check]]\nid = \"{id}-world-writable\"\nkind = \"world_writable\"\npaths = [{path}]\ntags = [\"files\"]\n"
+        );
+        let _ = writeln!(
+            t,
+            "[[check]]\nid = \"{id}-changes\"\nkind = \"recent_changes\"\npath = {path}\nwindow = \"24h\"\ntags = [\"files\"]\n"
+        );
+        if servers.iter().any(|s| s.name == "apache") {
+            let _ = writeln!(
+                t,
+                "[[check]]\nid = \"{id}-htaccess\"\nkind = \"htaccess\"\npath = {path}\ntags = [\"files\"]\n"
+            );
+        }
+    }
+    if servers.iter().any(|s| s.name != "php-fpm") {
+        t.push_str("# The site itself. Replace the URL with the site's own (https://www.example.com/) to\n# check its certificate by name too.\n");
+        t.push_str("[[check]]\nid = \"site\"\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\nfollow_redirects = false\nonly_if_listening = true\nwarn_latency = \"1s\"\ntags = [\"site\"]\n\n");
+    }
+    t.push_str("# Dependencies: uncomment and adapt.\n# [[check]]\n# id = \"database\"\n# kind = \"tcp\"\n# address = \"127.0.0.1:5432\"\n#\n# [[check]]\n# id = \"app-env\"\n# kind = \"env\"\n# vars = [\"DATABASE_URL\"]\n# from_file = \"/srv/app/.env\"\n");
+    t
+}
+
+fn server_checks(t: &mut String, s: &Server, root: &Path) {
+    let bin = s
+        .binary
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let id = slug(Path::new(&s.unit));
+    let _ = writeln!(t, "# {} ({}).", s.name, s.unit);
+    let _ = writeln!(
+        t,
+        "[[check]]\nid = \"{id}-running\"\nkind = \"process\"\nname = {}\nunit = {}\ntags = [\"{}\"]\n",
+        q(&bin),
+        q(&s.unit),
+        s.name
+    );
+    let _ = writeln!(
+        t,
+        "[[check]]\nid = \"{id}-config\"\nkind = \"configtest\"\nserver = \"{}\"\ntags = [\"{}\"]\n",
+        s.name, s.name
+    );
+    if !s.error_logs.is_empty() {
+        let _ = writeln!(
+            t,
+            "[[check]]\nid = \"{id}-errors\"\nkind = \"log\"\npaths = {}\nwindow = \"1h\"\nmissing_ok = true\ntags = [\"{}\"]\n",
+            list(&s.error_logs, root),
+            s.name
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            super::slug(std::path::Path::new("/var/www/html")),
+            "var-www-html"
+        );
+        assert_eq!(
+            super::slug(std::path::Path::new("php8.2-fpm")),
+            "php8-2-fpm"
+        );
+        assert_eq!(super::slug(std::path::Path::new("/")), "root");
+    }
+}

@@ -1,0 +1,223 @@
+//! The real nginx, Apache and PHP-FPM (installed by .ci/run), each with its own
+//! configuration in a temporary directory — never the system's.
+
+use std::path::Path;
+
+use crate::testenv::{Output, TestEnv};
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
+}
+
+fn installed(bin: &str) -> bool {
+    let found = ["/usr/sbin", "/usr/bin"]
+        .iter()
+        .any(|d| Path::new(d).join(bin).exists());
+    if !found {
+        eprintln!("skipped: {bin} is not installed (.ci/run installs it)");
+    }
+    found
+}
+
+fn configtest(env: &TestEnv, server: &str, config: &Path, args: &[String]) -> serde_json::Value {
+    let args: Vec<String> = args.iter().map(|a| format!("\"{a}\"")).collect();
+    let cfg = env.file(
+        "checks.toml",
+        &format!("[[check]]\nid = \"t\"\nkind = \"configtest\"\nserver = \"{server}\"\nconfig = \"{}\"\nargs = [{}]\n", config.display(), args.join(", ")),
+    );
+    let out = env.run(&["--format", "json", "--config", &cfg.display().to_string()]);
+    json(&out)["checks"][0].clone()
+}
+
+#[test]
+fn nginx_config_test_names_file_and_line() {
+    if !installed("nginx") {
+        return;
+    }
+    let env = TestEnv::new();
+    let d = env.path().display().to_string();
+    let head = format!(
+        "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/tmp;\n"
+    );
+    let bad = env.file(
+        "bad.conf",
+        &format!("{head}  server {{\n    listen 127.0.0.1:8;\n    sever_name shop;\n  }}\n}}\n"),
+    );
+    let c = configtest(
+        &env,
+        "nginx",
+        &bad,
+        &["-p".into(), d.clone(), "-e".into(), "stderr".into()],
+    );
+    assert_eq!(c["status"], "fail", "{c}");
+    let s = c["summary"].as_str().unwrap();
+    assert!(
+        s.contains("unknown directive \"sever_name\"")
+            && s.contains(&format!("{}:9", bad.display())),
+        "{s}"
+    );
+    assert!(
+        c["fix"]["text"].as_str().unwrap().contains("nginx -t"),
+        "{c}"
+    );
+    let good = env.file(
+        "good.conf",
+        &format!("{head}  server {{\n    listen 127.0.0.1:8;\n    server_name shop;\n  }}\n}}\n"),
+    );
+    let c = configtest(
+        &env,
+        "nginx",
+        &good,
+        &["-p".into(), d, "-e".into(), "stderr".into()],
+    );
+    assert_eq!(c["status"], "pass", "{c}");
+}
+
+#[test]
+fn apache_config_test_names_file_and_line() {
+    if !installed("apache2") {
+        return;
+    }
+    let env = TestEnv::new();
+    let d = env.path().display().to_string();
+    let head = format!(
+        "ServerRoot {d}\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\nListen 127.0.0.1:8\nServerName localhost\nPidFile {d}/pid\nErrorLog {d}/error.log\nDocumentRoot {d}\nDefaultRuntimeDir {d}\n"
+    );
+    let bad = env.file("bad.conf", &format!("{head}RewriteEngine On\n"));
+    let c = configtest(&env, "apache", &bad, &[]);
+    assert_eq!(c["status"], "fail", "{c}");
+    let s = c["summary"].as_str().unwrap();
+    assert!(
+        s.contains("Syntax error on line 9") && s.contains("Invalid command 'RewriteEngine'"),
+        "{s}"
+    );
+    let good = env.file("good.conf", &head);
+    let c = configtest(&env, "apache", &good, &[]);
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(c["summary"], "Syntax OK");
+}
+
+#[test]
+fn php_fpm_config_test() {
+    let Some(fpm) = std::fs::read_dir("/usr/sbin").ok().and_then(|rd| {
+        rd.flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("php-fpm"))
+    }) else {
+        eprintln!("skipped: php-fpm is not installed (.ci/run installs it)");
+        return;
+    };
+    let _ = fpm;
+    let env = TestEnv::new();
+    let d = env.path().display().to_string();
+    let head = format!(
+        "[global]\npid = {d}/fpm.pid\nerror_log = {d}/fpm.log\n[www]\nuser = nobody\nlisten = {d}/fpm.sock\n"
+    );
+    let bad = env.file("bad.conf", &format!("{head}pm = sometimes\n"));
+    let c = configtest(&env, "php-fpm", &bad, &[]);
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["summary"].as_str().unwrap().contains("ERROR"), "{c}");
+    let good = env.file(
+        "good.conf",
+        &format!("{head}pm = static\npm.max_children = 1\n"),
+    );
+    let c = configtest(&env, "php-fpm", &good, &[]);
+    assert_eq!(c["status"], "pass", "{c}");
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .contains("test is successful"),
+        "{c}"
+    );
+}
+
+#[test]
+fn htaccess_lint_findings_with_file_and_line() {
+    let env = TestEnv::new();
+    let root = env.path().join("www");
+    env.file("www/.htaccess", "<IfModule mod_rewrite.c>\nRewriteEngine On\nRewriteRule ^ index.php [L]\n</IfModule>\nphp_value upload_max_filesize 64M\n");
+    env.file(
+        "www/blog/.htaccess",
+        "RewriteRule ^old$ /new [R=301,L]\n<Files wp-config.php>\nRequire all denied\n",
+    );
+    env.file("www/shop/.htaccess", "Optons -Indexes\n");
+    let cfg = format!(
+        "[[check]]\nid = \"ht\"\nkind = \"htaccess\"\npath = \"{}\"\nphp_handler = \"fpm\"\n",
+        root.display()
+    );
+    let out = env.config(&cfg).run(&["--format", "json"]);
+    out.expect_code(2);
+    let c = &json(&out)["checks"][0];
+    let d = c["details"].to_string();
+    let r = root.display();
+    for needle in [
+        format!("{r}/.htaccess:5: `php_value` but PHP runs under PHP-FPM"),
+        format!("{r}/blog/.htaccess:2: `<files>` is never closed"),
+        format!("{r}/blog/.htaccess:1: `RewriteRule` with no `RewriteEngine On` before it"),
+        format!("{r}/shop/.htaccess:1: `Optons` is neither core Apache"),
+    ] {
+        assert!(d.contains(&needle), "{needle:?} not in {d}");
+    }
+    assert!(
+        d.contains("upload_max_filesize = 64M"),
+        "the fix names the .user.ini line: {d}"
+    );
+}
+
+#[test]
+fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites() {
+    let sys = tempfile::tempdir().unwrap();
+    let r = sys.path();
+    let w = |p: &str, t: &str| {
+        let f = r.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, t).unwrap();
+    };
+    w("usr/sbin/nginx", "");
+    w(
+        "etc/nginx/nginx.conf",
+        "user www-data;\nerror_log /var/log/nginx/error.log;\nhttp { include /etc/nginx/sites-enabled/*; }\n",
+    );
+    w(
+        "etc/nginx/sites-enabled/shop",
+        "server { root /srv/shop; }\n",
+    );
+    w("srv/shop/index.php", "<?php");
+    w("usr/sbin/php-fpm8.2", "");
+    w(
+        "etc/php/8.2/fpm/php-fpm.conf",
+        "[global]\nerror_log = /var/log/php8.2-fpm.log\n",
+    );
+    let env = TestEnv::new().env("SITEDOCTOR_SYSROOT", &r.display().to_string());
+    let out = env.run(&["init"]);
+    out.expect_code(0);
+    let text = std::fs::read_to_string(env.path().join("sitedoctor.toml")).unwrap();
+    for needle in [
+        "#   nginx (/usr/sbin/nginx)",
+        "id = \"nginx-config\"",
+        "paths = [\"/var/log/nginx/error.log\"]",
+        "name = \"php-fpm8.2\"",
+        "unit = \"php8.2-fpm\"",
+        "path = \"/srv/shop\"",
+        "readable_by = \"www-data\"",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+    let out = env.run(&["list"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("srv-shop-permissions"),
+        "{}",
+        out.stdout
+    );
+    let out = env.run(&["init"]);
+    out.expect_code(64);
+    assert!(
+        out.stderr.contains("already exists: use --force"),
+        "{}",
+        out.stderr
+    );
+    env.run(&["init", "--force"]).expect_code(0);
+}
