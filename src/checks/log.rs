@@ -251,7 +251,9 @@ impl Log {
                 reached_start = false;
                 break;
             }
-            let line = String::from_utf8_lossy(&line?).into_owned();
+            // Valid UTF-8 (nearly every line) is taken as it is, without a copy.
+            let line = String::from_utf8(line?)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
             let Some(ts) = timestamp::parse(&line, now) else {
                 if !dated && lines.bytes_read > 1 << 20 {
                     // No timestamp in the last MiB: this log cannot be dated line by line.
@@ -288,29 +290,30 @@ impl Log {
             }
             pending.reverse();
             if let Some(sev) = self.patterns.classify(&line, &pending) {
-                let mut msg = line.clone();
-                if let Some(last) = pending
+                // A traceback is told by its last line (the exception), not its first.
+                let traceback = !pending.is_empty()
+                    && (pending[0].starts_with("Traceback") || line.contains("Traceback"));
+                let last = pending
                     .iter()
                     .rev()
-                    .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "))
-                {
-                    if line.contains("Traceback")
-                        || pending.first().is_some_and(|f| f.starts_with("Traceback"))
-                    {
-                        msg = format!("{line} … {}", last.trim());
+                    .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "));
+                let msg: std::borrow::Cow<'_, str> = match last {
+                    Some(last) if traceback => format!("{line} … {}", last.trim()).into(),
+                    _ => line.as_str().into(),
+                };
+                let key = patterns::normalise(patterns::strip_timestamp(&msg));
+                let g = groups.entry(key).or_insert_with(|| {
+                    let all: Vec<&str> = std::iter::once(line.as_str())
+                        .chain(pending.iter().map(String::as_str))
+                        .collect();
+                    Group {
+                        severity: sev,
+                        count: 0,
+                        newest: ts,
+                        line: clip(&msg, 300),
+                        file: shown.clone(),
+                        location: patterns::location(&all),
                     }
-                }
-                let key = patterns::normalise(&msg);
-                let all: Vec<&str> = std::iter::once(line.as_str())
-                    .chain(pending.iter().map(String::as_str))
-                    .collect();
-                let g = groups.entry(key).or_insert_with(|| Group {
-                    severity: sev,
-                    count: 0,
-                    newest: ts,
-                    line: clip(&msg, 300),
-                    file: shown.clone(),
-                    location: patterns::location(&all),
                 });
                 g.count += 1;
             }
@@ -490,7 +493,7 @@ impl Check for Log {
         };
         out.summary = format!(
             "{what}, in the last {window} in {scope}; newest: {}",
-            clip(&patterns::strip_timestamp(&top.line), 200)
+            clip(patterns::strip_timestamp(&top.line), 200)
         );
         out.fix = Some(crate::check::Fix {
             text: match &top.location {

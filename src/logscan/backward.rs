@@ -53,12 +53,13 @@ impl Backward {
         self.bytes_read += got as u64;
         self.pos = start;
         buf.extend_from_slice(&self.carry);
-        let mut parts: Vec<&[u8]> = buf.split(|b| *b == b'\n').collect();
-        // The first piece may continue in the block before this one.
-        let head = parts.remove(0).to_vec();
-        self.carry = head;
-        for p in parts {
-            self.ready.push(p.to_vec());
+        // Lines come out newest first: push them oldest first, so `pop` takes the newest.
+        let mut ends: Vec<usize> = memchr::memchr_iter(b'\n', &buf).collect();
+        ends.push(buf.len());
+        // The piece before the first newline may continue in the block before this one.
+        self.carry = buf[..ends[0]].to_vec();
+        for w in ends.windows(2) {
+            self.ready.push(buf[w[0] + 1..w[1]].to_vec());
         }
         Ok(true)
     }

@@ -3,7 +3,44 @@
 
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexSet};
+// Byte regexes without Unicode tables: they compile in a fraction of the time (this runs
+// at every start) and match log text, which is mostly ASCII and not always valid UTF-8.
+use regex::bytes::{Regex, RegexBuilder, RegexSet};
+
+/// The built-in sets are many alternatives matched once per line: without Unicode tables
+/// and without a literal prefilter (whose construction costs more at start-up than it saves
+/// on the few MiB a window holds).
+fn set(patterns: &[&str]) -> Result<Matcher, regex::Error> {
+    use regex_automata::{meta, util::syntax};
+    meta::Regex::builder()
+        .configure(meta::Config::new().auto_prefilter(false))
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build_many(patterns)
+        .map(Matcher::Builtin)
+        .map_err(|e| regex::Error::Syntax(e.to_string()))
+}
+
+/// A set of patterns: the built-in ones, or the user's.
+enum Matcher {
+    Builtin(regex_automata::meta::Regex),
+    User(RegexSet),
+}
+
+impl Matcher {
+    fn is_match(&self, text: &[u8]) -> bool {
+        match self {
+            Matcher::Builtin(r) => r.is_match(text),
+            Matcher::User(s) => s.is_match(text),
+        }
+    }
+}
+
+fn one(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("a built-in pattern")
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -53,8 +90,8 @@ const ERROR: &[&str] = &[
 ];
 
 pub struct Patterns {
-    fatal: RegexSet,
-    error: RegexSet,
+    fatal: Matcher,
+    error: Matcher,
     exclude: Option<RegexSet>,
 }
 
@@ -62,13 +99,13 @@ impl Patterns {
     /// The built-in sets, or `custom` regexes as the fatal set.
     pub fn new(custom: Option<&[String]>, exclude: &[String]) -> Result<Patterns, regex::Error> {
         let fatal = match custom {
-            Some(c) => RegexSet::new(c)?,
-            None => RegexSet::new(FATAL)?,
+            Some(c) => Matcher::User(RegexSet::new(c)?),
+            None => set(FATAL)?,
         };
         let error = if custom.is_some() {
-            RegexSet::empty()
+            Matcher::User(RegexSet::empty())
         } else {
-            RegexSet::new(ERROR)?
+            set(ERROR)?
         };
         let exclude = if exclude.is_empty() {
             None
@@ -84,62 +121,145 @@ impl Patterns {
 
     /// Judge an entry: its first (timestamped) line and the lines that follow it.
     pub fn classify(&self, head: &str, rest: &[String]) -> Option<Severity> {
-        if self.exclude.as_ref().is_some_and(|x| x.is_match(head)) {
+        if self
+            .exclude
+            .as_ref()
+            .is_some_and(|x| x.is_match(head.as_bytes()))
+        {
             return None;
         }
-        if self.fatal.is_match(head) || rest.iter().any(|l| self.fatal.is_match(l)) {
+        if self.fatal.is_match(head.as_bytes())
+            || rest.iter().any(|l| self.fatal.is_match(l.as_bytes()))
+        {
             return Some(Severity::Fatal);
         }
-        self.error.is_match(head).then_some(Severity::Error)
+        self.error
+            .is_match(head.as_bytes())
+            .then_some(Severity::Error)
     }
 }
 
-/// The message without its timestamp and with what varies between repeats — numbers, ids,
-/// addresses, quoted values — replaced, so repeats group together.
+/// The message with what varies between repeats — numbers, ids, addresses, and nginx's
+/// request context (`, client: …`) — replaced, so repeats group together. One pass, no
+/// regex: it runs once per error line.
 pub fn normalise(message: &str) -> String {
-    static RE: OnceLock<[(Regex, &'static str); 6]> = OnceLock::new();
-    let res = RE.get_or_init(|| {
-        [
-            (
-                Regex::new(r"^\[[^\]]*\]\s*|^\S+ \S+ |^<\d+>1 \S+ ").unwrap(),
-                "",
-            ),
-            (
-                Regex::new(
-                    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-                )
-                .unwrap(),
-                "<id>",
-            ),
-            (
-                Regex::new(r"\b0x[0-9a-fA-F]+\b|\b[0-9a-f]{12,}\b").unwrap(),
-                "<hex>",
-            ),
-            (
-                Regex::new(r"\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b").unwrap(),
-                "<ip>",
-            ),
-            (
-                Regex::new(r"(client|request|server|host|referrer|upstream): [^,]+").unwrap(),
-                "$1: …",
-            ),
-            (Regex::new(r"\d+").unwrap(), "N"),
-        ]
-    });
-    let mut s = message.to_string();
-    for (re, with) in res.iter() {
-        s = re.replace_all(&s, *with).into_owned();
+    // The first 160 bytes tell one error from another; a PHP stack trace on one line can
+    // run to kilobytes.
+    let mut cap = message.len().min(160);
+    while !message.is_char_boundary(cap) {
+        cap -= 1;
     }
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let message = &message[..cap];
+    static CLIENT: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let client = CLIENT.get_or_init(|| memchr::memmem::Finder::new(", client: "));
+    let m = match client.find(message.as_bytes()) {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    // Byte classes: 1 digit, 2 letter, 3 space, 0 anything else.
+    const CLASS: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            t[i] = if c.is_ascii_digit() {
+                1
+            } else if c.is_ascii_alphabetic() {
+                2
+            } else if c.is_ascii_whitespace() {
+                3
+            } else {
+                0
+            };
+            i += 1;
+        }
+        t
+    };
+    let b = m.as_bytes();
+    let mut out = String::with_capacity(m.len());
+    let mut i = 0;
+    let mut last_space = true;
+    while i < b.len() {
+        let start = i;
+        match CLASS[b[i] as usize] {
+            1 | 2 => {
+                let mut digits = 0;
+                let mut hex = true;
+                while i < b.len() && matches!(CLASS[b[i] as usize], 1 | 2) {
+                    digits += (CLASS[b[i] as usize] == 1) as usize;
+                    hex &= b[i].is_ascii_hexdigit();
+                    i += 1;
+                }
+                // Run boundaries are ASCII bytes, so every slice is valid UTF-8.
+                let word = &m[start..i];
+                if digits == word.len() {
+                    out.push('N');
+                } else if digits > 0 && word.len() >= 8 && hex {
+                    out.push_str("<hex>");
+                } else if digits > 0 {
+                    let mut in_num = false;
+                    for c in word.chars() {
+                        if c.is_ascii_digit() {
+                            if !in_num {
+                                out.push('N');
+                            }
+                            in_num = true;
+                        } else {
+                            out.push(c);
+                            in_num = false;
+                        }
+                    }
+                } else {
+                    out.push_str(word);
+                }
+                last_space = false;
+            }
+            3 => {
+                while i < b.len() && CLASS[b[i] as usize] == 3 {
+                    i += 1;
+                }
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+            }
+            _ => {
+                while i < b.len() && CLASS[b[i] as usize] == 0 {
+                    i += 1;
+                }
+                out.push_str(&m[start..i]);
+                last_space = false;
+            }
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
 }
 
-/// A line without its leading timestamp, for a summary.
-pub fn strip_timestamp(line: &str) -> String {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        Regex::new(r"^(\[[^\]]*\]\s*|\d{4}[/-]\d{2}[/-]\d{2}[T ]\d{2}:\d{2}:\d{2}\S*\s+|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ |<\d+>1 \S+ )").unwrap()
-    });
-    re.replace(line, "").into_owned()
+/// A line without its leading timestamp: `[...]`, `date time`, `<pri>1 stamp`, or a syslog
+/// `Mon dd hh:mm:ss host`. No regex: it runs once per error line.
+pub fn strip_timestamp(line: &str) -> &str {
+    fn skip_words(s: &str, n: usize) -> &str {
+        let mut rest = s.trim_start();
+        for _ in 0..n {
+            rest = rest
+                .find(char::is_whitespace)
+                .map_or("", |i| rest[i..].trim_start());
+        }
+        rest
+    }
+    let b = line.as_bytes();
+    match b.first() {
+        Some(b'[') => line.find(']').map_or(line, |i| line[i + 1..].trim_start()),
+        Some(b'<') => skip_words(line, 2),
+        Some(c) if c.is_ascii_digit() => skip_words(line, 2),
+        Some(c) if c.is_ascii_uppercase() && b.get(3) == Some(&b' ') && b.get(9) == Some(&b':') => {
+            skip_words(line, 4)
+        }
+        _ => line,
+    }
 }
 
 /// The source file and line an error names: PHP, Python (innermost frame), Node, Ruby,
@@ -149,32 +269,23 @@ pub fn location(lines: &[&str]) -> Option<(String, u32)> {
     let res = RE.get_or_init(|| {
         // (pattern, take the last match rather than the first)
         vec![
+            (one(r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)"), false),
+            (one(r#"File "([^"]+)", line (\d+)"#), true),
+            (one(r"panicked at ([^\s:]+):(\d+):\d+"), false),
             (
-                Regex::new(r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)").unwrap(),
+                one(r"\(?(/[^\s():]+\.(?:js|mjs|cjs|ts)):(\d+):\d+\)?"),
                 false,
             ),
-            (Regex::new(r#"File "([^"]+)", line (\d+)"#).unwrap(), true),
-            (
-                Regex::new(r"panicked at ([^\s:]+):(\d+):\d+").unwrap(),
-                false,
-            ),
-            (
-                Regex::new(r"\(?(/[^\s():]+\.(?:js|mjs|cjs|ts)):(\d+):\d+\)?").unwrap(),
-                false,
-            ),
-            (Regex::new(r"(/?[\w./-]+\.rb):(\d+):in ").unwrap(), false),
-            (
-                Regex::new(r"\(([\w$]+\.(?:java|kt|scala)):(\d+)\)").unwrap(),
-                false,
-            ),
+            (one(r"(/?[\w./-]+\.rb):(\d+):in "), false),
+            (one(r"\(([\w$]+\.(?:java|kt|scala)):(\d+)\)"), false),
         ]
     });
     for (re, last) in res {
         let mut found = None;
         for l in lines {
-            for c in re.captures_iter(l) {
-                if let Ok(n) = c[2].parse() {
-                    found = Some((c[1].to_string(), n));
+            for c in re.captures_iter(l.as_bytes()) {
+                if let Some(n) = std::str::from_utf8(&c[2]).ok().and_then(|t| t.parse().ok()) {
+                    found = Some((String::from_utf8_lossy(&c[1]).into_owned(), n));
                     if !last {
                         return found;
                     }

@@ -13,7 +13,7 @@ fn month(s: &str) -> Option<u32> {
 }
 
 fn num(s: &str) -> Option<u32> {
-    s.trim().parse().ok()
+    s.parse().ok()
 }
 
 fn hms(s: &str) -> Option<(u32, u32, u32)> {
@@ -111,7 +111,7 @@ fn php(line: &str) -> Option<i64> {
 /// in the future.
 fn syslog(line: &str, now: i64) -> Option<i64> {
     let mo = month(line.get(..3)?)?;
-    let day = num(line.get(4..6)?)?;
+    let day = num(line.get(4..6)?.trim_start())?;
     let t = hms(line.get(7..15)?)?;
     let this_year = DateTime::from_timestamp(now, 0)?
         .with_timezone(&Local)
