@@ -18,5 +18,9 @@ python3 "$OLDPWD/bench/timing.py" "$runs" "sitedoctor --version" "$bin --version
 echo
 echo "built-in checklist (target: under 300 ms wall)"
 manual='df -h >/dev/null; df -i >/dev/null; free -m >/dev/null; uptime >/dev/null; cat /proc/sys/fs/file-nr >/dev/null; ps aux --sort=-rss | head -4 >/dev/null'
+# What the built-in checklist also does where the web stack is installed: its config tests.
+command -v nginx >/dev/null && manual="$manual; nginx -t 2>/dev/null"
+command -v apache2ctl >/dev/null && manual="$manual; apache2ctl -t 2>/dev/null"
+for f in /usr/sbin/php-fpm*; do [ -x "$f" ] && manual="$manual; $f -t 2>/dev/null"; done
 python3 "$OLDPWD/bench/timing.py" "$runs" "sitedoctor (built-in checklist)" "$bin --color never" \
-    "df+free+uptime+file-nr+ps by hand" "$manual" 300
+    "the same by hand (df, free, uptime, ps, -t)" "$manual" 300
