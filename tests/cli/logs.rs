@@ -5,12 +5,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Local, Utc};
 
-use crate::testenv::{Output, TestEnv};
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
-}
+use crate::testenv::{Output, TestEnv, json};
 
 /// Local time `mins` minutes ago, in a chrono format.
 fn ago(mins: i64, fmt: &str) -> String {

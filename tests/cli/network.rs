@@ -3,12 +3,7 @@
 use std::time::Duration;
 
 use crate::servers::{self, Reply};
-use crate::testenv::{Output, TestEnv};
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
-}
+use crate::testenv::{Output, TestEnv, json};
 
 fn http_check(id: &str, url: &str, extra: &str) -> String {
     format!("[[check]]\nid = \"{id}\"\nkind = \"http\"\nurl = \"{url}\"\n{extra}\n")

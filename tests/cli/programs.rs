@@ -3,12 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use crate::testenv::{Output, TestEnv};
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
-}
+use crate::testenv::{Output, TestEnv, json};
 
 fn first(env: &TestEnv) -> (serde_json::Value, Output) {
     let out = env.run(&["--format", "json"]);

@@ -1,17 +1,13 @@
 //! disk, memory, load, fds and process against real and fake (`SITEDOCTOR_PROC`) hosts.
 
-use crate::testenv::TestEnv;
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
-}
+use crate::testenv::{TestEnv, json};
 
 #[test]
 fn builtin_checklist_runs_here() {
     let out = TestEnv::new()
         .env("SITEDOCTOR_SELFTEST", "0")
         .run(&["--format", "json"]);
-    let v = json(&out.stdout);
+    let v = json(&out);
     let ids: Vec<&str> = v["checks"]
         .as_array()
         .unwrap()
@@ -63,7 +59,7 @@ fn disk_warns_with_the_largest_directories_as_fix() {
         "{}",
         out.stdout
     );
-    let v = json(&env.run(&["--format", "json"]).stdout);
+    let v = json(&env.run(&["--format", "json"]));
     let names: Vec<&str> = v["checks"][0]["metrics"]
         .as_array()
         .unwrap()
@@ -144,7 +140,7 @@ fn unreadable_proc_is_an_error_with_the_reason() {
     let env = fake_proc(&[]).config("[[check]]\nid = \"m\"\nkind = \"memory\"\n[[check]]\nid = \"l\"\nkind = \"load\"\n[[check]]\nid = \"f\"\nkind = \"fds\"\n");
     let out = env.run(&["--format", "json"]);
     out.expect_code(3);
-    let v = json(&out.stdout);
+    let v = json(&out);
     for (i, file) in ["meminfo", "loadavg", "sys/fs/file-nr"].iter().enumerate() {
         let c = &v["checks"][i];
         assert_eq!(c["status"], "error");
@@ -174,7 +170,7 @@ fn load_per_core() {
     let env = fake_proc(&[("loadavg", &busy)]).config("[[check]]\nid = \"l\"\nkind = \"load\"\n");
     let out = env.run(&["--format", "json"]);
     out.expect_code(2);
-    let v = json(&out.stdout);
+    let v = json(&out);
     let per_core = v["checks"][0]["metrics"]
         .as_array()
         .unwrap()
@@ -211,7 +207,7 @@ fn fds_system_and_process() {
         me.trim()
     );
     let out = TestEnv::new().config(&cfg).run(&["--format", "json"]);
-    let v = json(&out.stdout);
+    let v = json(&out);
     let details = v["checks"][0]["details"].to_string();
     assert!(details.contains("descriptors open"), "{details}");
     let out = TestEnv::new()

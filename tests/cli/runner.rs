@@ -2,11 +2,7 @@
 
 use std::time::Duration;
 
-use crate::testenv::{TestEnv, selftest};
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
-}
+use crate::testenv::{TestEnv, json, selftest};
 
 #[test]
 fn errors_and_panics_become_error_and_the_others_pass() {
@@ -31,7 +27,7 @@ fn errors_and_panics_become_error_and_the_others_pass() {
         "a check's panic must not reach the terminal: {}",
         out.stderr
     );
-    let v = json(&out.stdout);
+    let v = json(&out);
     let checks = v["checks"].as_array().unwrap();
     let ids: Vec<&str> = checks.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(
@@ -98,7 +94,7 @@ fn a_hung_check_times_out_as_error_and_the_run_ends() {
     let out = TestEnv::new().config(&toml).run(&["--format", "json"]);
     out.expect_code(3);
     assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
-    let v = json(&out.stdout);
+    let v = json(&out);
     assert_eq!(v["checks"][0]["status"], "error");
     assert!(
         v["checks"][0]["summary"]
@@ -152,11 +148,11 @@ fn only_skip_tags_and_disabled() {
     let env = TestEnv::new().config(&toml);
     let out = env.run(&["--format", "json", "--only", "web"]);
     out.expect_code(0);
-    assert_eq!(json(&out.stdout)["summary"]["total"], 1);
+    assert_eq!(json(&out)["summary"]["total"], 1);
     let out = env.run(&["--format", "json", "--skip", "db"]);
     out.expect_code(0);
     assert_eq!(
-        json(&out.stdout)["summary"]["total"],
+        json(&out)["summary"]["total"],
         1,
         "disabled checks do not run"
     );

@@ -3,12 +3,7 @@
 
 use std::path::Path;
 
-use crate::testenv::{Output, TestEnv};
-
-fn json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", out.stdout, out.stderr))
-}
+use crate::testenv::{TestEnv, json};
 
 fn installed(bin: &str) -> bool {
     let found = ["/usr/sbin", "/usr/bin"]
