@@ -33,7 +33,7 @@ def main():
     ma, mb = statistics.median(a), statistics.median(b)
     print(f"  {name_a:<34} median {ma:8.2f} ms")
     print(f"  {name_b:<34} median {mb:8.2f} ms")
-    print(f"  ratio {name_a} / {name_b}: {ma / mb:.2f}")
+    print(f"  ratio {name_a} / {name_b}: {ma / mb:.3f}")
     if target is not None:
         verdict = "ok" if ma <= target else "OVER TARGET"
         print(f"  target for {name_a}: {target:g} ms -> {verdict}")

@@ -242,6 +242,10 @@ impl Log {
         let shown = sanitize::path(path);
         let mut lines = Backward::new(file)?;
         let mut pending: Vec<String> = Vec::new();
+        // The normalised message of the last error, and its text, in buffers reused for
+        // the whole file.
+        let mut key = String::new();
+        let mut prev = String::new();
         let mut dated = false;
         let mut reached_start = true;
         let mut i = 0u64;
@@ -301,21 +305,37 @@ impl Log {
                     Some(last) if traceback => format!("{line} … {}", last.trim()).into(),
                     _ => line.as_str().into(),
                 };
-                let key = patterns::normalise(patterns::strip_timestamp(&msg));
-                let g = groups.entry(key).or_insert_with(|| {
+                let text = patterns::strip_timestamp(&msg);
+                // One bug repeated: the same text but for its numbers as the entry before
+                // (older lines come next) is the same group, without normalising again.
+                if !key.is_empty() && patterns::same_but_numbers(text, &prev) {
+                    if let Some(g) = groups.get_mut(key.as_str()) {
+                        g.count += 1;
+                    }
+                    pending.clear();
+                    continue;
+                }
+                prev.clear();
+                prev.push_str(text);
+                patterns::normalise_to(text, &mut key);
+                if let Some(g) = groups.get_mut(key.as_str()) {
+                    g.count += 1;
+                } else {
                     let all: Vec<&str> = std::iter::once(line.as_str())
                         .chain(pending.iter().map(String::as_str))
                         .collect();
-                    Group {
-                        severity: sev,
-                        count: 0,
-                        newest: ts,
-                        line: clip(&msg, 300),
-                        file: shown.clone(),
-                        location: patterns::location(&all),
-                    }
-                });
-                g.count += 1;
+                    groups.insert(
+                        key.clone(),
+                        Group {
+                            severity: sev,
+                            count: 1,
+                            newest: ts,
+                            line: clip(&msg, 300),
+                            file: shown.clone(),
+                            location: patterns::location(&all),
+                        },
+                    );
+                }
             }
             pending.clear();
         }
