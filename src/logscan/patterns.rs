@@ -161,33 +161,53 @@ pub fn normalise_to(message: &str, out: &mut String) {
 }
 
 /// Whether two messages are the same but for their numbers (digit runs of any length),
-/// within the first 160 bytes that [`normalise`] looks at and before nginx's `, client: `.
-/// A cheap test that spares normalising one bug's repeats one by one.
+/// within the first 160 bytes that [`normalise`] looks at. A cheap test — word-sized
+/// comparisons between the digit runs — that spares normalising one bug's repeats one by
+/// one; `false` only means "normalise and look it up".
 pub fn same_but_numbers(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let a = &a.as_bytes()[..a.len().min(160)];
+    let b = &b.as_bytes()[..b.len().min(160)];
     let (mut i, mut j) = (0, 0);
-    let limit = 160;
-    while i < a.len().min(limit) && j < b.len().min(limit) {
-        let (x, y) = (a[i], b[j]);
-        if x.is_ascii_digit() && y.is_ascii_digit() {
-            while i < a.len() && a[i].is_ascii_digit() {
-                i += 1;
-            }
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            continue;
-        }
-        if x != y {
-            return false;
-        }
-        if x == b',' && a[i..].starts_with(b", client: ") && b[j..].starts_with(b", client: ") {
+    loop {
+        let n = common_prefix(&a[i..], &b[j..]);
+        i += n;
+        j += n;
+        if i == a.len() && j == b.len() {
             return true;
         }
-        i += 1;
-        j += 1;
+        let ad = a.get(i).is_some_and(u8::is_ascii_digit);
+        let bd = b.get(j).is_some_and(u8::is_ascii_digit);
+        let in_run = i > 0 && a[i - 1].is_ascii_digit();
+        // A difference is allowed only inside digit runs: both sides at a digit, or one at
+        // a digit continuing a run both share.
+        if !(ad && bd || (ad || bd) && in_run) {
+            return false;
+        }
+        while a.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        while b.get(j).is_some_and(u8::is_ascii_digit) {
+            j += 1;
+        }
     }
-    (i >= a.len().min(limit)) == (j >= b.len().min(limit))
+}
+
+/// How many leading bytes two slices share, compared eight at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut k = 0;
+    while k + 8 <= n {
+        let x = u64::from_le_bytes(a[k..k + 8].try_into().expect("8 bytes"));
+        let y = u64::from_le_bytes(b[k..k + 8].try_into().expect("8 bytes"));
+        if x != y {
+            return k + ((x ^ y).trailing_zeros() / 8) as usize;
+        }
+        k += 8;
+    }
+    while k < n && a[k] == b[k] {
+        k += 1;
+    }
+    k
 }
 
 /// Where normalised text goes.
@@ -429,8 +449,11 @@ mod tests {
     fn repeats_are_spotted_cheaply() {
         assert!(same_but_numbers(
             "[error] 7#7: *12 upstream timed out, client: 1.2.3.4",
-            "[error] 8#8: *999 upstream timed out, client: 9.9.9.9, x"
+            "[error] 8#8: *999 upstream timed out, client: 9.9.9.10"
         ));
+        assert!(same_but_numbers("x 99 y", "x 100 y"));
+        assert!(same_but_numbers("id 1 z", "id 12 z"));
+        assert!(!same_but_numbers("a1b", "a1c"));
         assert!(!same_but_numbers(
             "PHP Fatal error: a() in /a.php:3",
             "PHP Fatal error: b() in /a.php:3"
