@@ -1,7 +1,7 @@
 //! Parsers for the few `/proc` files the resource checks judge: they report what they could
 //! not read instead of guessing zeros.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
@@ -133,11 +133,6 @@ pub fn environ(pid: u32) -> anyhow::Result<Vec<Vec<u8>>> {
         .filter(|s| !s.is_empty())
         .map(<[u8]>::to_vec)
         .collect())
-}
-
-/// Whether `path` exists, treating errors as "no".
-pub fn exists(path: &Path) -> bool {
-    path.symlink_metadata().is_ok()
 }
 
 #[cfg(test)]
