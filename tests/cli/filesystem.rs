@@ -536,3 +536,48 @@ fn recent_changes_newest_first() {
     let out = TestEnv::new().config(&cfg).run(&[]);
     out.expect_code(1);
 }
+
+#[test]
+fn owner_and_group_expectations() {
+    let env = TestEnv::new();
+    let root = env.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("a.php"), "").unwrap();
+    chmod(&root.join("a.php"), 0o644);
+    chmod(&root, 0o755);
+    let me = nix::unistd::getuid().as_raw();
+    let other = if me == 0 { "nobody" } else { "root" };
+    let cfg = format!(
+        "[[check]]\nid = \"own\"\nkind = \"permissions\"\npath = \"{}\"\nowner = \"{other}\"\n",
+        root.display()
+    );
+    let out = env.config(&cfg).run(&["--format", "json"]);
+    out.expect_code(1);
+    let c = &json(&out)["checks"][0];
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 with another owner or group"),
+        "{c}"
+    );
+    assert!(
+        c["details"]
+            .to_string()
+            .contains(&format!("chown {other} {}/a.php", root.display())),
+        "{c}"
+    );
+    assert_eq!(c["fix"]["automatic"], false, "ownership is changed by hand");
+    let cfg = format!(
+        "[[check]]\nid = \"own\"\nkind = \"permissions\"\npath = \"{}\"\nowner = \"no-such-user-xyz\"\n",
+        root.display()
+    );
+    let out = TestEnv::new().config(&cfg).run(&[]);
+    out.expect_code(3);
+    assert!(
+        out.stdout
+            .contains("owner: no user \"no-such-user-xyz\" on this host"),
+        "{}",
+        out.stdout
+    );
+}
