@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::builder::PossibleValuesParser;
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::exit::FailOn;
@@ -11,7 +11,8 @@ const AFTER_HELP: &str = "\
 Examples:
   sitedoctor                          run the built-in checklist; problems first, with fixes
   sitedoctor --quiet                  for cron: silent unless something is wrong
-  sitedoctor --config checks/deploy.toml --format json --output report.json
+  sitedoctor --quiet --format prometheus --output /var/lib/node_exporter/sitedoctor.prom
+  sitedoctor --config checks/deploy.toml --format junit --output report.xml
   sitedoctor fix --only webroot       the chmod commands that would fix the findings
   sitedoctor fix --apply              make those mode changes, then re-run the checks
   sitedoctor init                     write a sitedoctor.toml that fits this host's web stack
@@ -47,7 +48,8 @@ pub struct Cli {
 
     /// Output format.
     #[arg(short, long, value_name = "FORMAT", default_value = "human", global = true,
-          value_parser = PossibleValuesParser::new(crate::render::names()))]
+          value_parser = PossibleValuesParser::new(
+              crate::render::FORMATS.iter().map(|f| PossibleValue::new(f.name).help(f.about))))]
     pub format: String,
 
     /// Write the report to FILE (atomically: readers never see half a report) instead of stdout.

@@ -1,7 +1,12 @@
 //! The registry of output formats: one file per format, one line here.
 
+mod github;
 mod human;
 mod json;
+mod junit;
+mod nagios;
+mod prometheus;
+mod tap;
 
 use crate::report::Report;
 
@@ -21,7 +26,15 @@ pub struct Format {
 }
 
 /// Every output format. Adding one is a new file under `src/render/` and one line here.
-pub static FORMATS: &[&Format] = &[&human::FORMAT, &json::FORMAT];
+pub static FORMATS: &[&Format] = &[
+    &human::FORMAT,
+    &json::FORMAT,
+    &prometheus::FORMAT,
+    &junit::FORMAT,
+    &github::FORMAT,
+    &tap::FORMAT,
+    &nagios::FORMAT,
+];
 
 pub fn find(name: &str) -> Option<&'static Format> {
     FORMATS.iter().copied().find(|f| f.name == name)

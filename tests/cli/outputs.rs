@@ -23,8 +23,14 @@ fn mask(s: &str) -> String {
     let re = regex::Regex::new(r#""(duration_ms)": \d+"#).unwrap();
     out = re.replace_all(&out, "\"$1\": \"[MS]\"").into_owned();
     let re = regex::Regex::new(r#""started_at": "[^"]+""#).unwrap();
-    re.replace_all(&out, "\"started_at\": \"[TIME]\"")
-        .into_owned()
+    out = re
+        .replace_all(&out, "\"started_at\": \"[TIME]\"")
+        .into_owned();
+    // JUnit times and timestamps, Prometheus durations and run time.
+    let re = regex::Regex::new(r#"(time|timestamp)="[^"]*""#).unwrap();
+    out = re.replace_all(&out, "$1=\"[T]\"").into_owned();
+    let re = regex::Regex::new(r"(_seconds(\{[^}]*\})?) [0-9.e+-]+").unwrap();
+    re.replace_all(&out, "$1 [T]").into_owned()
 }
 
 #[test]
@@ -162,4 +168,59 @@ fn closed_pipe_exits_quietly() {
     let out = crate::testenv::run_command(c);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr, "", "no message on a closed pipe");
+}
+
+#[test]
+fn every_machine_format() {
+    for format in ["prometheus", "junit", "github", "tap", "nagios"] {
+        let out = mixed().run(&["--format", format]);
+        out.expect_code(2);
+        insta::assert_snapshot!(format!("format_{format}"), mask(&out.stdout));
+    }
+}
+
+#[test]
+fn prometheus_textfile_is_well_formed_and_written_atomically() {
+    let env = mixed();
+    env.run(&["--quiet", "--format", "prometheus", "--output", "sd.prom"])
+        .expect_code(2);
+    let text = std::fs::read_to_string(env.path().join("sd.prom")).unwrap();
+    let sample =
+        regex::Regex::new(r#"^[a-z_]+(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? -?[0-9.e+-]+$"#).unwrap();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        assert!(sample.is_match(line), "not a sample line: {line:?}");
+    }
+    assert!(
+        text.contains("sitedoctor_check_status{id=\"disk-var\",kind=\"selftest\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sitedoctor_checks{status=\"fail\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn junit_counts_and_escapes() {
+    let env = TestEnv::new().config(
+        &(selftest(
+            "x",
+            "result = \"fail\"\nsummary = \"a < b & \\\"c\\\" \\u0001\"",
+        ) + &selftest("y", "result = \"skip\"")),
+    );
+    let out = env.run(&["--format", "junit"]);
+    out.expect_code(2);
+    assert!(
+        out.stdout
+            .contains("tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"1\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("message=\"a &lt; b &amp; &quot;c&quot; \\x01\""),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains('\u{1}'));
 }

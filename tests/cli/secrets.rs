@@ -16,12 +16,26 @@ fn own_environment() {
         .env("SD_TOKEN", SECRET)
         .env("SD_EMPTY", "")
         .config("[[check]]\nid = \"app-env\"\nkind = \"env\"\nvars = [\"SD_TOKEN\", \"SD_EMPTY\", \"SD_MISSING\"]\n");
-    for format in ["human", "json"] {
+    for format in [
+        "human",
+        "json",
+        "prometheus",
+        "junit",
+        "github",
+        "tap",
+        "nagios",
+    ] {
         let out = env.run(&["--format", format]);
         out.expect_code(2);
         assert_no_secret(&out.stdout);
         assert_no_secret(&out.stderr);
-        assert!(out.stdout.contains("SD_MISSING"), "{}", out.stdout);
+        if format != "prometheus" {
+            assert!(
+                out.stdout.contains("SD_MISSING"),
+                "{format}: {}",
+                out.stdout
+            );
+        }
     }
     let out = env.run(&[]);
     assert!(
@@ -110,10 +124,21 @@ fn running_process_environment() {
         app.name
     );
     let env = TestEnv::new().config(&cfg);
-    for format in ["human", "json"] {
+    for format in [
+        "human",
+        "json",
+        "prometheus",
+        "junit",
+        "github",
+        "tap",
+        "nagios",
+    ] {
         let out = env.run(&["--format", format]);
         out.expect_code(2);
         assert_no_secret(&out.stdout);
+        if !matches!(format, "human" | "json") {
+            continue;
+        }
         assert!(out.stdout.contains("SD_APP_GONE"), "{}", out.stdout);
         assert!(
             out.stdout

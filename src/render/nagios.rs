@@ -1,0 +1,84 @@
+//! `--format nagios`: one Nagios plugin result for the whole checklist — the first line a
+//! status and the problems, the long text one line per problem, performance data after `|`.
+
+use std::fmt::Write;
+
+use super::{Format, RenderOptions};
+use crate::check::Status;
+use crate::report::Report;
+
+pub static FORMAT: Format = Format {
+    name: "nagios",
+    about: "a Nagios/Icinga plugin result (the exit code is already Nagios-compatible)",
+    render,
+};
+
+/// A performance-data label: quoted, with `'` doubled; `=` is not allowed.
+fn label(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''").replace('=', "_"))
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\n', '\r', '|'], " ")
+}
+
+fn render(report: &Report, _opts: &RenderOptions) -> String {
+    let word = match report.worst {
+        Status::Pass | Status::Skip => "OK",
+        Status::Warn => "WARNING",
+        Status::Fail => "CRITICAL",
+        Status::Error => "UNKNOWN",
+    };
+    let problems: Vec<_> = report.checks.iter().filter(|c| !c.status.is_ok()).collect();
+    let s = &report.summary;
+    let headline = match problems.first() {
+        None => format!("{} checks passed", s.pass),
+        Some(first) => format!(
+            "{} of {} checks need attention; {}: {}",
+            problems.len(),
+            s.total,
+            first.id,
+            one_line(&first.summary)
+        ),
+    };
+    let mut perf = Vec::new();
+    for c in &report.checks {
+        for m in &c.metrics {
+            let uom = match m.unit.as_str() {
+                "%" | "s" | "ms" | "us" | "B" | "KB" | "MB" | "GB" | "TB" | "c" => m.unit.as_str(),
+                _ => "",
+            };
+            let mut name = format!("{}_{}", c.id, m.name);
+            for v in m.labels.values() {
+                name.push('_');
+                name.push_str(v);
+            }
+            let w = m
+                .warn_range
+                .clone()
+                .or(m.warn.map(|v| v.to_string()))
+                .unwrap_or_default();
+            let f = m
+                .fail_range
+                .clone()
+                .or(m.fail.map(|v| v.to_string()))
+                .unwrap_or_default();
+            perf.push(format!("{}={}{uom};{w};{f}", label(&name), m.value));
+        }
+    }
+    let mut out = format!("SITEDOCTOR {word} - {}", one_line(&headline));
+    if !perf.is_empty() {
+        let _ = write!(out, " | {}", perf.join(" "));
+    }
+    out.push('\n');
+    for c in problems {
+        let _ = writeln!(
+            out,
+            "{} {}: {}",
+            c.status.as_str().to_uppercase(),
+            c.id,
+            one_line(&c.summary)
+        );
+    }
+    out
+}

@@ -1,0 +1,134 @@
+//! `--format prometheus`: a node_exporter textfile (write it with `--output`, atomically).
+
+use std::fmt::Write;
+
+use super::{Format, RenderOptions};
+use crate::check::Status;
+use crate::report::Report;
+
+pub static FORMAT: Format = Format {
+    name: "prometheus",
+    about: "node_exporter textfile metrics: status and measurements of every check",
+    render,
+};
+
+/// The numbers `sitedoctor_check_status` uses: the exit-code scale, skip as -1.
+fn code(s: Status) -> i32 {
+    match s {
+        Status::Pass => 0,
+        Status::Warn => 1,
+        Status::Fail => 2,
+        Status::Error => 3,
+        Status::Skip => -1,
+    }
+}
+
+/// A label value, escaped as the text format requires.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A label name: letters, digits and underscores, not starting with a digit.
+fn label_name(k: &str) -> String {
+    let mut s: String = k
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) || s.is_empty() {
+        s.insert(0, '_');
+    }
+    s
+}
+
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v}")
+    } else {
+        "NaN".into()
+    }
+}
+
+fn render(report: &Report, _opts: &RenderOptions) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_check_status Worst result of the check: 0 pass, 1 warn, 2 fail, 3 error, -1 skip."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_check_status gauge");
+    for c in &report.checks {
+        let _ = writeln!(
+            out,
+            "sitedoctor_check_status{{id=\"{}\",kind=\"{}\"}} {}",
+            esc(&c.id),
+            c.kind,
+            code(c.status)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_check_duration_seconds How long the check took."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_check_duration_seconds gauge");
+    for c in &report.checks {
+        let _ = writeln!(
+            out,
+            "sitedoctor_check_duration_seconds{{id=\"{}\"}} {}",
+            esc(&c.id),
+            c.duration_ms as f64 / 1000.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_check_metric A measurement of a check (name and unit as labels)."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_check_metric gauge");
+    for c in &report.checks {
+        for m in &c.metrics {
+            let mut labels = format!(
+                "id=\"{}\",name=\"{}\",unit=\"{}\"",
+                esc(&c.id),
+                esc(&m.name),
+                esc(&m.unit)
+            );
+            for (k, v) in &m.labels {
+                let _ = write!(labels, ",{}=\"{}\"", label_name(k), esc(v));
+            }
+            let _ = writeln!(out, "sitedoctor_check_metric{{{labels}}} {}", num(m.value));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_checks Checks per result in the last run."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_checks gauge");
+    for s in Status::ALL {
+        let _ = writeln!(
+            out,
+            "sitedoctor_checks{{status=\"{s}\"}} {}",
+            report.summary.get(s)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_run_duration_seconds How long the whole run took."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_run_duration_seconds gauge");
+    let _ = writeln!(
+        out,
+        "sitedoctor_run_duration_seconds {}",
+        report.duration_ms as f64 / 1000.0
+    );
+    let _ = writeln!(
+        out,
+        "# HELP sitedoctor_last_run_timestamp_seconds When the run started (Unix time)."
+    );
+    let _ = writeln!(out, "# TYPE sitedoctor_last_run_timestamp_seconds gauge");
+    let started = humantime::parse_rfc3339(&report.started_at)
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    let _ = writeln!(out, "sitedoctor_last_run_timestamp_seconds {started}");
+    out
+}
