@@ -423,12 +423,8 @@ fn unreadable_directories_as_an_unprivileged_user_are_findings_and_the_scan_goes
     chmod(env.path(), 0o755);
     let cfg = env.file("c.toml", &perm_check(&root, ""));
     chmod(&cfg, 0o644);
-    let mut c = std::process::Command::new("/usr/bin/setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(crate::testenv::bin())
-        .args(["--format", "json", "--config"])
-        .arg(&cfg);
-    c.current_dir("/");
+    let mut c = crate::testenv::as_nobody();
+    c.args(["--format", "json", "--config"]).arg(&cfg);
     let out = crate::testenv::run_command(c);
     let v = json(&out);
     let text = v["checks"][0].to_string();

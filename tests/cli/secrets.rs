@@ -167,12 +167,8 @@ fn unprivileged_read_of_another_users_process_is_an_error() {
     )
     .unwrap();
     std::fs::set_permissions(&cfg, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let mut c = std::process::Command::new("/usr/bin/setpriv");
-    c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(crate::testenv::bin())
-        .arg("--config")
-        .arg(&cfg);
-    c.current_dir("/");
+    let mut c = crate::testenv::as_nobody();
+    c.arg("--config").arg(&cfg);
     let out = crate::testenv::run_command(c);
     out.expect_code(3);
     assert!(
