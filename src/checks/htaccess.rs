@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::findings::{Finding, Findings};
-use super::permissions::{max_details, walk_deadline};
 use super::tree::Excludes;
+use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -558,11 +558,7 @@ impl Check for Htaccess {
             findings: &findings,
             files: 0.into(),
         };
-        let opts = walk::Options {
-            one_file_system: true,
-            deadline: Some(walk_deadline(ctx)),
-            threads: walk::default_threads(),
-        };
+        let opts = walk_options(ctx, true);
         let stats =
             walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
         let files = v.files.into_inner();

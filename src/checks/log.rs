@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::permissions::max_details;
 use super::tree::OneOrMany;
+use super::tree::max_details;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;

@@ -4,13 +4,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::findings::{Finding, Findings};
-use super::tree::{Excludes, OneOrMany, mode_field, mode_text};
+use super::tree::{Excludes, OneOrMany, max_details, mode_field, mode_text, walk_options};
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -146,17 +145,6 @@ impl Spec for PermissionsSpec {
     }
 }
 
-pub fn max_details(field: &Option<Spanned<i64>>) -> Result<usize, SpanError> {
-    match field {
-        None => Ok(50),
-        Some(m) if *m.get_ref() < 0 || *m.get_ref() > 100_000 => Err(SpanError::new(
-            m.span(),
-            "max_details must be between 0 and 100000",
-        )),
-        Some(m) => Ok(*m.get_ref() as usize),
-    }
-}
-
 #[derive(Debug)]
 struct Permissions {
     roots: Vec<PathBuf>,
@@ -181,12 +169,6 @@ struct Scan {
     complete: bool,
     notes: Vec<String>,
     user: Option<Access>,
-}
-
-/// Stop walking a little before the runner's deadline, to report what was seen.
-pub fn walk_deadline(ctx: &Ctx) -> std::time::Instant {
-    let left = ctx.remaining();
-    ctx.deadline - (left / 10).min(Duration::from_millis(500))
 }
 
 impl Permissions {
@@ -265,11 +247,7 @@ impl Permissions {
                 findings,
                 sink,
             };
-            let opts = walk::Options {
-                one_file_system: self.one_file_system,
-                deadline: Some(walk_deadline(ctx)),
-                threads: walk::default_threads(),
-            };
+            let opts = walk_options(ctx, self.one_file_system);
             let stats = walk::walk(&canon, blocked, &visitor, &opts)
                 .map_err(|e| anyhow::anyhow!(e.describe()))?;
             scan.entries += stats.entries;

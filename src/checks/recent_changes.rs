@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::permissions::{max_details, walk_deadline};
 use super::tree::Excludes;
+use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -180,11 +180,7 @@ impl Check for Recent {
             newest: Mutex::new(BTreeSet::new()),
             errors: Mutex::new(Vec::new()),
         };
-        let opts = walk::Options {
-            one_file_system: true,
-            deadline: Some(walk_deadline(ctx)),
-            threads: walk::default_threads(),
-        };
+        let opts = walk_options(ctx, true);
         let stats =
             walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
         let count = v.count.load(Ordering::Relaxed);

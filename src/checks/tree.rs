@@ -8,7 +8,10 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
+use crate::check::Ctx;
 use crate::config::SpanError;
+use crate::walk;
+use std::time::Duration;
 
 /// A field that takes one string or a list of them.
 #[derive(Debug, Clone, PartialEq)]
@@ -140,6 +143,29 @@ pub fn mode_text(perm: u32) -> String {
         });
     }
     format!("{perm:04o} ({s})")
+}
+
+/// `max_details`: how many findings a report lists (the totals are always complete).
+pub fn max_details(field: &Option<Spanned<i64>>) -> Result<usize, SpanError> {
+    match field {
+        None => Ok(50),
+        Some(m) if *m.get_ref() < 0 || *m.get_ref() > 100_000 => Err(SpanError::new(
+            m.span(),
+            "max_details must be between 0 and 100000",
+        )),
+        Some(m) => Ok(*m.get_ref() as usize),
+    }
+}
+
+/// How a check walks a tree: on all cores, stopping a little before the runner's deadline
+/// so that it reports what it saw.
+pub fn walk_options(ctx: &Ctx, one_file_system: bool) -> walk::Options {
+    let left = ctx.remaining();
+    walk::Options {
+        one_file_system,
+        deadline: Some(ctx.deadline - (left / 10).min(Duration::from_millis(500))),
+        threads: walk::default_threads(),
+    }
 }
 
 #[cfg(test)]

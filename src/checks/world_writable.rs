@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::findings::{Finding, Findings};
-use super::permissions::{max_details, walk_deadline};
 use super::tree::{Excludes, OneOrMany, mode_text};
+use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -194,11 +194,7 @@ impl WorldWritable {
                 findings,
                 sink,
             };
-            let opts = walk::Options {
-                one_file_system: self.one_file_system,
-                deadline: Some(walk_deadline(ctx)),
-                threads: walk::default_threads(),
-            };
+            let opts = walk_options(ctx, self.one_file_system);
             let stats =
                 walk::walk(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
             entries += stats.entries;

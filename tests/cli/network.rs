@@ -389,15 +389,7 @@ fn secrets_never_appear_in_any_output() {
     ]
     .concat();
     let env = TestEnv::new().config(&toml);
-    for format in [
-        "human",
-        "json",
-        "prometheus",
-        "junit",
-        "github",
-        "tap",
-        "nagios",
-    ] {
+    for format in sitedoctor::render::names() {
         let out = env.run(&["--format", format]);
         out.expect_code(2);
         assert_clean(&out.stdout);

@@ -16,15 +16,7 @@ fn own_environment() {
         .env("SD_TOKEN", SECRET)
         .env("SD_EMPTY", "")
         .config("[[check]]\nid = \"app-env\"\nkind = \"env\"\nvars = [\"SD_TOKEN\", \"SD_EMPTY\", \"SD_MISSING\"]\n");
-    for format in [
-        "human",
-        "json",
-        "prometheus",
-        "junit",
-        "github",
-        "tap",
-        "nagios",
-    ] {
+    for format in sitedoctor::render::names() {
         let out = env.run(&["--format", format]);
         out.expect_code(2);
         assert_no_secret(&out.stdout);
@@ -124,15 +116,7 @@ fn running_process_environment() {
         app.name
     );
     let env = TestEnv::new().config(&cfg);
-    for format in [
-        "human",
-        "json",
-        "prometheus",
-        "junit",
-        "github",
-        "tap",
-        "nagios",
-    ] {
+    for format in sitedoctor::render::names() {
         let out = env.run(&["--format", format]);
         out.expect_code(2);
         assert_no_secret(&out.stdout);
