@@ -82,7 +82,7 @@ impl ModeFix<'_> {
 }
 
 fn errno_text(e: rustix::io::Errno) -> String {
-    crate::config::source::io_reason(&std::io::Error::from(e))
+    crate::sys::io_reason(&std::io::Error::from(e))
 }
 
 #[cfg(test)]

@@ -145,6 +145,24 @@ pub fn fmt_duration(d: Duration) -> String {
     }
 }
 
+/// At most `n` characters, with `…` when cut.
+pub fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// `1m30s ago`, `2h5m ago` (minutes at most past an hour), `in the future`.
+pub fn fmt_age(secs: i64) -> String {
+    if secs < 0 {
+        return "in the future".into();
+    }
+    let secs = if secs >= 3600 { secs / 60 * 60 } else { secs };
+    let d = humantime::format_duration(Duration::from_secs(secs as u64)).to_string();
+    format!("{} ago", d.replace(' ', ""))
+}
+
 /// `85` rather than `85.0`, `12.5` stays.
 pub fn trim_float(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
@@ -194,6 +212,16 @@ mod tests {
         assert!(parse_mode("855").is_err());
         assert!(parse_mode("rw-r--r--").is_err());
         assert!(parse_mode("").is_err());
+    }
+
+    #[test]
+    fn clips_and_ages() {
+        assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(clip("abc", 3), "abc");
+        assert_eq!(clip("éééé", 2), "éé…");
+        assert_eq!(fmt_age(90), "1m30s ago");
+        assert_eq!(fmt_age(7_300), "2h1m ago");
+        assert_eq!(fmt_age(-5), "in the future");
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl WalkError {
             }
             e => format!(
                 "cannot read {path}: {}",
-                crate::config::source::io_reason(&std::io::Error::from(e))
+                crate::sys::io_reason(&std::io::Error::from(e))
             ),
         }
     }

@@ -46,37 +46,6 @@ fn first_binary(root: &Path, names: &[&str]) -> Option<PathBuf> {
     None
 }
 
-/// Expand a glob in the last component (as `include` directives use them).
-fn glob_files(pattern: &Path) -> Vec<PathBuf> {
-    let name = pattern
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !name.contains(['*', '?', '[']) {
-        return if pattern.is_file() {
-            vec![pattern.to_path_buf()]
-        } else {
-            vec![]
-        };
-    }
-    let Some(dir) = pattern.parent() else {
-        return vec![];
-    };
-    let Ok(m) = globset::Glob::new(&name).map(|g| g.compile_matcher()) else {
-        return vec![];
-    };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_file() && p.file_name().is_some_and(|n| m.is_match(n)))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
 /// Directives of a configuration and of everything it includes (depth-limited). nginx
 /// statements end at `;`, `{` or `}` whatever the lines; Apache's end with the line.
 fn directives(
@@ -117,7 +86,7 @@ fn directives(
                 } else {
                     base.join(a)
                 };
-                for f in glob_files(&p) {
+                for f in crate::sys::expand_glob(&p) {
                     directives(root, &f, include_words, base, depth + 1, out);
                 }
             }
@@ -319,7 +288,7 @@ fn read_fpm(root: &Path, binary: PathBuf, config: PathBuf, base: &Path, unit: &s
                     } else {
                         base.join(v)
                     };
-                    files.extend(glob_files(&p));
+                    files.extend(crate::sys::expand_glob(&p));
                 }
                 "error_log" | "php_admin_value[error_log]" | "php_value[error_log]" | "slowlog" => {
                     s.error_logs.extend(as_log_path(root, v))

@@ -370,10 +370,7 @@ impl Http {
             }
             return Outcome::new(
                 Status::Fail,
-                format!(
-                    "reading the response failed: {}",
-                    crate::config::source::io_reason(&e)
-                ),
+                format!("reading the response failed: {}", crate::sys::io_reason(&e)),
             );
         }
         let took = t0.elapsed();
@@ -603,13 +600,9 @@ fn strip_tags(s: &str) -> String {
     out
 }
 
+/// One line of at most 200 characters.
 fn clip(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 200 {
-        format!("{}…", one.chars().take(200).collect::<String>())
-    } else {
-        one
-    }
+    crate::units::clip(&s.split_whitespace().collect::<Vec<_>>().join(" "), 200)
 }
 
 impl Check for Http {

@@ -18,7 +18,7 @@ use crate::logscan::backward::Backward;
 use crate::logscan::patterns::{self, Patterns, Severity};
 use crate::logscan::timestamp;
 use crate::sanitize;
-use crate::units::{Dur, fmt_bytes};
+use crate::units::{Dur, clip, fmt_age, fmt_bytes};
 
 pub static KIND: Kind = Kind {
     name: "log",
@@ -182,43 +182,6 @@ struct FileScan {
     undated: bool,
 }
 
-/// Expand `*` in the file-name part of a path.
-fn expand(pattern: &str) -> Vec<PathBuf> {
-    let p = Path::new(pattern);
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !name.contains(['*', '?', '[']) {
-        return vec![p.to_path_buf()];
-    }
-    let dir = p
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let Ok(glob) = globset::Glob::new(&name).map(|g| g.compile_matcher()) else {
-        return vec![];
-    };
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|f| f.file_name().is_some_and(|n| glob.is_match(n)) && f.is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
-}
-
-fn clip(s: &str, n: usize) -> String {
-    if s.chars().count() > n {
-        format!("{}…", s.chars().take(n).collect::<String>())
-    } else {
-        s.to_string()
-    }
-}
-
 impl Log {
     fn scan_file(
         &self,
@@ -348,7 +311,7 @@ impl Log {
         let mut files = Vec::new();
         let mut missing = Vec::new();
         for p in &self.paths {
-            let found = expand(p);
+            let found = crate::sys::expand_glob(Path::new(p));
             if found.is_empty() || (found.len() == 1 && !found[0].exists()) {
                 missing.push(p.clone());
             } else {
@@ -362,21 +325,6 @@ impl Log {
         files.dedup();
         (files, missing)
     }
-}
-
-fn ago(secs: i64) -> String {
-    if secs < 0 {
-        return "in the future".into();
-    }
-    let d = Duration::from_secs(if secs >= 3600 {
-        secs / 60 * 60
-    } else {
-        secs as u64 as i64
-    } as u64);
-    format!(
-        "{} ago",
-        humantime::format_duration(d).to_string().replace(' ', "")
-    )
 }
 
 impl Check for Log {
@@ -465,7 +413,7 @@ impl Check for Log {
                 g.count,
                 g.line,
                 g.file,
-                ago(now - g.newest)
+                fmt_age(now - g.newest)
             ));
         }
         if list.len() > self.max_details {

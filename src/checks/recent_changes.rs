@@ -16,7 +16,7 @@ use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
 use crate::sanitize;
-use crate::units::{Dur, fmt_bytes};
+use crate::units::{Dur, fmt_age, fmt_bytes};
 use crate::walk::{self, Entry, WalkError};
 
 pub static KIND: Kind = Kind {
@@ -148,24 +148,7 @@ fn when(mtime: i64, now: i64) -> String {
         .to_string()
         .replace('T', " ")
         .replace('Z', " UTC");
-    let age = now - mtime;
-    let rel = if age < 0 {
-        "in the future".to_string()
-    } else {
-        let d = Duration::from_secs(age as u64);
-        let coarse = if age >= 3600 {
-            Duration::from_secs(age as u64 / 60 * 60)
-        } else {
-            d
-        };
-        format!(
-            "{} ago",
-            humantime::format_duration(coarse)
-                .to_string()
-                .replace(' ', "")
-        )
-    };
-    format!("{stamp} ({rel})")
+    format!("{stamp} ({})", fmt_age(now - mtime))
 }
 
 impl Check for Recent {

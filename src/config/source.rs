@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
+use crate::sys::io_reason;
 
 /// The built-in checklist, `checks/default.toml`, compiled in.
 pub const BUILTIN: &str = include_str!("../../checks/default.toml");
@@ -102,13 +103,4 @@ fn read_file(path: &Path) -> Result<Source, ConfigError> {
         )
     })?;
     Ok(Source { name, text })
-}
-
-/// "No such file or directory" without Rust's "(os error 2)".
-pub fn io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
 }

@@ -103,12 +103,7 @@ pub fn connect(
                     crate::units::fmt_duration(timeout)
                 );
             }
-            Err(e) => {
-                last = format!(
-                    "cannot connect to {a}: {}",
-                    crate::config::source::io_reason(&e)
-                )
-            }
+            Err(e) => last = format!("cannot connect to {a}: {}", crate::sys::io_reason(&e)),
         }
     }
     Err(last)

@@ -270,7 +270,7 @@ fn tls_io_reason(e: &std::io::Error) -> String {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
     {
         Some(r) => describe(r),
-        None => crate::config::source::io_reason(e),
+        None => crate::sys::io_reason(e),
     }
 }
 

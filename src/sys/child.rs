@@ -53,10 +53,7 @@ pub fn spawn_error(program: &str, e: &std::io::Error) -> String {
         std::io::ErrorKind::PermissionDenied => {
             format!("{program}: permission denied (is it executable?)")
         }
-        _ => format!(
-            "{program}: cannot start: {}",
-            crate::config::source::io_reason(e)
-        ),
+        _ => format!("{program}: cannot start: {}", crate::sys::io_reason(e)),
     }
 }
 
@@ -176,13 +173,7 @@ pub fn tail_lines(c: &Captured, n: usize) -> Vec<String> {
     let start = lines.len().saturating_sub(n);
     let mut out: Vec<String> = lines[start..]
         .iter()
-        .map(|l| {
-            if l.chars().count() > 300 {
-                format!("{}…", l.chars().take(300).collect::<String>())
-            } else {
-                l.to_string()
-            }
-        })
+        .map(|l| crate::units::clip(l, 300))
         .collect();
     if c.dropped > 0 {
         out.push(format!("… {} more bytes of output not kept", c.dropped));
