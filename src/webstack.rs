@@ -311,18 +311,24 @@ fn finish(s: &mut Server) {
     s.roots.dedup();
 }
 
-/// The error logs named in a server's configuration (for `log`'s `from_config`).
-pub fn error_logs(server: &str, root: &Path) -> Vec<PathBuf> {
-    let servers: Vec<Server> = match server {
-        "nginx" => nginx(root).into_iter().collect(),
-        "apache" => apache(root).into_iter().collect(),
-        "php-fpm" => php_fpm(root),
-        _ => vec![],
-    };
-    servers
-        .into_iter()
-        .flat_map(|s| s.error_logs)
+/// The servers installed on this host, detected once per run and shared by the checks
+/// that need them (`configtest`, `log`'s `from_config`, `htaccess`).
+pub fn installed() -> &'static [Server] {
+    static HOST: std::sync::OnceLock<Vec<Server>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| detect(Path::new("/")))
+}
+
+/// Installed servers of one kind: "nginx", "apache" or "php-fpm" (one per PHP version).
+pub fn installed_named(name: &str) -> impl Iterator<Item = &'static Server> + '_ {
+    installed().iter().filter(move |s| s.name == name)
+}
+
+/// The existing error logs named in a server's configuration (for `log`'s `from_config`).
+pub fn error_logs(server: &str) -> Vec<PathBuf> {
+    installed_named(server)
+        .flat_map(|s| s.error_logs.iter())
         .filter(|p| p.exists())
+        .cloned()
         .collect()
 }
 

@@ -88,15 +88,6 @@ struct Configtest {
 }
 
 impl Configtest {
-    fn installed(&self) -> Vec<Server> {
-        let root = std::path::Path::new("/");
-        match self.server {
-            "nginx" => webstack::nginx(root).into_iter().collect(),
-            "apache" => webstack::apache(root).into_iter().collect(),
-            _ => webstack::php_fpm(root),
-        }
-    }
-
     fn argv(&self, s: &Server) -> Vec<String> {
         let bin = s.binary.to_string_lossy().into_owned();
         let mut argv = match (self.server, &self.config) {
@@ -163,7 +154,7 @@ fn verdict_line(text: &str) -> Option<String> {
 
 impl Check for Configtest {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        let servers = self.installed();
+        let servers: Vec<&Server> = webstack::installed_named(self.server).collect();
         if servers.is_empty() {
             return Ok(Outcome::skip(format!(
                 "{} is not installed here",
@@ -227,7 +218,7 @@ impl Check for Configtest {
         if worst == Status::Fail {
             out = out.fix(format!(
                 "fix the file and line named above, then run `{}` again before reloading",
-                shown(&self.argv(&servers[0]))
+                shown(&self.argv(servers[0]))
             ));
         }
         Ok(out)

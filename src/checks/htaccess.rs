@@ -1,7 +1,7 @@
 //! `htaccess`: a lint for `.htaccess` files — the mistakes that make Apache answer 500
 //! ("Invalid command", unbalanced sections) or silently ignore rewrite rules.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -138,7 +138,7 @@ fn detect_php() -> Php {
             && !enabled("/etc/httpd/conf.modules.d", "php-fpm")
     {
         Php::Module
-    } else if !crate::webstack::php_fpm(Path::new("/")).is_empty() {
+    } else if crate::webstack::installed_named("php-fpm").next().is_some() {
         Php::Fpm
     } else {
         Php::Unknown

@@ -319,7 +319,7 @@ impl Log {
             }
         }
         for server in &self.from_config {
-            files.extend(crate::webstack::error_logs(server, Path::new("/")));
+            files.extend(crate::webstack::error_logs(server));
         }
         files.sort();
         files.dedup();
