@@ -103,18 +103,8 @@ pub static KIND: Kind = Kind {
             default: "false",
             doc: "Do not verify the certificate (said in the summary); its expiry is still judged.",
         },
-        FieldDoc {
-            name: "cert_warn_days",
-            ty: "integer",
-            default: "14",
-            doc: "Warn when the certificate has fewer days left.",
-        },
-        FieldDoc {
-            name: "cert_fail_days",
-            ty: "integer",
-            default: "3",
-            doc: "Fail when it has fewer days left.",
-        },
+        CERT_WARN_DAYS,
+        CERT_FAIL_DAYS,
         FieldDoc {
             name: "retries",
             ty: "integer",
@@ -176,6 +166,20 @@ struct HttpSpec {
     #[serde(default)]
     only_if_listening: bool,
 }
+
+/// The certificate fields `http` and `tcp` share.
+pub const CERT_WARN_DAYS: FieldDoc = FieldDoc {
+    name: "cert_warn_days",
+    ty: "integer",
+    default: "14",
+    doc: "Warn when the certificate has fewer days left.",
+};
+pub const CERT_FAIL_DAYS: FieldDoc = FieldDoc {
+    name: "cert_fail_days",
+    ty: "integer",
+    default: "3",
+    doc: "Fail when it has fewer days left.",
+};
 
 /// Days-left thresholds, validated the same way by `http` and `tcp`.
 pub fn cert_days(

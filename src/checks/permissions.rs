@@ -9,7 +9,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::findings::{Finding, Findings};
-use super::tree::{Excludes, OneOrMany, max_details, mode_field, mode_text, walk_options};
+use super::tree::{
+    Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, walk_options,
+};
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -82,12 +84,7 @@ pub static KIND: Kind = Kind {
             default: "[]",
             doc: "Entries to leave out: `*.log` matches names, `/abs/path` and `rel/path/**` match paths.",
         },
-        FieldDoc {
-            name: "one_file_system",
-            ty: "bool",
-            default: "true",
-            doc: "Do not descend into other mounted filesystems.",
-        },
+        ONE_FILE_SYSTEM,
         FieldDoc {
             name: "max_details",
             ty: "integer",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::http::cert_days;
+use super::http::{CERT_FAIL_DAYS, CERT_WARN_DAYS, cert_days};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -56,18 +56,8 @@ pub static KIND: Kind = Kind {
             default: "none",
             doc: "Extra CAs to trust, for `tls`.",
         },
-        FieldDoc {
-            name: "cert_warn_days",
-            ty: "integer",
-            default: "14",
-            doc: "Warn when the certificate has fewer days left.",
-        },
-        FieldDoc {
-            name: "cert_fail_days",
-            ty: "integer",
-            default: "3",
-            doc: "Fail when it has fewer days left.",
-        },
+        CERT_WARN_DAYS,
+        CERT_FAIL_DAYS,
     ],
     example: r#"[[check]]
 id = "postgres"

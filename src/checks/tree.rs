@@ -13,6 +13,14 @@ use crate::config::SpanError;
 use crate::walk;
 use std::time::Duration;
 
+/// The field of the walking kinds that keeps a scan on one filesystem.
+pub const ONE_FILE_SYSTEM: super::FieldDoc = super::FieldDoc {
+    name: "one_file_system",
+    ty: "bool",
+    default: "true",
+    doc: "Do not descend into other mounted filesystems.",
+};
+
 /// A field that takes one string or a list of them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneOrMany(pub Vec<String>);

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::findings::{Finding, Findings};
-use super::tree::{Excludes, OneOrMany, mode_text};
+use super::tree::{Excludes, ONE_FILE_SYSTEM, OneOrMany, mode_text};
 use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
@@ -49,12 +49,7 @@ pub static KIND: Kind = Kind {
             default: "[]",
             doc: "Entries to leave out, as for `permissions`.",
         },
-        FieldDoc {
-            name: "one_file_system",
-            ty: "bool",
-            default: "true",
-            doc: "Do not descend into other mounted filesystems.",
-        },
+        ONE_FILE_SYSTEM,
         FieldDoc {
             name: "max_details",
             ty: "integer",

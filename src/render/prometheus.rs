@@ -50,13 +50,18 @@ fn num(v: f64) -> String {
     }
 }
 
+/// A metric family's HELP and TYPE lines (every family here is a gauge).
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
 fn render(report: &Report, _opts: &RenderOptions) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_check_status Worst result of the check: 0 pass, 1 warn, 2 fail, 3 error, -1 skip."
+    family(
+        &mut out,
+        "sitedoctor_check_status",
+        "Worst result of the check: 0 pass, 1 warn, 2 fail, 3 error, -1 skip.",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_check_status gauge");
     for c in &report.checks {
         let _ = writeln!(
             out,
@@ -66,11 +71,11 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             code(c.status)
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_check_duration_seconds How long the check took."
+    family(
+        &mut out,
+        "sitedoctor_check_duration_seconds",
+        "How long the check took.",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_check_duration_seconds gauge");
     for c in &report.checks {
         let _ = writeln!(
             out,
@@ -79,11 +84,11 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             c.duration_ms as f64 / 1000.0
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_check_metric A measurement of a check (name and unit as labels)."
+    family(
+        &mut out,
+        "sitedoctor_check_metric",
+        "A measurement of a check (name and unit as labels).",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_check_metric gauge");
     for c in &report.checks {
         for m in &c.metrics {
             let mut labels = format!(
@@ -98,11 +103,11 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             let _ = writeln!(out, "sitedoctor_check_metric{{{labels}}} {}", num(m.value));
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_checks Checks per result in the last run."
+    family(
+        &mut out,
+        "sitedoctor_checks",
+        "Checks per result in the last run.",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_checks gauge");
     for s in Status::ALL {
         let _ = writeln!(
             out,
@@ -110,21 +115,21 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             report.summary.get(s)
         );
     }
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_run_duration_seconds How long the whole run took."
+    family(
+        &mut out,
+        "sitedoctor_run_duration_seconds",
+        "How long the whole run took.",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_run_duration_seconds gauge");
     let _ = writeln!(
         out,
         "sitedoctor_run_duration_seconds {}",
         report.duration_ms as f64 / 1000.0
     );
-    let _ = writeln!(
-        out,
-        "# HELP sitedoctor_last_run_timestamp_seconds When the run started (Unix time)."
+    family(
+        &mut out,
+        "sitedoctor_last_run_timestamp_seconds",
+        "When the run started (Unix time).",
     );
-    let _ = writeln!(out, "# TYPE sitedoctor_last_run_timestamp_seconds gauge");
     let started = humantime::parse_rfc3339(&report.started_at)
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
