@@ -53,10 +53,6 @@ impl Meta {
         self.file_type() == FileType::RegularFile
     }
 
-    pub fn is_symlink(&self) -> bool {
-        self.file_type() == FileType::Symlink
-    }
-
     /// Permission bits, setuid/setgid/sticky included.
     pub fn perm(&self) -> u32 {
         self.mode & 0o7777
