@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
-use crate::net::errors::{Phase, describe_reqwest};
+use crate::net::errors::{self, Cause, Phase};
 use crate::net::{judge_latency, latency_order, redact, tls};
 use crate::units::{Dur, fmt_bytes, fmt_duration};
 
@@ -486,10 +486,18 @@ impl Http {
 
     /// A request that did not get an answer; for TLS failures, look at the certificate.
     fn failed(&self, e: &reqwest::Error, phase: Phase, timeout: Duration) -> Outcome {
-        let mut out = Outcome::new(Status::Fail, describe_reqwest(e, phase, timeout));
-        if out.summary.starts_with("TLS failure")
-            && let Some(host) = self.url.host_str()
-        {
+        let cause = errors::cause(e, phase);
+        let mut summary = match &cause {
+            Cause::Refused => format!(
+                "connection to {}:{} refused (nothing listens there)",
+                self.url.host_str().unwrap_or("?"),
+                self.url.port_or_known_default().unwrap_or(0)
+            ),
+            c => c.text(timeout),
+        };
+        let mut out = Outcome::new(Status::Fail, "");
+        if let (Cause::Tls(_), Some(host)) = (&cause, self.url.host_str()) {
+            // Look at the certificate itself: our verifier says precisely why it is refused.
             let port = self.url.port_or_known_default().unwrap_or(443);
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let probe = crate::net::resolve(host, port, timeout)
@@ -499,7 +507,7 @@ impl Http {
                     tls::probe(stream, host, self.ca_file.as_deref(), true, timeout).ok()
                 });
             if let Some(problem) = probe.as_ref().and_then(|p| p.problem.as_ref()) {
-                out.summary = format!("TLS failure: {problem}");
+                summary = Cause::Tls(problem.clone()).text(timeout);
             }
             if let Some(c) = probe.and_then(|p| p.cert) {
                 out.details.push(format!(
@@ -511,41 +519,13 @@ impl Http {
                 let (_, metric) = tls::judge_expiry(&c, self.cert_warn, self.cert_fail);
                 out.metrics.push(metric);
                 if c.days_left() < 0.0 {
-                    out.summary = format!("{} ({})", out.summary, c.expiry_text());
+                    summary = format!("{summary} ({})", c.expiry_text());
                 }
             }
-            out.fix = Some(crate::check::Fix {
-                text: "renew the certificate (e.g. `certbot renew`), or, for a private CA or a self-signed certificate, set `ca_file`".into(),
-                automatic: false,
-            });
         }
-        let advice = if out.summary.starts_with("connection refused") {
-            let port = self.url.port_or_known_default().unwrap_or(0);
-            out.summary = format!(
-                "connection to {}:{port} refused (nothing listens there)",
-                self.url.host_str().unwrap_or("?")
-            );
-            Some(
-                "start the service that should listen there (`systemctl status …`), or correct the URL",
-            )
-        } else if out.summary.contains("could not be resolved") {
-            Some(
-                "check the host name, /etc/hosts and the resolver in /etc/resolv.conf (`getent hosts NAME`)",
-            )
-        } else if out.summary.contains("waiting for the response") {
-            Some(
-                "the service accepted the connection but did not answer in time: it is stuck or overloaded; look at its load, workers and error log",
-            )
-        } else if out.summary.contains("while connecting") {
-            Some("no answer to the connection: a firewall dropping packets, or the host is down")
-        } else {
-            None
-        };
-        if let (Some(text), None) = (advice, &out.fix) {
-            out.fix = Some(crate::check::Fix {
-                text: text.into(),
-                automatic: false,
-            });
+        out.summary = summary;
+        if let Some(advice) = cause.advice() {
+            out = out.fix(advice);
         }
         out
     }

@@ -13,24 +13,94 @@ pub enum Phase {
     Body,
 }
 
-pub fn describe_reqwest(e: &reqwest::Error, phase: Phase, timeout: std::time::Duration) -> String {
-    let t = crate::units::fmt_duration(timeout);
+/// Why a request got no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cause {
+    Redirects,
+    /// A TLS failure, with rustls' reason when it could be read.
+    Tls(String),
+    Refused,
+    Reset,
+    Dns,
+    /// Timed out in this phase; `true` while connecting (TCP or TLS handshake).
+    Timeout {
+        connecting: bool,
+        phase: Phase,
+    },
+    Connect(String),
+    Other(String),
+}
+
+impl Cause {
+    /// One sentence, with the timeout that ran out.
+    pub fn text(&self, timeout: std::time::Duration) -> String {
+        let t = crate::units::fmt_duration(timeout);
+        match self {
+            Cause::Redirects => "too many redirects (more than 10: a redirect loop?)".into(),
+            Cause::Tls(why) => format!("TLS failure: {why}"),
+            Cause::Refused => "connection refused (nothing listens on that port)".into(),
+            Cause::Reset => "the connection was reset by the server".into(),
+            Cause::Dns => "the host name could not be resolved".into(),
+            Cause::Timeout {
+                connecting: true, ..
+            } => {
+                format!("timed out after {t} while connecting (TCP or TLS handshake)")
+            }
+            Cause::Timeout {
+                phase: Phase::Request,
+                ..
+            } => {
+                format!("timed out after {t} waiting for the response (connected, but no answer)")
+            }
+            Cause::Timeout {
+                phase: Phase::Body, ..
+            } => format!("timed out after {t} while reading the response body"),
+            Cause::Connect(why) => format!("could not connect: {why}"),
+            Cause::Other(why) => format!("request failed: {why}"),
+        }
+    }
+
+    /// What to do about it, where that does not depend on the service.
+    pub fn advice(&self) -> Option<&'static str> {
+        match self {
+            Cause::Refused => Some(
+                "start the service that should listen there (`systemctl status …`), or correct the URL",
+            ),
+            Cause::Dns => Some(
+                "check the host name, /etc/hosts and the resolver in /etc/resolv.conf (`getent hosts NAME`)",
+            ),
+            Cause::Timeout {
+                connecting: true, ..
+            } => Some(
+                "no answer to the connection: a firewall dropping packets, or the host is down",
+            ),
+            Cause::Timeout { .. } => Some(
+                "the service accepted the connection but did not answer in time: it is stuck or overloaded; look at its load, workers and error log",
+            ),
+            Cause::Tls(_) => Some(
+                "renew the certificate (e.g. `certbot renew`), or, for a private CA or a self-signed certificate, set `ca_file`",
+            ),
+            _ => None,
+        }
+    }
+}
+
+pub fn cause(e: &reqwest::Error, phase: Phase) -> Cause {
     if e.is_redirect() {
-        return "too many redirects (more than 10: a redirect loop?)".into();
+        return Cause::Redirects;
     }
     if let Some(r) = find::<rustls::Error>(e) {
-        return format!("TLS failure: {}", super::tls::describe(r));
+        return Cause::Tls(super::tls::describe(r));
     }
     if let Some(io) = find::<std::io::Error>(e) {
         match io.kind() {
-            std::io::ErrorKind::ConnectionRefused => {
-                return "connection refused (nothing listens on that port)".into();
-            }
-            std::io::ErrorKind::ConnectionReset => {
-                return "the connection was reset by the server".into();
-            }
+            std::io::ErrorKind::ConnectionRefused => return Cause::Refused,
+            std::io::ErrorKind::ConnectionReset => return Cause::Reset,
             std::io::ErrorKind::TimedOut if e.is_connect() => {
-                return format!("timed out after {t} while connecting");
+                return Cause::Timeout {
+                    connecting: true,
+                    phase,
+                };
             }
             _ => {}
         }
@@ -48,24 +118,21 @@ pub fn describe_reqwest(e: &reqwest::Error, phase: Phase, timeout: std::time::Du
     .iter()
     .any(|m| chain.contains(m))
     {
-        return format!("TLS failure: {}", innermost(e));
+        return Cause::Tls(innermost(e));
     }
     if chain.contains("dns error") || chain.contains("failed to lookup address") {
-        return "the host name could not be resolved".into();
+        return Cause::Dns;
     }
     if e.is_timeout() {
-        return match (e.is_connect(), phase) {
-            (true, _) => format!("timed out after {t} while connecting (TCP or TLS handshake)"),
-            (false, Phase::Request) => {
-                format!("timed out after {t} waiting for the response (connected, but no answer)")
-            }
-            (false, Phase::Body) => format!("timed out after {t} while reading the response body"),
+        return Cause::Timeout {
+            connecting: e.is_connect(),
+            phase,
         };
     }
     if e.is_connect() {
-        return format!("could not connect: {}", innermost(e));
+        return Cause::Connect(innermost(e));
     }
-    format!("request failed: {}", innermost(e))
+    Cause::Other(innermost(e))
 }
 
 fn find<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
