@@ -15,6 +15,8 @@ pub enum Exit {
     Error = 3,
     /// The command line was wrong.
     Usage = 64,
+    /// An output file could not be written (sysexits EX_IOERR).
+    IoError = 74,
     /// The configuration was wrong; nothing ran.
     Config = 78,
     /// Interrupted by SIGINT or SIGTERM.
@@ -89,12 +91,13 @@ mod tests {
             Exit::Fail,
             Exit::Error,
             Exit::Usage,
+            Exit::IoError,
             Exit::Config,
             Exit::Interrupted,
         ]
         .iter()
         .map(|e| e.code())
         .collect();
-        assert_eq!(codes, [0, 1, 2, 3, 64, 78, 130]);
+        assert_eq!(codes, [0, 1, 2, 3, 64, 74, 78, 130]);
     }
 }

@@ -214,7 +214,7 @@ impl Log {
         let mut i = 0u64;
         while let Some(line) = lines.next() {
             i += 1;
-            if i % 4096 == 0 && std::time::Instant::now() >= deadline {
+            if i.is_multiple_of(4096) && std::time::Instant::now() >= deadline {
                 reached_start = false;
                 break;
             }

@@ -4,6 +4,7 @@ pub mod child;
 pub mod mounts;
 pub mod procfs;
 pub mod procs;
+pub mod readcap;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -4,6 +4,7 @@ mod config_errors;
 mod exit_codes;
 mod filesystem;
 mod logs;
+mod msrv;
 mod network;
 mod outputs;
 mod programs;
