@@ -132,6 +132,9 @@ pub struct Outcome {
     pub details: Vec<String>,
     pub fix: Option<Fix>,
     pub metrics: Vec<Metric>,
+    /// The evidence as data, for the diagnosis and the JSON report. A check that records
+    /// findings also shows each as a detail line (see [`Outcome::finding`]).
+    pub findings: Vec<crate::finding::Finding>,
 }
 
 impl Outcome {
@@ -142,6 +145,7 @@ impl Outcome {
             details: Vec::new(),
             fix: None,
             metrics: Vec::new(),
+            findings: Vec::new(),
         }
     }
 
@@ -175,6 +179,17 @@ impl Outcome {
         self.status = status;
         self.summary = summary.into();
         self
+    }
+
+    /// Record a finding, and show it as an evidence line.
+    pub fn finding(mut self, finding: crate::finding::Finding) -> Outcome {
+        self.push_finding(finding);
+        self
+    }
+
+    pub fn push_finding(&mut self, finding: crate::finding::Finding) {
+        self.details.push(finding.detail());
+        self.findings.push(finding);
     }
 
     pub fn metric(mut self, metric: Metric) -> Outcome {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod docs;
 pub mod exit;
+pub mod finding;
 pub mod fixes;
 pub mod init;
 pub mod logscan;

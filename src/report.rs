@@ -82,6 +82,8 @@ pub struct CheckResult {
     pub details: Vec<String>,
     pub fix: Option<Fix>,
     pub metrics: Vec<Metric>,
+    /// The evidence as data (additive to schema 1).
+    pub findings: Vec<crate::finding::Finding>,
     pub duration_ms: u64,
 }
 

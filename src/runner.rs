@@ -178,6 +178,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
                 details: o.details,
                 fix: o.fix,
                 metrics: o.metrics,
+                findings: o.findings,
                 duration_ms: took.as_millis() as u64,
             }
         })

@@ -3,5 +3,6 @@
 //! grouped by message so one bug repeated 10,000 times is one line with a count.
 
 pub mod backward;
+pub mod classify;
 pub mod patterns;
 pub mod timestamp;
