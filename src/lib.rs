@@ -7,6 +7,7 @@ pub mod check;
 pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod diagnosis;
 pub mod docs;
 pub mod exit;
 pub mod finding;

@@ -18,6 +18,9 @@ pub struct Report {
     pub duration_ms: u64,
     pub summary: Counts,
     pub worst: Status,
+    /// The likely causes of a 500, strongest first, linking findings across checks
+    /// (additive to schema 1).
+    pub diagnosis: Vec<crate::diagnosis::Diagnosis>,
     /// In checklist order.
     pub checks: Vec<CheckResult>,
 }
@@ -108,6 +111,7 @@ impl Report {
             duration_ms: duration.as_millis() as u64,
             summary: Counts::of(&checks),
             worst,
+            diagnosis: crate::diagnosis::diagnose(&checks),
             checks,
         }
     }

@@ -75,6 +75,47 @@ fn name_of(c: &CheckResult) -> String {
     }
 }
 
+/// How many causes the human report shows: the first screen must hold them and their fixes.
+const MAX_CAUSES: usize = 3;
+
+/// The opening block: the likely causes, each with its evidence and the fix to try first.
+fn diagnosis(out: &mut String, report: &Report, p: &Paint) {
+    let list = &report.diagnosis;
+    if list.is_empty() {
+        return;
+    }
+    let head = if list.iter().any(|d| d.linked) {
+        "Diagnosis: the likely cause, from evidence that links across checks"
+    } else {
+        "Diagnosis: no finding links to another; the problems, most likely cause of a 500 first"
+    };
+    let _ = writeln!(out, "{}", p.bold(head));
+    for (i, d) in list.iter().take(MAX_CAUSES).enumerate() {
+        let _ = writeln!(out, "  {}. {}", i + 1, terminal(&d.headline));
+        if d.linked {
+            let chain: Vec<String> = d
+                .evidence
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} ({})",
+                        terminal(&crate::units::clip(&e.text, 80)),
+                        e.check
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "     {} {}", p.dim("evidence:"), chain.join(" ↔ "));
+        }
+        if let Some(fix) = &d.fix {
+            for (j, line) in fix.lines().take(4).enumerate() {
+                let lead = if j == 0 { "fix:" } else { "    " };
+                let _ = writeln!(out, "     {} {}", p.bold(lead), p.fix(&terminal(line)));
+            }
+        }
+    }
+    out.push('\n');
+}
+
 fn render(report: &Report, opts: &RenderOptions) -> String {
     let p = Paint(opts.color);
     let mut out = String::new();
@@ -85,6 +126,7 @@ fn render(report: &Report, opts: &RenderOptions) -> String {
     }
     // Worst first; checklist order within a status.
     problems.sort_by_key(|c| std::cmp::Reverse(c.status.rank()));
+    diagnosis(&mut out, report, &p);
 
     for c in &problems {
         let _ = writeln!(

@@ -1,0 +1,95 @@
+//! When no rule links a problem: each problem finding, and each failing check without
+//! findings, on its own, ranked by how likely its cause is to turn requests into 500s.
+
+use super::{Diagnosis, Found, cause_weight};
+use crate::check::Status;
+use crate::finding::Cause;
+use crate::report::CheckResult;
+
+/// The cause a check kind's failures belong to, for checks that record no findings.
+pub fn cause_of_kind(kind: &str) -> Cause {
+    match kind {
+        "log" => Cause::Code,
+        "configtest" | "htaccess" => Cause::Config,
+        "permissions" | "world_writable" => Cause::Permissions,
+        "disk" | "memory" | "load" | "fds" => Cause::Resources,
+        "env" | "recent_changes" => Cause::Deploy,
+        _ => Cause::Dependency,
+    }
+}
+
+fn status_weight(s: Status) -> u32 {
+    match s {
+        Status::Fail => 20,
+        Status::Error => 5,
+        Status::Warn => 0,
+        Status::Pass | Status::Skip => 0,
+    }
+}
+
+pub fn unlinked(
+    checks: &[CheckResult],
+    found: &[Found<'_>],
+    linked: &[Diagnosis],
+) -> Vec<Diagnosis> {
+    let used = |f: &Found<'_>| {
+        linked.iter().any(|d| {
+            d.evidence
+                .iter()
+                .any(|e| e.check == f.check.id && e.finding == f.index)
+        })
+    };
+    let mut out: Vec<Diagnosis> = found
+        .iter()
+        .filter(|f| f.is_problem() && !f.check.status.is_ok() && !used(f))
+        .map(|f| Diagnosis {
+            cause: f.finding.cause,
+            subject: Some(f.finding.subject.clone()),
+            headline: format!("{}: {}", f.check.id, f.finding.text),
+            evidence: vec![f.evidence()],
+            fix: f
+                .fix()
+                .or_else(|| f.check.fix.as_ref().map(|x| x.text.clone())),
+            linked: false,
+            rule: "unlinked",
+            weight: cause_weight(f.finding.cause) + status_weight(f.finding.status),
+        })
+        .collect();
+    for c in checks
+        .iter()
+        .filter(|c| !c.status.is_ok() && c.findings.is_empty())
+    {
+        let cause = cause_of_kind(c.kind);
+        out.push(Diagnosis {
+            cause,
+            subject: None,
+            headline: format!("{}: {}", c.id, c.summary),
+            evidence: vec![],
+            fix: c.fix.as_ref().map(|f| f.text.clone()),
+            linked: false,
+            rule: "unlinked",
+            weight: cause_weight(cause) + status_weight(c.status),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use crate::check::Status;
+
+    #[test]
+    fn no_link_invents_no_cause_and_ranks_failures_first() {
+        let checks = vec![
+            result("load", "load", Status::Warn, vec![]),
+            result("disk", "disk", Status::Fail, vec![]),
+            result("ok", "memory", Status::Pass, vec![]),
+        ];
+        let d = crate::diagnosis::diagnose(&checks);
+        assert_eq!(d.len(), 2, "{d:#?}");
+        assert!(d.iter().all(|d| !d.linked));
+        assert_eq!(d[0].headline, "disk: disk summary");
+        assert_eq!(d[1].headline, "load: load summary");
+    }
+}

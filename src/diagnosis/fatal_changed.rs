@@ -1,0 +1,123 @@
+//! A fatal error's file ↔ the same file changed recently: the deploy broke it.
+
+use super::{Diagnosis, Found, Rule};
+use crate::finding::{Cause, Subject};
+
+pub static RULE: Rule = Rule {
+    name: "fatal-in-changed-file",
+    about: "a fatal error points into a file that changed recently",
+    link,
+};
+
+fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    for fatal in found
+        .iter()
+        .filter(|f| f.kind() == "log" && f.finding.cause == Cause::Code && f.is_problem())
+    {
+        let Subject::Path { path, line } = &fatal.finding.subject else {
+            continue;
+        };
+        let Some(change) = found.iter().find(|c| {
+            c.finding.cause == Cause::Deploy
+                && !std::ptr::eq(c.check, fatal.check)
+                && c.finding.subject.file() == Some(path.as_str())
+        }) else {
+            continue;
+        };
+        let at = line.map_or(path.clone(), |l| format!("{path}:{l}"));
+        out.push(Diagnosis {
+            cause: Cause::Code,
+            subject: Some(fatal.finding.subject.clone()),
+            headline: format!(
+                "{at} raises a fatal error, and the file changed recently ({}): the change is the likely cause",
+                change.finding.text
+            ),
+            evidence: vec![fatal.evidence(), change.evidence()],
+            fix: change.fix().or_else(|| fatal.fix()),
+            linked: true,
+            rule: RULE.name,
+            weight: 120,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::*;
+    use super::*;
+    use crate::check::Status;
+
+    #[test]
+    fn links_a_fatal_to_the_change_of_its_file() {
+        let checks = vec![
+            result(
+                "errors",
+                "log",
+                Status::Fail,
+                vec![finding(
+                    path("/srv/a.php", Some(9)),
+                    Cause::Code,
+                    Status::Fail,
+                    "12× Call to undefined function f()",
+                )],
+            ),
+            result(
+                "changes",
+                "recent_changes",
+                Status::Warn,
+                vec![
+                    finding(
+                        path("/srv/a.php", None),
+                        Cause::Deploy,
+                        Status::Warn,
+                        "modified 4m ago",
+                    )
+                    .fix("git -C /srv log -1 -- a.php"),
+                ],
+            ),
+        ];
+        let d = crate::diagnosis::diagnose(&checks);
+        assert_eq!(d[0].rule, "fatal-in-changed-file");
+        assert!(
+            d[0].headline
+                .starts_with("/srv/a.php:9 raises a fatal error"),
+            "{}",
+            d[0].headline
+        );
+        assert_eq!(d[0].fix.as_deref(), Some("git -C /srv log -1 -- a.php"));
+        assert_eq!(d[0].evidence.len(), 2);
+        assert!(d[0].linked);
+    }
+
+    #[test]
+    fn another_file_changed_is_no_link() {
+        let checks = vec![
+            result(
+                "errors",
+                "log",
+                Status::Fail,
+                vec![finding(
+                    path("/srv/a.php", Some(9)),
+                    Cause::Code,
+                    Status::Fail,
+                    "fatal",
+                )],
+            ),
+            result(
+                "changes",
+                "recent_changes",
+                Status::Warn,
+                vec![finding(
+                    path("/srv/b.php", None),
+                    Cause::Deploy,
+                    Status::Warn,
+                    "modified",
+                )],
+            ),
+        ];
+        let d = crate::diagnosis::diagnose(&checks);
+        assert!(d.iter().all(|d| !d.linked), "{d:#?}");
+    }
+}

@@ -1,0 +1,189 @@
+//! The diagnosis: findings linked across checks into ranked causes of the 500, each with
+//! the chain of evidence and the one fix to try first. Evidence only, never a guess: a rule
+//! links two findings only when they name the same subject (a file, a mount that holds a
+//! path, an address). One file per rule, registered once in [`RULES`].
+
+mod fallback;
+mod fatal_changed;
+mod full_mount;
+mod path_permissions;
+mod same_line;
+mod upstream;
+
+use serde::Serialize;
+
+use crate::finding::{Cause, Finding, Subject};
+use crate::report::CheckResult;
+
+/// One likely cause of the 500.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub subject: Option<Subject>,
+    /// One sentence that names the subject and what is wrong with it.
+    pub headline: String,
+    /// The findings it rests on, first the symptom, then what explains it.
+    pub evidence: Vec<Evidence>,
+    /// The one thing to try first.
+    pub fix: Option<String>,
+    /// Whether findings of different checks were linked (false: one check's word alone).
+    pub linked: bool,
+    /// The rule that made it.
+    pub rule: &'static str,
+    /// How strongly the evidence points here; higher ranks first.
+    #[serde(skip)]
+    pub weight: u32,
+}
+
+/// A finding a diagnosis rests on: the check, the finding's index in its `findings`, and
+/// its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub check: String,
+    pub finding: usize,
+    pub text: String,
+}
+
+/// A finding with the check that made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Found<'a> {
+    pub check: &'a CheckResult,
+    pub index: usize,
+    pub finding: &'a Finding,
+}
+
+impl Found<'_> {
+    pub fn evidence(&self) -> Evidence {
+        Evidence {
+            check: self.check.id.clone(),
+            finding: self.index,
+            text: self.finding.text.clone(),
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        self.check.kind
+    }
+
+    pub fn fix(&self) -> Option<String> {
+        self.finding.fix.as_ref().map(|f| f.text.clone())
+    }
+
+    /// Whether the finding calls for attention (not a pass).
+    pub fn is_problem(&self) -> bool {
+        !self.finding.status.is_ok()
+    }
+}
+
+/// A link rule: reads every finding, returns the causes it can prove.
+pub struct Rule {
+    pub name: &'static str,
+    /// What it links, for the README and `explain`.
+    pub about: &'static str,
+    pub link: fn(&[Found<'_>]) -> Vec<Diagnosis>,
+}
+
+/// Every link rule. Adding one is its own file and one line here.
+pub static RULES: &[&Rule] = &[
+    &fatal_changed::RULE,
+    &path_permissions::RULE,
+    &full_mount::RULE,
+    &upstream::RULE,
+    &same_line::RULE,
+];
+
+/// How many causes a report shows at most.
+pub const MAX: usize = 5;
+
+/// Link the findings of a run into ranked causes. When no rule links anything, the
+/// failing checks are ranked by how likely each is to cause a 500, each marked unlinked.
+pub fn diagnose(checks: &[CheckResult]) -> Vec<Diagnosis> {
+    let found: Vec<Found<'_>> = checks
+        .iter()
+        .flat_map(|c| {
+            c.findings
+                .iter()
+                .enumerate()
+                .map(move |(index, finding)| Found {
+                    check: c,
+                    index,
+                    finding,
+                })
+        })
+        .collect();
+    let mut out: Vec<Diagnosis> = RULES.iter().flat_map(|r| (r.link)(&found)).collect();
+    out.extend(fallback::unlinked(checks, &found, &out));
+    // Stable: among equals, the rule order and the checklist order decide.
+    out.sort_by(|a, b| b.weight.cmp(&a.weight));
+    dedupe(&mut out);
+    out.truncate(MAX);
+    out
+}
+
+/// One cause per subject: the strongest.
+fn dedupe(list: &mut Vec<Diagnosis>) {
+    let mut seen: Vec<(Option<Subject>, Vec<Evidence>)> = Vec::new();
+    list.retain(|d| {
+        let first = d.evidence.first().cloned();
+        let dup = seen.iter().any(|(s, ev)| {
+            (d.subject.is_some() && *s == d.subject)
+                || first.as_ref().is_some_and(|f| ev.contains(f))
+        });
+        if !dup {
+            seen.push((d.subject.clone(), d.evidence.clone()));
+        }
+        !dup
+    });
+}
+
+/// Whether `path` is `dir` or lies under it, comparing whole components.
+pub fn is_under(path: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    path == dir || dir.is_empty() || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+/// How likely a cause is to turn requests into 500s, for ranking findings no rule links.
+pub fn cause_weight(c: Cause) -> u32 {
+    match c {
+        Cause::Code => 60,
+        Cause::Config => 58,
+        Cause::Permissions => 56,
+        Cause::Resources => 54,
+        Cause::Dependency => 52,
+        Cause::Timeout => 50,
+        Cause::Deploy => 30,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+    use crate::check::Status;
+
+    #[test]
+    fn nothing_wrong_means_no_diagnosis() {
+        let checks = vec![result("disk", "disk", Status::Pass, vec![])];
+        assert!(diagnose(&checks).is_empty());
+    }
+
+    #[test]
+    fn rules_have_unique_names_and_docs() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+        assert!(RULES.iter().all(|r| !r.about.is_empty()));
+    }
+
+    #[test]
+    fn under_compares_components() {
+        assert!(is_under("/var/www/a.php", "/var/www"));
+        assert!(is_under("/var/www", "/var/www/"));
+        assert!(is_under("/x", "/"));
+        assert!(!is_under("/var/wwwx/a", "/var/www"));
+    }
+}
