@@ -114,7 +114,7 @@ pub fn diagnose(checks: &[CheckResult]) -> Vec<Diagnosis> {
     let mut out: Vec<Diagnosis> = RULES.iter().flat_map(|r| (r.link)(&found)).collect();
     out.extend(fallback::unlinked(checks, &found, &out));
     // Stable: among equals, the rule order and the checklist order decide.
-    out.sort_by(|a, b| b.weight.cmp(&a.weight));
+    out.sort_by_key(|d| std::cmp::Reverse(d.weight));
     dedupe(&mut out);
     out.truncate(MAX);
     out
