@@ -1,0 +1,501 @@
+//! A distinct error from a log, as a finding whose fix fits what the line says is wrong:
+//! a misspelled or disabled Apache directive, a dead upstream, a missing environment
+//! variable, a full mount, a memory limit, a file the server may not open — never "tail the
+//! log" when the line itself says what is wrong.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::Status;
+use crate::checks::{shell_quote, shell_quote_path};
+use crate::finding::{Cause, Finding, Subject};
+use crate::logscan::classify::{Class, Failure, Peer};
+use crate::units::fmt_bytes;
+
+/// What the fixes need to know of this host, read once per run (tests build their own).
+#[derive(Debug, Clone, Default)]
+pub struct Host {
+    /// Where Apache keeps `mods-available` and `mods-enabled`, when Apache is installed.
+    pub apache_dir: Option<PathBuf>,
+    /// Whether PHP runs under PHP-FPM (so `.htaccess` `php_value` lines are not read).
+    pub php_fpm: bool,
+    /// PHP-FPM pools: (pool, listen address, systemd unit).
+    pub pools: Vec<(String, String, String)>,
+    /// The mount points of this host, for "which filesystem holds this path".
+    pub mounts: Vec<PathBuf>,
+}
+
+impl Host {
+    /// Read from this host's web stack.
+    pub fn detect() -> Host {
+        let servers = crate::webstack::installed();
+        let apache = servers.iter().find(|s| s.name == "apache");
+        let mut pools = Vec::new();
+        for s in servers.iter().filter(|s| s.name == "php-fpm") {
+            for p in &s.pools {
+                // "name (listen)"
+                if let Some((name, listen)) = p.split_once(" (") {
+                    pools.push((
+                        name.to_string(),
+                        listen.trim_end_matches(')').to_string(),
+                        s.unit.clone(),
+                    ));
+                }
+            }
+        }
+        Host {
+            apache_dir: apache.and_then(|a| a.config.parent().map(Path::to_path_buf)),
+            php_fpm: !pools.is_empty(),
+            pools,
+            mounts: crate::sys::mounts::read()
+                .map(|m| m.into_iter().map(|m| m.point).collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// One distinct error as the log check grouped it.
+pub struct Entry<'a> {
+    pub class: &'a Class,
+    /// The newest occurrence, timestamp stripped, sanitized, clipped.
+    pub text: &'a str,
+    pub count: u64,
+    pub fatal: bool,
+    /// The log file it was read from (shown form).
+    pub log: &'a str,
+    /// The source file and line it points at.
+    pub location: Option<&'a (String, u32)>,
+    pub newest: i64,
+}
+
+/// The finding for one distinct error.
+pub fn finding(e: &Entry<'_>, host: &Host) -> Finding {
+    let status = if e.fatal { Status::Fail } else { Status::Warn };
+    let text = format!("{}× {}", e.count, e.text);
+    let f = |subject, cause| Finding::new(subject, cause, status, text.clone()).at(e.newest);
+    match e.class {
+        Class::InvalidCommand {
+            directive,
+            file,
+            line,
+        } => f(
+            Subject::Directive {
+                directive: directive.clone(),
+                path: file.clone(),
+                line: *line,
+            },
+            Cause::Config,
+        )
+        .fix(invalid_command_fix(directive, file.as_deref(), *line, host)),
+        Class::Upstream {
+            failure,
+            upstream,
+            request,
+        } => {
+            let cause = if *failure == Failure::TimedOut {
+                Cause::Timeout
+            } else {
+                Cause::Dependency
+            };
+            let subject = upstream.as_ref().map_or_else(
+                || Subject::path(e.log),
+                |u| Subject::Address { address: u.clone() },
+            );
+            f(subject, cause).fix(upstream_fix(
+                *failure,
+                upstream.as_deref(),
+                request.as_deref(),
+                host,
+            ))
+        }
+        Class::Unreachable {
+            peer,
+            failure,
+            address,
+            url,
+        } => {
+            let cause = if *failure == Failure::TimedOut {
+                Cause::Timeout
+            } else {
+                Cause::Dependency
+            };
+            let subject = match (address, url) {
+                (Some(a), _) => Subject::Address { address: a.clone() },
+                (None, Some(u)) => Subject::Url {
+                    url: crate::net::redact::url(u),
+                },
+                (None, None) => code_subject(e),
+            };
+            f(subject, cause).fix(unreachable_fix(*peer, *failure, address.as_deref()))
+        }
+        Class::MissingEnv { var } => f(Subject::Var { name: var.clone() }, Cause::Deploy).fix(
+            format!(
+                "set {var} where the app reads its environment (its .env file, the PHP-FPM pool's env[{var}], or the unit's Environment=), then reload the app server"
+            ),
+        ),
+        Class::NoSpace { path } => {
+            let subject = path
+                .as_ref()
+                .map_or_else(|| Subject::path(e.log), |p| Subject::path(p.clone()));
+            let mount = path
+                .as_deref()
+                .and_then(|p| mount_of(&host.mounts, Path::new(p)))
+                .unwrap_or_else(|| PathBuf::from("/"));
+            f(subject, Cause::Resources).fix(format!(
+                "free space on {m}: du -xh --max-depth=2 {q} | sort -h | tail -20",
+                m = crate::sanitize::path(&mount),
+                q = shell_quote_path(&mount)
+            ))
+        }
+        Class::MemoryExhausted { limit } => f(code_subject(e), Cause::Resources).fix(format!(
+            "the script needs more than PHP's memory_limit ({}): raise memory_limit where it is set (php.ini, or the pool's php_admin_value[memory_limit]) and reload PHP-FPM, or make {} use less",
+            fmt_bytes(*limit),
+            e.location.map_or("the script".to_string(), |(p, l)| format!("{p}:{l}"))
+        )),
+        Class::PermissionDenied { path } => f(Subject::path(path.clone()), Cause::Permissions)
+            .fix(format!(
+                "let the web server's user read {p} and enter every directory above it: namei -l {q}",
+                p = path,
+                q = shell_quote(path)
+            )),
+        Class::TooManyOpenFiles => f(Subject::path(e.log), Cause::Resources).fix(
+            "the server ran out of file descriptors: raise LimitNOFILE= in its systemd unit (and nginx's worker_rlimit_nofile), then restart it",
+        ),
+        Class::Other => {
+            let subject = code_subject(e);
+            let fix = match e.location {
+                Some((file, line)) => format!(
+                    "open {file} at line {line}: that is where the newest {}error points",
+                    if e.fatal { "fatal " } else { "" }
+                ),
+                None => format!(
+                    "tail -n 50 {}    # read the newest errors in context",
+                    shell_quote(e.log)
+                ),
+            };
+            f(subject, Cause::Code).fix(fix)
+        }
+    }
+}
+
+fn code_subject(e: &Entry<'_>) -> Subject {
+    match e.location {
+        Some((p, l)) => Subject::Path {
+            path: p.clone(),
+            line: Some(*l),
+        },
+        None => Subject::path(e.log),
+    }
+}
+
+/// The mount point that holds `path`: the longest that is a prefix of it, by components.
+fn mount_of(mounts: &[PathBuf], path: &Path) -> Option<PathBuf> {
+    mounts
+        .iter()
+        .filter(|m| path.starts_with(m))
+        .max_by_key(|m| m.components().count())
+        .cloned()
+}
+
+/// Directives of Apache modules that are often installed but not enabled: (directive,
+/// module), lower case.
+const MODULE_OF: &[(&str, &str)] = &[
+    ("rewriteengine", "rewrite"),
+    ("rewriterule", "rewrite"),
+    ("rewritecond", "rewrite"),
+    ("rewritebase", "rewrite"),
+    ("rewriteoptions", "rewrite"),
+    ("header", "headers"),
+    ("requestheader", "headers"),
+    ("expiresactive", "expires"),
+    ("expiresbytype", "expires"),
+    ("expiresdefault", "expires"),
+    ("proxypass", "proxy"),
+    ("proxypassreverse", "proxy"),
+    ("proxypreservehost", "proxy"),
+    ("addoutputfilterbytype", "filter"),
+    ("deflatecompressionlevel", "deflate"),
+    ("sslengine", "ssl"),
+    ("sslcertificatefile", "ssl"),
+    ("remoteipheader", "remoteip"),
+    ("wsgiscriptalias", "wsgi"),
+    ("wsgidaemonprocess", "wsgi"),
+    ("passengerenabled", "passenger"),
+    ("fcgidwrapper", "fcgid"),
+    ("authuserfile", "authn_file"),
+    ("authgroupfile", "authz_groupfile"),
+    ("setenvif", "setenvif"),
+    ("setenvifnocase", "setenvif"),
+    ("browsermatch", "setenvif"),
+    ("redirect", "alias"),
+    ("redirectmatch", "alias"),
+    ("cachequickhandler", "cache"),
+    ("cacheenable", "cache"),
+    ("headername", "autoindex"),
+    ("indexoptions", "autoindex"),
+    ("davlockdb", "dav_fs"),
+    ("security2", "security2"),
+    ("secruleengine", "security2"),
+];
+
+fn invalid_command_fix(
+    directive: &str,
+    file: Option<&str>,
+    line: Option<u32>,
+    host: &Host,
+) -> String {
+    let lower = directive.to_ascii_lowercase();
+    let place = match (file, line) {
+        (Some(f), Some(l)) => format!("line {l} of {f}"),
+        (Some(f), None) => f.to_string(),
+        _ => "the configuration".to_string(),
+    };
+    if lower.starts_with("php_") {
+        return if host.php_fpm {
+            format!(
+                "PHP runs under PHP-FPM, which never reads .htaccess: remove `{directive}` from {place}; put the setting in a .user.ini in that directory (`name = value`), or in the pool as php_admin_value[name] = value"
+            )
+        } else {
+            format!(
+                "`{directive}` needs mod_php, which is not loaded: remove it from {place} and set the value in php.ini or a .user.ini"
+            )
+        };
+    }
+    if let Some((_, module)) = MODULE_OF.iter().find(|(d, _)| *d == lower) {
+        if let Some(dir) = &host.apache_dir {
+            let available = dir.join(format!("mods-available/{module}.load")).exists();
+            let enabled = dir.join(format!("mods-enabled/{module}.load")).exists();
+            if available && !enabled {
+                return format!(
+                    "`{directive}` belongs to mod_{module}, installed but not enabled: a2enmod {module} && systemctl reload apache2"
+                );
+            }
+            if !available {
+                return format!(
+                    "`{directive}` belongs to mod_{module}, which is not installed here: install it, or remove the line from {place}"
+                );
+            }
+        }
+    }
+    if let Some(near) = crate::checks::htaccess::nearest_directive(directive) {
+        return format!("{place}: `{directive}` → `{near}` (a misspelled directive)");
+    }
+    format!(
+        "no loaded module provides `{directive}`: remove it from {place}, or enable the module that provides it"
+    )
+}
+
+fn upstream_fix(
+    failure: Failure,
+    upstream: Option<&str>,
+    request: Option<&str>,
+    host: &Host,
+) -> String {
+    let Some(up) = upstream else {
+        return "the web server could not get an answer from its upstream: check the app server it proxies to".into();
+    };
+    let pool = host
+        .pools
+        .iter()
+        .find(|(_, listen, _)| same_listen(listen, up));
+    let what = match pool {
+        Some((name, _, unit)) => format!("PHP-FPM pool {name} ({unit})"),
+        None => "the app server configured for it".to_string(),
+    };
+    let restart = match pool {
+        Some((_, _, unit)) => format!("systemctl restart {unit}"),
+        None => "start or restart that app server".to_string(),
+    };
+    let req = request.map_or(String::new(), |r| format!(" ({r})"));
+    match failure {
+        Failure::Refused | Failure::NoLive => {
+            format!("nothing answers on {up}, where {what} should listen: {restart}")
+        }
+        Failure::TimedOut => format!(
+            "{what} on {up} is too slow{req}: see what its workers wait on (a database or an API), or raise its timeout"
+        ),
+        Failure::Closed => format!(
+            "{what} on {up} closed the connection before answering{req}: its workers crash; read its own error log"
+        ),
+        Failure::Denied => format!(
+            "the web server may not connect to {up}: give its user access to the socket (listen.owner/listen.group/listen.mode of {what})"
+        ),
+        Failure::Unresolved | Failure::Other => {
+            format!("the web server could not talk to {what} on {up}: {restart}")
+        }
+    }
+}
+
+/// An FPM `listen` value and an nginx upstream name the same place: `/run/php/x.sock` ↔
+/// `unix:/run/php/x.sock`, `9000` ↔ `127.0.0.1:9000`.
+fn same_listen(listen: &str, upstream: &str) -> bool {
+    let up = upstream.strip_prefix("unix:").unwrap_or(upstream);
+    if listen == up {
+        return true;
+    }
+    let port_of = |s: &str| {
+        s.rsplit_once(':')
+            .map_or(s.to_string(), |(_, p)| p.to_string())
+    };
+    let host_of = |s: &str| s.rsplit_once(':').map(|(h, _)| h.to_string());
+    !listen.starts_with('/')
+        && port_of(listen) == port_of(up)
+        && match (host_of(listen), host_of(up)) {
+            (None, Some(h)) => h == "127.0.0.1" || h == "localhost" || h == "[::1]",
+            (Some(a), Some(b)) => a == b || a == "0.0.0.0" || a == "[::]",
+            _ => true,
+        }
+}
+
+fn unreachable_fix(peer: Peer, failure: Failure, address: Option<&str>) -> String {
+    let what = match peer {
+        Peer::Database => "the database",
+        Peer::Cache => "the cache",
+        Peer::Http => "the API",
+        Peer::Unknown => "a service the app depends on",
+    };
+    let at = address.map_or(String::new(), |a| format!(" at {a}"));
+    match failure {
+        Failure::Refused => format!(
+            "{what}{at} refuses connections: start it, or point the app at the right host and port"
+        ),
+        Failure::TimedOut => {
+            format!("{what}{at} does not answer in time: check that service and the network to it")
+        }
+        Failure::Unresolved => format!(
+            "the host name of {what}{at} does not resolve: check the app's configured host and DNS"
+        ),
+        _ => format!(
+            "the app could not reach {what}{at}: check that it runs and accepts connections"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logscan::classify::classify;
+
+    fn entry<'a>(class: &'a Class, text: &'a str) -> Entry<'a> {
+        Entry {
+            class,
+            text,
+            count: 3,
+            fatal: true,
+            log: "/var/log/apache2/error.log",
+            location: None,
+            newest: 0,
+        }
+    }
+
+    fn apache_host(enabled: &[&str], available: &[&str]) -> (tempfile::TempDir, Host) {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(t.path().join("mods-available")).unwrap();
+        std::fs::create_dir_all(t.path().join("mods-enabled")).unwrap();
+        for m in available {
+            std::fs::write(t.path().join(format!("mods-available/{m}.load")), "").unwrap();
+        }
+        for m in enabled {
+            std::fs::write(t.path().join(format!("mods-enabled/{m}.load")), "").unwrap();
+        }
+        let host = Host {
+            apache_dir: Some(t.path().to_path_buf()),
+            ..Host::default()
+        };
+        (t, host)
+    }
+
+    #[test]
+    fn a_disabled_module_gets_a2enmod() {
+        let (_t, host) = apache_host(&[], &["rewrite"]);
+        let line = "/var/www/html/.htaccess: Invalid command 'RewriteEngine', perhaps misspelled or defined by a module not included in the server configuration";
+        let c = classify(line, &[]);
+        let f = finding(&entry(&c, line), &host);
+        assert_eq!(f.cause, Cause::Config);
+        assert_eq!(
+            f.fix.unwrap().text,
+            "`RewriteEngine` belongs to mod_rewrite, installed but not enabled: a2enmod rewrite && systemctl reload apache2"
+        );
+    }
+
+    #[test]
+    fn a_typo_gets_the_right_spelling() {
+        let (_t, host) = apache_host(&["rewrite"], &["rewrite"]);
+        let line = "AH00526: Syntax error on line 2 of /var/www/html/.htaccess: Invalid command 'RewriteEngin', perhaps misspelled";
+        let c = classify(line, &[]);
+        let f = finding(&entry(&c, line), &host);
+        assert_eq!(
+            f.fix.unwrap().text,
+            "line 2 of /var/www/html/.htaccess: `RewriteEngin` → `RewriteEngine` (a misspelled directive)"
+        );
+    }
+
+    #[test]
+    fn php_value_under_fpm_moves_to_user_ini() {
+        let host = Host {
+            php_fpm: true,
+            ..Host::default()
+        };
+        let line = "/var/www/html/.htaccess: Invalid command 'php_value', perhaps misspelled";
+        let c = classify(line, &[]);
+        let fix = finding(&entry(&c, line), &host).fix.unwrap().text;
+        assert!(fix.starts_with("PHP runs under PHP-FPM"), "{fix}");
+        assert!(fix.contains(".user.ini"), "{fix}");
+    }
+
+    #[test]
+    fn an_upstream_names_its_pool_or_not_php_fpm() {
+        let host = Host {
+            pools: vec![(
+                "www".into(),
+                "/run/php/php8.2-fpm.sock".into(),
+                "php8.2-fpm".into(),
+            )],
+            php_fpm: true,
+            ..Host::default()
+        };
+        let sock = r#"connect() to unix:/run/php/php8.2-fpm.sock failed (2: No such file or directory) while connecting to upstream, client: 1.2.3.4, request: "GET / HTTP/1.1", upstream: "fastcgi://unix:/run/php/php8.2-fpm.sock:""#;
+        let c = classify(sock, &[]);
+        let f = finding(&entry(&c, sock), &host);
+        assert_eq!(
+            f.subject,
+            Subject::Address {
+                address: "unix:/run/php/php8.2-fpm.sock".into()
+            }
+        );
+        assert_eq!(
+            f.fix.unwrap().text,
+            "nothing answers on unix:/run/php/php8.2-fpm.sock, where PHP-FPM pool www (php8.2-fpm) should listen: systemctl restart php8.2-fpm"
+        );
+        let api = r#"upstream timed out (110: Connection timed out) while reading response header from upstream, request: "GET /pay HTTP/1.1", upstream: "http://127.0.0.1:8099/pay""#;
+        let c = classify(api, &[]);
+        let f = finding(&entry(&c, api), &host);
+        assert_eq!(f.cause, Cause::Timeout);
+        let fix = f.fix.unwrap().text;
+        assert!(!fix.contains("PHP-FPM"), "{fix}");
+        assert!(fix.contains("127.0.0.1:8099"), "{fix}");
+    }
+
+    #[test]
+    fn no_space_looks_inside_the_mount_that_holds_the_path() {
+        let host = Host {
+            mounts: vec!["/".into(), "/var/www/cache".into()],
+            ..Host::default()
+        };
+        let line = "PHP Warning:  file_put_contents(/var/www/cache/p.html): Failed to open stream: No space left on device";
+        let c = classify(line, &[]);
+        let fix = finding(&entry(&c, line), &host).fix.unwrap().text;
+        assert_eq!(
+            fix,
+            "free space on /var/www/cache: du -xh --max-depth=2 /var/www/cache | sort -h | tail -20"
+        );
+    }
+
+    #[test]
+    fn listen_forms_match() {
+        assert!(same_listen("/run/php/x.sock", "unix:/run/php/x.sock"));
+        assert!(same_listen("9000", "127.0.0.1:9000"));
+        assert!(same_listen("127.0.0.1:9000", "127.0.0.1:9000"));
+        assert!(!same_listen("127.0.0.1:9000", "127.0.0.1:8099"));
+        assert!(!same_listen("/run/php/x.sock", "unix:/run/php/y.sock"));
+    }
+}
