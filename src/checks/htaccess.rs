@@ -146,7 +146,7 @@ fn detect_php() -> Php {
 }
 
 /// Directives of core Apache and the common modules, lower case.
-const KNOWN: &[&str] = &[
+pub(crate) const KNOWN: &[&str] = &[
     // core
     "acceptpathinfo",
     "adddefaultcharset",
@@ -638,53 +638,4 @@ mod tests {
             "continued lines"
         );
     }
-}
-
-/// The known directive nearest to a misspelled one (`RewriteEngin` → `RewriteEngine`), in
-/// its usual capitalisation, when one is close enough to be the intended word.
-pub fn nearest_directive(typed: &str) -> Option<String> {
-    let lower = typed.to_ascii_lowercase();
-    if KNOWN.contains(&lower.as_str()) {
-        return None;
-    }
-    KNOWN
-        .iter()
-        .chain(CAPITALISED.iter().map(|(l, _)| l))
-        .map(|k| (strsim::jaro_winkler(&lower, k), *k))
-        .filter(|(score, _)| *score >= 0.93)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, k)| capitalise(k))
-}
-
-/// Directives whose usual spelling is not one capital per word the list can guess.
-const CAPITALISED: &[(&str, &str)] = &[
-    ("rewriteengine", "RewriteEngine"),
-    ("rewriterule", "RewriteRule"),
-    ("rewritecond", "RewriteCond"),
-    ("rewritebase", "RewriteBase"),
-    ("directoryindex", "DirectoryIndex"),
-    ("errordocument", "ErrorDocument"),
-    ("addtype", "AddType"),
-    ("addhandler", "AddHandler"),
-    ("sethandler", "SetHandler"),
-    ("options", "Options"),
-    ("require", "Require"),
-    ("header", "Header"),
-    ("expiresactive", "ExpiresActive"),
-    ("expiresbytype", "ExpiresByType"),
-    ("authtype", "AuthType"),
-    ("authname", "AuthName"),
-    ("authuserfile", "AuthUserFile"),
-    ("redirect", "Redirect"),
-    ("redirectmatch", "RedirectMatch"),
-    ("allowoverride", "AllowOverride"),
-    ("adddefaultcharset", "AddDefaultCharset"),
-    ("fileetag", "FileETag"),
-];
-
-fn capitalise(lower: &str) -> String {
-    CAPITALISED
-        .iter()
-        .find(|(l, _)| *l == lower)
-        .map_or_else(|| lower.to_string(), |(_, c)| c.to_string())
 }

@@ -260,23 +260,23 @@ fn invalid_command_fix(
             )
         };
     }
-    if let Some((_, module)) = MODULE_OF.iter().find(|(d, _)| *d == lower) {
-        if let Some(dir) = &host.apache_dir {
-            let available = dir.join(format!("mods-available/{module}.load")).exists();
-            let enabled = dir.join(format!("mods-enabled/{module}.load")).exists();
-            if available && !enabled {
-                return format!(
-                    "`{directive}` belongs to mod_{module}, installed but not enabled: a2enmod {module} && systemctl reload apache2"
-                );
-            }
-            if !available {
-                return format!(
-                    "`{directive}` belongs to mod_{module}, which is not installed here: install it, or remove the line from {place}"
-                );
-            }
+    if let Some((_, module)) = MODULE_OF.iter().find(|(d, _)| *d == lower)
+        && let Some(dir) = &host.apache_dir
+    {
+        let available = dir.join(format!("mods-available/{module}.load")).exists();
+        let enabled = dir.join(format!("mods-enabled/{module}.load")).exists();
+        if available && !enabled {
+            return format!(
+                "`{directive}` belongs to mod_{module}, installed but not enabled: a2enmod {module} && systemctl reload apache2"
+            );
+        }
+        if !available {
+            return format!(
+                "`{directive}` belongs to mod_{module}, which is not installed here: install it, or remove the line from {place}"
+            );
         }
     }
-    if let Some(near) = crate::checks::htaccess::nearest_directive(directive) {
+    if let Some(near) = nearest_directive(directive) {
         return format!("{place}: `{directive}` → `{near}` (a misspelled directive)");
     }
     format!(
@@ -368,6 +368,55 @@ fn unreachable_fix(peer: Peer, failure: Failure, address: Option<&str>) -> Strin
             "the app could not reach {what}{at}: check that it runs and accepts connections"
         ),
     }
+}
+
+/// The known directive nearest to a misspelled one (`RewriteEngin` → `RewriteEngine`), in
+/// its usual capitalisation, when one is close enough to be the intended word.
+fn nearest_directive(typed: &str) -> Option<String> {
+    let lower = typed.to_ascii_lowercase();
+    if crate::checks::htaccess::KNOWN.contains(&lower.as_str()) {
+        return None;
+    }
+    crate::checks::htaccess::KNOWN
+        .iter()
+        .chain(CAPITALISED.iter().map(|(l, _)| l))
+        .map(|k| (strsim::jaro_winkler(&lower, k), *k))
+        .filter(|(score, _)| *score >= 0.93)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| capitalise(k))
+}
+
+/// Directives whose usual spelling is not one capital per word the list can guess.
+const CAPITALISED: &[(&str, &str)] = &[
+    ("rewriteengine", "RewriteEngine"),
+    ("rewriterule", "RewriteRule"),
+    ("rewritecond", "RewriteCond"),
+    ("rewritebase", "RewriteBase"),
+    ("directoryindex", "DirectoryIndex"),
+    ("errordocument", "ErrorDocument"),
+    ("addtype", "AddType"),
+    ("addhandler", "AddHandler"),
+    ("sethandler", "SetHandler"),
+    ("options", "Options"),
+    ("require", "Require"),
+    ("header", "Header"),
+    ("expiresactive", "ExpiresActive"),
+    ("expiresbytype", "ExpiresByType"),
+    ("authtype", "AuthType"),
+    ("authname", "AuthName"),
+    ("authuserfile", "AuthUserFile"),
+    ("redirect", "Redirect"),
+    ("redirectmatch", "RedirectMatch"),
+    ("allowoverride", "AllowOverride"),
+    ("adddefaultcharset", "AddDefaultCharset"),
+    ("fileetag", "FileETag"),
+];
+
+fn capitalise(lower: &str) -> String {
+    CAPITALISED
+        .iter()
+        .find(|(l, _)| *l == lower)
+        .map_or_else(|| lower.to_string(), |(_, c)| c.to_string())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ mod env;
 mod fds;
 mod fields;
 mod findings;
-pub mod htaccess;
+mod htaccess;
 mod http;
 mod load;
 mod log;
