@@ -100,7 +100,13 @@ pub fn top_by_memory(procs: &[Proc], n: usize) -> Vec<&Proc> {
 
 /// The `n` processes that have used the most CPU on average.
 pub fn top_by_cpu(procs: &[Proc], n: usize) -> Vec<&Proc> {
-    let mut v: Vec<&Proc> = procs.iter().filter(|p| p.avg_cpu > 0.0).collect();
+    // Never ourselves: a person looking for what keeps the host busy must not be sent to
+    // the tool that is looking (its threads are busiest at the moment it measures).
+    let me = std::process::id();
+    let mut v: Vec<&Proc> = procs
+        .iter()
+        .filter(|p| p.avg_cpu > 0.0 && p.pid != me)
+        .collect();
     v.sort_by(|a, b| b.avg_cpu.total_cmp(&a.avg_cpu));
     v.truncate(n);
     v
@@ -114,6 +120,20 @@ pub fn named<'a>(procs: &'a [Proc], name: &str) -> Vec<&'a Proc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_busiest_list_never_names_this_process() {
+        let mut me = p("sitedoctor", "sitedoctor");
+        me.pid = std::process::id();
+        me.avg_cpu = 99.0;
+        let mut other = p("php-fpm", "php-fpm: pool www");
+        other.pid = std::process::id() + 1;
+        other.avg_cpu = 5.0;
+        let all = [me, other];
+        let top = top_by_cpu(&all, 3);
+        assert_eq!(top.len(), 1);
+        assert_eq!(top[0].name, "php-fpm");
+    }
 
     fn p(name: &str, cmd: &str) -> Proc {
         Proc {
