@@ -195,10 +195,11 @@ impl Env {
             )),
             Source::File(path) => {
                 // Capped, and a FIFO or device (`/dev/zero`) is refused without blocking.
-                let text = readcap::read_capped(path, readcap::DEFAULT_CAP).map_err(|e| match e {
-                    readcap::ReadError::Io(io) => crate::sys::denied_or(path, &io),
-                    other => anyhow::anyhow!("cannot read {}: {other}", sanitize::path(path)),
-                })?;
+                let text =
+                    readcap::read_capped(path, readcap::DEFAULT_CAP).map_err(|e| match e {
+                        readcap::ReadError::Io(io) => crate::sys::denied_or(path, &io),
+                        other => anyhow::anyhow!("cannot read {}: {other}", sanitize::path(path)),
+                    })?;
                 Ok((
                     parse_env_file(&String::from_utf8_lossy(&text)),
                     sanitize::path(path),

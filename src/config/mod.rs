@@ -384,6 +384,18 @@ mod tests {
     }
 
     #[test]
+    fn an_http_budget_saturates_instead_of_overflowing() {
+        let specs = load_str(
+            "[[check]]\nid = \"h\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\nretries = 10\nretry_delay = \"10y\"\n",
+        )
+        .unwrap();
+        let max = crate::units::MAX_DURATION;
+        assert_eq!(specs[0].check.budget(Duration::MAX), max);
+        assert_eq!(specs[0].check.budget(max), max);
+        assert!(std::time::Instant::now().checked_add(max).is_some());
+    }
+
+    #[test]
     fn single_brackets_are_explained() {
         let e = load_str("[check]\nid = \"d\"\nkind = \"disk\"\n").unwrap_err();
         assert!(e.message.contains("[[check]]"), "{}", e.message);

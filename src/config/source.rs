@@ -109,8 +109,9 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
 
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     let shown = crate::sanitize::path(dir);
-    let list_error =
-        |e: std::io::Error| ConfigError::file(&shown, format!("cannot list directory: {}", io_reason(&e)));
+    let list_error = |e: std::io::Error| {
+        ConfigError::file(&shown, format!("cannot list directory: {}", io_reason(&e)))
+    };
     let mut files: Vec<PathBuf> = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(list_error)? {
         let p = entry.map_err(list_error)?.path();

@@ -41,7 +41,12 @@ fn a_group_writable_file_may_not_run_programs() {
     let fix = format!("Make it trusted with: chmod go-w {}", cfg.display());
     refused(
         &out,
-        &["refusing to run programs", "check \"c\" (kind command", &why, &fix],
+        &[
+            "refusing to run programs",
+            "check \"c\" (kind command",
+            &why,
+            &fix,
+        ],
     );
     chmod(&cfg, 0o644);
     env.run(&["--config", "c.toml"]).expect_code(0);
@@ -50,11 +55,17 @@ fn a_group_writable_file_may_not_run_programs() {
 #[test]
 fn a_directory_others_can_write_is_named() {
     let env = TestEnv::new();
-    let cfg = env.file("conf/c.toml", "[[check]]\nid = \"t\"\nkind = \"configtest\"\nserver = \"nginx\"\n");
+    let cfg = env.file(
+        "conf/c.toml",
+        "[[check]]\nid = \"t\"\nkind = \"configtest\"\nserver = \"nginx\"\n",
+    );
     let dir = env.path().join("conf");
     chmod(&dir, 0o777);
     let out = env.run(&["--config", "conf"]);
-    let why = format!("{} is writable by group and others (mode 0777)", dir.display());
+    let why = format!(
+        "{} is writable by group and others (mode 0777)",
+        dir.display()
+    );
     refused(&out, &[&why, &format!("chmod go-w {}", dir.display())]);
     assert!(!out.stderr.contains(&format!("{} is", cfg.display())));
 }
@@ -94,7 +105,10 @@ fn a_symlink_another_user_owns_is_not_trusted_though_its_target_is() {
     chown(&link, NOBODY);
     let out = env.run(&["--config", "tmp/c.toml"]);
     let why = format!("{} is a symlink owned by nobody", link.display());
-    refused(&out, &[&why, &format!("chown -h root:root {}", link.display())]);
+    refused(
+        &out,
+        &[&why, &format!("chown -h root:root {}", link.display())],
+    );
     // The same target through a link root owns is fine.
     std::fs::remove_file(&link).unwrap();
     symlink(&real, &link).unwrap();
@@ -130,7 +144,10 @@ fn without_programs_the_run_goes_on_with_a_warning_in_every_format() {
     assert_eq!(v["checks"][0]["status"], "warn");
     assert_eq!(
         v["checks"][0]["details"][0],
-        format!("{} is writable by group and others (mode 0666)", cfg.display())
+        format!(
+            "{} is writable by group and others (mode 0666)",
+            cfg.display()
+        )
     );
     assert_eq!(v["summary"]["warn"], 1);
     assert_eq!(v["summary"]["total"], 2);
@@ -138,7 +155,11 @@ fn without_programs_the_run_goes_on_with_a_warning_in_every_format() {
     for format in ["human", "junit", "tap", "nagios", "prometheus", "github"] {
         let out = env.run(&["--config", "c.toml", "--format", format]);
         out.expect_code(1);
-        assert!(out.stdout.contains("config-trust"), "{format}: {}", out.stdout);
+        assert!(
+            out.stdout.contains("config-trust"),
+            "{format}: {}",
+            out.stdout
+        );
         assert_eq!(out.stderr, "", "{format}");
     }
     // --fail-on fail lets it through, as any warning.
