@@ -114,7 +114,7 @@ fn untrusted(d: &Distrust) -> String {
         "refusing to run plugin {}: other users can change it: {}. Make it trusted with: {}",
         crate::sanitize::path(&d.path),
         d.reasons(),
-        d.fixes().join("; ")
+        d.remedy()
     )
 }
 

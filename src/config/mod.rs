@@ -118,7 +118,7 @@ pub fn load_resolved(resolved: &Resolved) -> Result<Loaded, ConfigError> {
                     spec.kind.name,
                     spec.origin,
                     distrust.reasons(),
-                    distrust.fixes().join("; ")
+                    distrust.remedy()
                 ),
             ));
         }

@@ -48,6 +48,16 @@ impl Distrust {
         parts.join("; ")
     }
 
+    /// What to do, in one line: the commands, and when a directory above is at fault (a
+    /// deploy user's home), the alternative of moving the file somewhere only root controls.
+    pub fn remedy(&self) -> String {
+        let mut text = self.fixes().join("; ");
+        if self.problems.iter().any(|p| p.path != self.path) {
+            text.push_str(" (or move it to a directory only root can change)");
+        }
+        text
+    }
+
     /// The commands that fix every problem, in order, each once.
     pub fn fixes(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -264,7 +274,7 @@ pub fn refuse_fix(d: &Distrust) -> ConfigError {
         format!(
             "refusing `fix --apply` from a file other users can change: {}. Make it trusted with: {}",
             d.reasons(),
-            d.fixes().join("; ")
+            d.remedy()
         ),
     )
 }

@@ -66,7 +66,14 @@ fn a_directory_others_can_write_is_named() {
         "{} is writable by group and others (mode 0777)",
         dir.display()
     );
-    refused(&out, &[&why, &format!("chmod go-w {}", dir.display())]);
+    refused(
+        &out,
+        &[
+            &why,
+            &format!("chmod go-w {}", dir.display()),
+            "(or move it to a directory only root can change)",
+        ],
+    );
     assert!(!out.stderr.contains(&format!("{} is", cfg.display())));
 }
 
