@@ -62,12 +62,16 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
     if let Some(Command::Init { path, force }) = &cli.command {
         return init(path, *force);
     }
-    let sources = config::source::resolve(&cli.config).map_err(config_failure)?;
-    let specs = config::load(&sources).map_err(config_failure)?;
+    let resolved = config::source::resolve(&cli.config).map_err(config_failure)?;
+    let config::Loaded { specs, untrusted } =
+        config::load_resolved(&resolved).map_err(config_failure)?;
+    if let (Some(Command::Fix { apply: true }), Some(d)) = (&cli.command, untrusted.first()) {
+        return Err(config_failure(config::trust::refuse_fix(d)));
+    }
     match &cli.command {
-        None | Some(Command::Run) => run_checks(cli, specs),
+        None | Some(Command::Run) => run_checks(cli, specs, &untrusted),
         Some(Command::List) => {
-            let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+            let names: Vec<String> = resolved.sources.iter().map(|s| s.name.clone()).collect();
             write_out(&crate::docs::list(&specs, &names), None)?;
             Ok(Exit::Ok)
         }
@@ -151,7 +155,9 @@ fn explain(target: Option<&str>, markdown: bool, specs: &[CheckSpec]) -> Result<
     )))
 }
 
-/// Apply `--only`/`--skip` and `enabled = false`.
+/// Apply `--only`/`--skip` and `enabled = false`. Selecting nothing is an error, never an
+/// empty run that passes: 78 when the configuration enables no check, 64 naming the option
+/// that removed the rest.
 fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
     for word in cli.only.iter().chain(&cli.skip) {
         if !specs.iter().any(|s| s.matches(word)) {
@@ -162,21 +168,56 @@ fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
             )));
         }
     }
-    Ok(specs
+    let enabled: Vec<CheckSpec> = specs.into_iter().filter(|s| s.enabled).collect();
+    if enabled.is_empty() {
+        return Err(Failure(
+            Exit::Config,
+            "configuration error: no checks to run: every check has `enabled = false`".into(),
+        ));
+    }
+    let only: Vec<CheckSpec> = enabled
         .into_iter()
-        .filter(|s| s.enabled)
         .filter(|s| cli.only.is_empty() || cli.only.iter().any(|w| s.matches(w)))
+        .collect();
+    if only.is_empty() {
+        return Err(usage(format!(
+            "no checks to run: --only {} selects only checks with `enabled = false`",
+            cli.only.join(",")
+        )));
+    }
+    let kept: Vec<CheckSpec> = only
+        .into_iter()
         .filter(|s| !cli.skip.iter().any(|w| s.matches(w)))
-        .collect())
+        .collect();
+    if kept.is_empty() {
+        let with_only = if cli.only.is_empty() {
+            String::new()
+        } else {
+            format!(" of those --only {} selects", cli.only.join(","))
+        };
+        return Err(usage(format!(
+            "no checks to run: --skip {} leaves out every enabled check{with_only}",
+            cli.skip.join(",")
+        )));
+    }
+    Ok(kept)
 }
 
-fn run_checks(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Exit, Failure> {
+fn run_checks(
+    cli: &Cli,
+    specs: Vec<CheckSpec>,
+    untrusted: &[config::Distrust],
+) -> Result<Exit, Failure> {
     let specs = select(cli, specs)?;
     let opts = RunOptions {
         timeout: cli.timeout,
         jobs: cli.jobs as usize,
     };
-    let report = runner::run(&specs, opts);
+    let mut report = runner::run(&specs, opts);
+    // In the report, not on stderr: cron mails stderr even under --quiet.
+    if let Some(warning) = config::trust::warning(untrusted) {
+        report.prepend(warning);
+    }
     let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let human_on_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let ropts = RenderOptions {

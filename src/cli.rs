@@ -34,7 +34,9 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// Check definitions: a TOML file, or a directory of *.toml (repeatable). Default:
-    /// ./sitedoctor.toml, else /etc/sitedoctor/checks.d/, else the built-in checklist.
+    /// ./sitedoctor.toml, else the *.toml in /etc/sitedoctor/checks.d/ (or in
+    /// $SITEDOCTOR_SYSTEM_CONFIG_DIR), else the built-in checklist. A file that users other
+    /// than root (or you) can change may not run programs.
     #[arg(short, long, value_name = "PATH", global = true)]
     pub config: Vec<PathBuf>,
 

@@ -117,6 +117,16 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Put a result before the checks' own (a warning about the run itself), counted like
+    /// any other.
+    pub fn prepend(&mut self, result: CheckResult) {
+        self.worst = self.worst.worse(result.status);
+        self.checks.insert(0, result);
+        self.summary = Counts::of(&self.checks);
+    }
+}
+
 pub fn hostname() -> String {
     nix::unistd::gethostname()
         .ok()

@@ -33,12 +33,28 @@ impl Level {
             }
             return Ok(Level::Percent(p));
         }
+        if t.parse::<f64>().is_ok() {
+            return Err(no_unit(t));
+        }
         parse_size(t).map(Level::Bytes).ok_or_else(|| bad_level(s))
     }
 }
 
+/// The units a threshold may carry, for error messages.
+pub const LEVEL_UNITS: &str =
+    "% for a share; B, K/KiB, M/MiB, G/GiB, T/TiB (binary) or KB, MB, GB, TB (decimal) for a size";
+
 fn bad_level(s: &str) -> String {
-    format!("invalid threshold {s:?}: expected a percentage like \"90%\" or a size like \"500MiB\"")
+    format!(
+        "invalid threshold {s:?}: expected a percentage like \"90%\" or a size like \"500MiB\" (units: {LEVEL_UNITS})"
+    )
+}
+
+/// A bare number is ambiguous (80 what?): it must never silently mean 80 bytes.
+fn no_unit(number: &str) -> String {
+    format!(
+        "threshold {number} has no unit: write \"{number}%\" for a percentage or a size like \"{number}GiB\" (units: {LEVEL_UNITS})"
+    )
 }
 
 impl fmt::Display for Level {
@@ -52,13 +68,41 @@ impl fmt::Display for Level {
 
 impl<'de> Deserialize<'de> for Level {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Level::parse(&s).map_err(de::Error::custom)
+        d.deserialize_any(LevelVisitor)
     }
 }
 
-/// Parse `"500MiB"`, `"2 GB"`, `"1.5G"`, `"4096"` (bytes). Binary (KiB) and decimal (KB)
-/// units are both understood; bare `K`/`M`/`G`/`T` are binary, as `df -h` prints them.
+/// Accepts a string; a TOML number gets the "no unit" explanation rather than serde's
+/// "expected a string".
+struct LevelVisitor;
+
+impl de::Visitor<'_> for LevelVisitor {
+    type Value = Level;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a percentage like \"90%\" or a size like \"500MiB\"")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Level, E> {
+        Level::parse(v).map_err(E::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Level, E> {
+        Err(E::custom(no_unit(&v.to_string())))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Level, E> {
+        Err(E::custom(no_unit(&v.to_string())))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Level, E> {
+        Err(E::custom(no_unit(&v.to_string())))
+    }
+}
+
+/// Parse `"500MiB"`, `"2 GB"`, `"1.5G"`, `"4096B"`. Binary (KiB) and decimal (KB) units are
+/// both understood; bare `K`/`M`/`G`/`T` are binary, as `df -h` prints them. The unit is
+/// required: a bare number is not a size.
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
     let split = s
@@ -67,7 +111,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
     let (num, unit) = s.split_at(split);
     let num: f64 = num.parse().ok()?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
+        "b" => 1.0,
         "k" | "kib" => 1024.0,
         "m" | "mib" => 1024.0 * 1024.0,
         "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
@@ -79,7 +123,7 @@ pub fn parse_size(s: &str) -> Option<u64> {
         _ => return None,
     };
     let v = num * mult;
-    (v.is_finite() && v >= 0.0).then_some(v as u64)
+    (v.is_finite() && v >= 0.0 && v < u64::MAX as f64).then_some(v as u64)
 }
 
 /// A duration written like `"2s"`, `"500ms"`, `"1h 30m"`.
@@ -93,14 +137,26 @@ impl<'de> Deserialize<'de> for Dur {
     }
 }
 
+/// The longest duration accepted anywhere (humantime's `10y`). Anything longer is a typo, and
+/// adding it to a clock could overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(315_576_000);
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s.trim()).map_err(|e| {
-        format!(
-            "invalid duration {s:?} ({e}): expected a duration like \"2s\", \"500ms\" or \"1m\""
-        )
-    })?;
+    let too_long = || format!("duration {s:?} is too long: at most 10 years (\"10y\") is accepted");
+    let d = match humantime::parse_duration(s.trim()) {
+        Ok(d) => d,
+        Err(humantime::DurationError::NumberOverflow) => return Err(too_long()),
+        Err(e) => {
+            return Err(format!(
+                "invalid duration {s:?} ({e}): expected a duration like \"2s\", \"500ms\" or \"1m\""
+            ));
+        }
+    };
     if d.is_zero() {
         return Err(format!("duration {s:?} must be greater than zero"));
+    }
+    if d > MAX_DURATION {
+        return Err(too_long());
     }
     Ok(d)
 }
@@ -187,6 +243,19 @@ mod tests {
         assert!(Level::parse("ninety").is_err());
         assert!(Level::parse("5 parsecs").is_err());
         assert!(Level::parse("").is_err());
+        assert!(Level::parse("99999999999999999999TB").is_err());
+    }
+
+    #[test]
+    fn a_bare_number_is_not_a_threshold() {
+        assert_eq!(Level::parse("4096B"), Ok(Level::Bytes(4096)));
+        for bare in ["80", " 80 ", "0.5"] {
+            let e = Level::parse(bare).unwrap_err();
+            assert!(e.contains("has no unit") && e.contains("KiB"), "{e}");
+        }
+        let de = |v: toml::Value| Level::deserialize(v).unwrap_err().to_string();
+        assert!(de(toml::Value::Integer(80)).contains("threshold 80 has no unit"));
+        assert!(de(toml::Value::Float(80.5)).contains("threshold 80.5 has no unit"));
     }
 
     #[test]
@@ -202,6 +271,21 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("0s").is_err());
         assert!(parse_duration("soon").unwrap_err().contains("\"2s\""));
+    }
+
+    #[test]
+    fn huge_durations_are_refused_not_wrapped() {
+        assert_eq!(parse_duration("10y"), Ok(MAX_DURATION));
+        for huge in [
+            "9223372036854775807s",
+            "300000000000y",
+            "18446744073709551615s",
+            "10y 1s",
+            "99999999999999999999999999h",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains("too long: at most 10 years"), "{huge}: {e}");
+        }
     }
 
     #[test]

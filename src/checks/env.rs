@@ -12,7 +12,7 @@ use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
 use crate::sanitize;
-use crate::sys::{procfs, procs};
+use crate::sys::{procfs, procs, readcap};
 
 pub static KIND: Kind = Kind {
     name: "env",
@@ -194,7 +194,12 @@ impl Env {
                 "sitedoctor's environment".into(),
             )),
             Source::File(path) => {
-                let text = std::fs::read(path).map_err(|e| crate::sys::denied_or(path, &e))?;
+                // Capped, and a FIFO or device (`/dev/zero`) is refused without blocking.
+                let text =
+                    readcap::read_capped(path, readcap::DEFAULT_CAP).map_err(|e| match e {
+                        readcap::ReadError::Io(io) => crate::sys::denied_or(path, &io),
+                        other => anyhow::anyhow!("cannot read {}: {other}", sanitize::path(path)),
+                    })?;
                 Ok((
                     parse_env_file(&String::from_utf8_lossy(&text)),
                     sanitize::path(path),

@@ -591,7 +591,17 @@ fn clip(s: &str) -> String {
 
 impl Check for Http {
     fn budget(&self, timeout: Duration) -> Duration {
-        timeout * (self.retries + 1) + self.retry_delay * self.retries + Duration::from_millis(500)
+        // Durations are capped when parsed, but a product must never panic or wrap: it
+        // saturates at the cap, which is still safe to add to a clock.
+        let tries = timeout.checked_mul(self.retries + 1);
+        let waits = self.retry_delay.checked_mul(self.retries);
+        tries
+            .zip(waits)
+            .and_then(|(t, w)| t.checked_add(w))
+            .and_then(|d| d.checked_add(Duration::from_millis(500)))
+            .map_or(crate::units::MAX_DURATION, |d| {
+                d.min(crate::units::MAX_DURATION)
+            })
     }
 
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {

@@ -11,6 +11,7 @@ use super::command::shown;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Outcome, Status};
 use crate::config::SpanError;
+use crate::config::trust::{self, Distrust};
 use crate::nagios;
 use crate::sys::child;
 use crate::units::fmt_duration;
@@ -86,31 +87,51 @@ impl Spec for PluginSpec {
         let dir = self
             .plugin_dir
             .unwrap_or_else(|| PathBuf::from("/usr/lib/nagios/plugins"));
+        let span = self.plugin.span();
         let name = self.plugin.into_inner();
         let program = if name.contains('/') {
             PathBuf::from(&name)
         } else {
             dir.join(&name)
         };
+        if let Some(d) = trust::check(&program) {
+            return Err(SpanError::new(span, untrusted(&d)));
+        }
         let mut argv = vec![program.to_string_lossy().into_owned()];
         argv.extend(self.args);
         Ok(Arc::new(Plugin {
             name,
+            program,
             argv,
             env: self.env,
         }))
     }
 }
 
+/// Root must never run a program someone else could have replaced (plugin_dir included).
+fn untrusted(d: &Distrust) -> String {
+    format!(
+        "refusing to run plugin {}: other users can change it: {}. Make it trusted with: {}",
+        crate::sanitize::path(&d.path),
+        d.reasons(),
+        d.remedy()
+    )
+}
+
 #[derive(Debug)]
 struct Plugin {
     name: String,
+    program: PathBuf,
     argv: Vec<String>,
     env: BTreeMap<String, String>,
 }
 
 impl Check for Plugin {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        // Judged again now: it may have appeared, or its directory changed, since loading.
+        if let Some(d) = trust::check(&self.program) {
+            return Ok(Outcome::error(untrusted(&d)).fix(d.fixes().join("\n")));
+        }
         let spec = child::Spec {
             argv: &self.argv,
             env: &self.env,

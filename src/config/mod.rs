@@ -3,6 +3,7 @@
 
 mod error;
 pub mod source;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -14,7 +15,8 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub use error::{ConfigError, SpanError};
-pub use source::Source;
+pub use source::{Resolved, Source};
+pub use trust::Distrust;
 
 use crate::check::{Check, Status};
 use crate::checks::{self, Kind};
@@ -86,10 +88,62 @@ fn yes() -> bool {
 
 /// Parse and validate every source; ids must be unique across all of them.
 pub fn load(sources: &[Source]) -> Result<Vec<CheckSpec>, ConfigError> {
-    let mut specs: Vec<CheckSpec> = Vec::new();
+    Ok(load_each(sources)?.into_iter().flatten().collect())
+}
+
+/// The kinds whose checks run programs: never taken from a file another user can change.
+pub const RUNS_PROGRAMS: &[&str] = &["command", "plugin", "configtest"];
+
+/// The checks of every resolved file, and the files another user could change.
+#[derive(Debug)]
+pub struct Loaded {
+    pub specs: Vec<CheckSpec>,
+    pub untrusted: Vec<Distrust>,
+}
+
+/// Like [`load`], refusing a file another user can change when it runs programs; any other
+/// such file is kept, to be reported as a warning.
+pub fn load_resolved(resolved: &Resolved) -> Result<Loaded, ConfigError> {
+    let groups = load_each(&resolved.sources)?;
+    let mut untrusted = Vec::new();
+    for ((src, specs), distrust) in resolved.sources.iter().zip(&groups).zip(&resolved.distrust) {
+        let Some(distrust) = distrust else { continue };
+        if let Some(spec) = specs.iter().find(|s| RUNS_PROGRAMS.contains(&s.kind.name)) {
+            return Err(ConfigError::file(
+                &src.name,
+                format!(
+                    "refusing to run programs from a file other users can change: check {:?} (kind {}, at {}) runs one, and {}. \
+                     Make it trusted with: {}",
+                    spec.id,
+                    spec.kind.name,
+                    spec.origin,
+                    distrust.reasons(),
+                    distrust.remedy()
+                ),
+            ));
+        }
+        untrusted.push(distrust.clone());
+    }
+    Ok(Loaded {
+        specs: groups.into_iter().flatten().collect(),
+        untrusted,
+    })
+}
+
+/// The checks of each source in turn. A file that defines none is an error: running nothing
+/// must never pass for success (an emptied file would open a deploy gate).
+fn load_each(sources: &[Source]) -> Result<Vec<Vec<CheckSpec>>, ConfigError> {
+    let mut groups: Vec<Vec<CheckSpec>> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for src in sources {
         let parsed = parse_source(src)?;
+        if parsed.is_empty() {
+            return Err(ConfigError::file(
+                &src.name,
+                "no checks to run: this file defines no [[check]]",
+            ));
+        }
+        let mut group = Vec::new();
         for (spec, id_span) in parsed {
             let place = ConfigError::at(&src.name, &src.text, Some(id_span.clone()), String::new());
             let here = match place.at {
@@ -108,10 +162,11 @@ pub fn load(sources: &[Source]) -> Result<Vec<CheckSpec>, ConfigError> {
                 ));
             }
             seen.insert(spec.id.clone(), here);
-            specs.push(spec);
+            group.push(spec);
         }
+        groups.push(group);
     }
-    Ok(specs)
+    Ok(groups)
 }
 
 /// The checks of one file, with the span of each id (for duplicate reports).
@@ -326,6 +381,18 @@ mod tests {
         let e = load_str("[[check]]\nkind = \"disk\"\n").unwrap_err();
         assert!(e.message.contains("missing field `id`"), "{}", e.message);
         assert!(e.at.is_some());
+    }
+
+    #[test]
+    fn an_http_budget_saturates_instead_of_overflowing() {
+        let specs = load_str(
+            "[[check]]\nid = \"h\"\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\nretries = 10\nretry_delay = \"10y\"\n",
+        )
+        .unwrap();
+        let max = crate::units::MAX_DURATION;
+        assert_eq!(specs[0].check.budget(Duration::MAX), max);
+        assert_eq!(specs[0].check.budget(max), max);
+        assert!(std::time::Instant::now().checked_add(max).is_some());
     }
 
     #[test]

@@ -1,16 +1,21 @@
 //! Where check definitions come from: `--config` files and directories, `./sitedoctor.toml`,
-//! `/etc/sitedoctor/checks.d/`, or the built-in checklist compiled into the binary.
+//! `/etc/sitedoctor/checks.d/`, or the built-in checklist compiled into the binary — each read
+//! capped in size, and judged for who else could change it.
 
 use std::path::{Path, PathBuf};
 
 use super::ConfigError;
+use super::trust::{self, Distrust};
 use crate::sys::io_reason;
+use crate::sys::readcap::{self, DEFAULT_CAP};
 
 /// The built-in checklist, `checks/default.toml`, compiled in.
 pub const BUILTIN: &str = include_str!("../../checks/default.toml");
 pub const BUILTIN_NAME: &str = "<built-in checks/default.toml>";
 pub const LOCAL_FILE: &str = "sitedoctor.toml";
 pub const SYSTEM_DIR: &str = "/etc/sitedoctor/checks.d";
+/// Points [`SYSTEM_DIR`] elsewhere (tests, and hosts that keep configuration in another place).
+pub const SYSTEM_DIR_ENV: &str = "SITEDOCTOR_SYSTEM_CONFIG_DIR";
 
 /// One file's text and the name errors use for it.
 #[derive(Debug, Clone)]
@@ -19,28 +24,58 @@ pub struct Source {
     pub text: String,
 }
 
+/// What [`resolve`] found: the files, and for each whether another user could change it.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub sources: Vec<Source>,
+    /// Parallel to `sources`: why that file cannot be trusted, when it cannot.
+    pub distrust: Vec<Option<Distrust>>,
+}
+
+impl Resolved {
+    fn push(&mut self, (source, distrust): (Source, Option<Distrust>)) {
+        self.sources.push(source);
+        self.distrust.push(distrust);
+    }
+}
+
 /// The files to read: those given with `--config`, else the first of `./sitedoctor.toml`,
-/// `/etc/sitedoctor/checks.d/*.toml`, the built-in checklist.
-pub fn resolve(given: &[PathBuf]) -> Result<Vec<Source>, ConfigError> {
-    if !given.is_empty() {
-        let mut out = Vec::new();
+/// `/etc/sitedoctor/checks.d/*.toml` (when it holds any), the built-in checklist.
+pub fn resolve(given: &[PathBuf]) -> Result<Resolved, ConfigError> {
+    let mut out = Resolved {
+        sources: Vec::new(),
+        distrust: Vec::new(),
+    };
+    let files = if !given.is_empty() {
+        let mut all = Vec::new();
         for p in given {
-            out.extend(read_path(p)?);
+            all.extend(files_of(p)?);
         }
-        return Ok(out);
+        all
+    } else if Path::new(LOCAL_FILE).exists() {
+        files_of(Path::new(LOCAL_FILE))?
+    } else {
+        system_files()?
+    };
+    if files.is_empty() {
+        out.push((builtin(), None));
     }
-    let local = Path::new(LOCAL_FILE);
-    if local.exists() {
-        return read_path(local);
+    for f in &files {
+        out.push(read_file(f)?);
     }
-    let system = Path::new(SYSTEM_DIR);
-    if system.is_dir() {
-        let files = read_path(system)?;
-        if !files.is_empty() {
-            return Ok(files);
-        }
+    Ok(out)
+}
+
+/// The `*.toml` files of the system directory; none (or no directory) means the built-in
+/// checklist, as documented.
+fn system_files() -> Result<Vec<PathBuf>, ConfigError> {
+    let dir = std::env::var_os(SYSTEM_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from);
+    if !dir.is_dir() {
+        return Ok(Vec::new());
     }
-    Ok(vec![builtin()])
+    toml_files(&dir)
 }
 
 pub fn builtin() -> Source {
@@ -51,7 +86,7 @@ pub fn builtin() -> Source {
 }
 
 /// A file, or every `*.toml` directly inside a directory, in name order.
-fn read_path(path: &Path) -> Result<Vec<Source>, ConfigError> {
+fn files_of(path: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     let shown = crate::sanitize::path(path);
     let meta = std::fs::metadata(path).map_err(|e| {
         ConfigError::file(
@@ -60,39 +95,40 @@ fn read_path(path: &Path) -> Result<Vec<Source>, ConfigError> {
         )
     })?;
     if !meta.is_dir() {
-        return Ok(vec![read_file(path)?]);
+        return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|e| {
-        ConfigError::file(&shown, format!("cannot list directory: {}", io_reason(&e)))
-    })?;
-    let mut files: Vec<PathBuf> = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| {
-            ConfigError::file(&shown, format!("cannot list directory: {}", io_reason(&e)))
-        })?;
-        let p = entry.path();
-        if p.extension().is_some_and(|e| e == "toml") && !p.is_dir() {
-            files.push(p);
-        }
-    }
+    let files = toml_files(path)?;
     if files.is_empty() {
         return Err(ConfigError::file(
             &shown,
             "directory holds no *.toml check files",
         ));
     }
-    files.sort();
-    files.iter().map(|p| read_file(p)).collect()
+    Ok(files)
 }
 
-fn read_file(path: &Path) -> Result<Source, ConfigError> {
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let shown = crate::sanitize::path(dir);
+    let list_error = |e: std::io::Error| {
+        ConfigError::file(&shown, format!("cannot list directory: {}", io_reason(&e)))
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(list_error)? {
+        let p = entry.map_err(list_error)?.path();
+        if p.extension().is_some_and(|e| e == "toml") && !p.is_dir() {
+            files.push(p);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// One file's text (capped; a FIFO or device is refused without blocking), and whether
+/// someone other than root or this user could change it.
+fn read_file(path: &Path) -> Result<(Source, Option<Distrust>), ConfigError> {
     let name = crate::sanitize::path(path);
-    let bytes = std::fs::read(path).map_err(|e| {
-        ConfigError::file(
-            &name,
-            format!("cannot read configuration: {}", io_reason(&e)),
-        )
-    })?;
+    let bytes = readcap::read_capped(path, DEFAULT_CAP)
+        .map_err(|e| ConfigError::file(&name, format!("cannot read configuration: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         ConfigError::file(
             &name,
@@ -102,5 +138,5 @@ fn read_file(path: &Path) -> Result<Source, ConfigError> {
             ),
         )
     })?;
-    Ok(Source { name, text })
+    Ok((Source { name, text }, trust::check(path)))
 }
