@@ -124,6 +124,7 @@ impl Report {
         self.worst = self.worst.worse(result.status);
         self.checks.insert(0, result);
         self.summary = Counts::of(&self.checks);
+        self.diagnosis = crate::diagnosis::diagnose(&self.checks);
     }
 }
 

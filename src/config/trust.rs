@@ -262,6 +262,7 @@ pub fn warning(untrusted: &[Distrust]) -> Option<CheckResult> {
             automatic: false,
         }),
         metrics: Vec::new(),
+        findings: Vec::new(),
         duration_ms: 0,
     })
 }

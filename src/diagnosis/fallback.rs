@@ -10,7 +10,7 @@ use crate::report::CheckResult;
 pub fn cause_of_kind(kind: &str) -> Cause {
     match kind {
         "log" => Cause::Code,
-        "configtest" | "htaccess" => Cause::Config,
+        "configtest" | "htaccess" | "config" => Cause::Config,
         "permissions" | "world_writable" => Cause::Permissions,
         "disk" | "memory" | "load" | "fds" => Cause::Resources,
         "env" | "recent_changes" => Cause::Deploy,
