@@ -5,7 +5,6 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 
 use crate::checks;
@@ -102,7 +101,7 @@ fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
             format!("the generated configuration is invalid (a bug): {e}"),
         )
     })?;
-    write_atomic(path, &text).map_err(|e| Failure(Exit::Error, format!("{e:#}")))?;
+    write_out(&text, Some(path))?;
     let checks = text.matches("[[check]]").count() - text.matches("# [[check]]").count();
     write_out(
         &format!(
@@ -314,53 +313,11 @@ fn use_color(when: ColorWhen, terminal: bool) -> bool {
     }
 }
 
-/// Write to stdout (a closed pipe ends quietly) or atomically to a file.
+/// Write to stdout or to `--output` (see [`crate::output`]); a failure exits 74.
 fn write_out(text: &str, output: Option<&Path>) -> Result<(), Failure> {
     match output {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Failure(
-                    Exit::Error,
-                    format!("cannot write the report: {e}"),
-                )),
-            }
-        }
-        Some(path) => write_atomic(path, text).map_err(|e| Failure(Exit::Error, format!("{e:#}"))),
+        None => crate::output::to_stdout(text.as_bytes()),
+        Some(path) => crate::output::to_path(path, text.as_bytes()),
     }
-}
-
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let shown = crate::sanitize::path(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sitedoctor-")
-        .tempfile_in(dir)
-        .with_context(|| {
-            format!(
-                "cannot write the report to {shown}: cannot create a file in {}",
-                crate::sanitize::path(dir)
-            )
-        })?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write the report to {shown}"))?;
-    // Readers such as node_exporter must be able to read it, whatever our umask made.
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .with_context(|| format!("cannot write the report to {shown}"))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write the report to {shown}"))?;
-    Ok(())
+    .map_err(|e| Failure(Exit::IoError, e.to_string()))
 }
