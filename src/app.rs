@@ -29,7 +29,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(&cli) {
+    let result = run(&cli);
+    // A child of a check the runner gave up on must not outlive the run either.
+    crate::sys::child::kill_all();
+    match result {
         Ok(code) => code.into(),
         Err(Failure(code, msg)) => {
             eprintln!("sitedoctor: {msg}");
@@ -45,11 +48,14 @@ fn usage(msg: String) -> Failure {
     Failure(Exit::Usage, msg)
 }
 
+/// On SIGINT or SIGTERM, kill every child's process group (they run in their own, so neither
+/// a terminal's Ctrl-C nor a `kill` of sitedoctor reaches them), then exit 130.
 fn install_interrupt_handler() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
+                crate::sys::child::kill_all();
                 eprintln!("sitedoctor: interrupted");
                 std::process::exit(Exit::Interrupted.code() as i32);
             }

@@ -13,7 +13,7 @@ use crate::check::{Check, Ctx, Outcome, Status};
 use crate::config::SpanError;
 use crate::nagios;
 use crate::sys::child;
-use crate::units::fmt_duration;
+use crate::units::fmt_limit;
 
 pub static KIND: Kind = Kind {
     name: "plugin",
@@ -150,7 +150,7 @@ impl Check for Plugin {
                 format!(
                     "{} did not finish within {}: killed, with everything it started",
                     self.name,
-                    fmt_duration(ctx.op_timeout())
+                    fmt_limit(ctx.timeout)
                 ),
             ));
         }
