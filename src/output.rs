@@ -63,6 +63,7 @@ pub fn to_path(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     if ft.is_file() {
         write_atomic(path, bytes)
     } else if ft.is_fifo() || ft.is_char_device() {
+        refuse_foreign_link_to_device(path).map_err(fail)?;
         write_stream(path, &meta, bytes).map_err(fail)
     } else if ft.is_dir() {
         Err(fail(
@@ -186,6 +187,21 @@ fn refuse_shared_symlinks(path: &Path) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A symlink at `path` is written through to a device or FIFO only when root or we own it:
+/// whoever may write the directory of a report could otherwise point it at `/dev/port`.
+/// (A link to a regular file is harmless: the rename replaces the link, not its target.)
+fn refuse_foreign_link_to_device(path: &Path) -> Result<(), String> {
+    let me = rustix::process::geteuid().as_raw();
+    match std::fs::symlink_metadata(path) {
+        Ok(l) if l.file_type().is_symlink() && l.uid() != 0 && l.uid() != me => Err(format!(
+            "it is a symlink owned by {} that leads to a device or FIFO; sitedoctor writes \
+             through such a link only when root owns it: give the device's own path",
+            crate::sys::users::user_name(l.uid())
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Open a FIFO or a character device found at `path` and write to it as it is. The open does

@@ -146,6 +146,38 @@ fn a_character_device_is_written_as_it_is() {
 }
 
 #[test]
+fn a_link_another_user_owns_is_not_written_through_to_a_device() {
+    let env = env();
+    // The directory of a report may belong to a deploy user, who could aim a link at
+    // /dev/port; here a null device of our own stands in for it.
+    mknod(&env.path().join("null"), "c", 1, 3);
+    let link = env.path().join("report.txt");
+    std::os::unix::fs::symlink(env.path().join("null"), &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    let out = env.run(&["-o", "report.txt"]);
+    out.expect_code(74);
+    assert_eq!(
+        out.stderr,
+        "sitedoctor: cannot write report.txt: it is a symlink owned by nobody that leads to a device or FIFO; sitedoctor writes through such a link only when root owns it: give the device's own path\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // Root's own link is written through, and stays a link.
+    std::os::unix::fs::lchown(&link, Some(0), Some(0)).unwrap();
+    env.run(&["-o", "report.txt"]).expect_code(0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
 fn a_directory_a_block_device_and_a_socket_are_refused() {
     let env = env();
     std::fs::create_dir(env.path().join("dir")).unwrap();
