@@ -5,7 +5,6 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
 
 use crate::checks;
@@ -30,7 +29,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
-    match run(&cli) {
+    let result = run(&cli);
+    // A child of a check the runner gave up on must not outlive the run either.
+    crate::sys::child::kill_all();
+    match result {
         Ok(code) => code.into(),
         Err(Failure(code, msg)) => {
             eprintln!("sitedoctor: {msg}");
@@ -46,11 +48,14 @@ fn usage(msg: String) -> Failure {
     Failure(Exit::Usage, msg)
 }
 
+/// On SIGINT or SIGTERM, kill every child's process group (they run in their own, so neither
+/// a terminal's Ctrl-C nor a `kill` of sitedoctor reaches them), then exit 130.
 fn install_interrupt_handler() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
+                crate::sys::child::kill_all();
                 eprintln!("sitedoctor: interrupted");
                 std::process::exit(Exit::Interrupted.code() as i32);
             }
@@ -106,7 +111,7 @@ fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
             format!("the generated configuration is invalid (a bug): {e}"),
         )
     })?;
-    write_atomic(path, &text).map_err(|e| Failure(Exit::Error, format!("{e:#}")))?;
+    write_out(&text, Some(path))?;
     let checks = text.matches("[[check]]").count() - text.matches("# [[check]]").count();
     write_out(
         &format!(
@@ -355,53 +360,11 @@ fn use_color(when: ColorWhen, terminal: bool) -> bool {
     }
 }
 
-/// Write to stdout (a closed pipe ends quietly) or atomically to a file.
+/// Write to stdout or to `--output` (see [`crate::output`]); a failure exits 74.
 fn write_out(text: &str, output: Option<&Path>) -> Result<(), Failure> {
     match output {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                Err(e) => Err(Failure(
-                    Exit::Error,
-                    format!("cannot write the report: {e}"),
-                )),
-            }
-        }
-        Some(path) => write_atomic(path, text).map_err(|e| Failure(Exit::Error, format!("{e:#}"))),
+        None => crate::output::to_stdout(text.as_bytes()),
+        Some(path) => crate::output::to_path(path, text.as_bytes()),
     }
-}
-
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let shown = crate::sanitize::path(path);
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".sitedoctor-")
-        .tempfile_in(dir)
-        .with_context(|| {
-            format!(
-                "cannot write the report to {shown}: cannot create a file in {}",
-                crate::sanitize::path(dir)
-            )
-        })?;
-    tmp.write_all(text.as_bytes())
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write the report to {shown}"))?;
-    // Readers such as node_exporter must be able to read it, whatever our umask made.
-    std::fs::set_permissions(
-        tmp.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o644),
-    )
-    .with_context(|| format!("cannot write the report to {shown}"))?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("cannot write the report to {shown}"))?;
-    Ok(())
+    .map_err(|e| Failure(Exit::IoError, e.to_string()))
 }

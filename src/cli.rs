@@ -20,7 +20,8 @@ Examples:
   sitedoctor explain disk             why a kind matters for a 500, and an example
 
 Exit codes: 0 all passed or skipped, 1 a warning, 2 a failure, 3 a check could not run
-(and none failed), 64 usage error, 78 configuration error (nothing ran), 130 interrupted.";
+(and none failed), 64 usage error, 74 cannot write the output file, 78 configuration error
+(nothing ran), 130 interrupted.";
 
 /// Find why this web server answers "500 Internal Server Error", and how to fix it.
 ///

@@ -16,6 +16,7 @@ pub mod init;
 pub mod logscan;
 pub mod nagios;
 pub mod net;
+pub mod output;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::check::{Ctx, Outcome, Status};
 use crate::config::CheckSpec;
 use crate::report::{CheckResult, Report};
-use crate::units::fmt_duration;
+use crate::units::fmt_limit;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -142,10 +142,21 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
                     .collect();
                 for i in expired {
                     let (began, deadline) = running.remove(&i).expect("present");
-                    let timeout = deadline - began;
+                    // The configured limit, and the whole budget only where retries make it
+                    // differ.
+                    let limit = effective_timeout(&specs[i], opts.timeout);
+                    let budget = deadline - began;
+                    let retries = if budget > limit {
+                        format!(
+                            " per attempt ({} in all, with its retries)",
+                            fmt_limit(budget)
+                        )
+                    } else {
+                        String::new()
+                    };
                     let o = Outcome::error(format!(
-                        "timed out after {}: the check did not finish (raise `timeout` for this check, or --timeout)",
-                        fmt_duration(timeout)
+                        "timed out after {}{retries}: the check did not finish (raise `timeout` for this check, or --timeout)",
+                        fmt_limit(limit)
                     ));
                     results[i] = Some((o, began.elapsed()));
                 }

@@ -209,6 +209,12 @@ pub fn clip(s: &str, n: usize) -> String {
     }
 }
 
+/// A configured limit as it is written in a configuration: `5s`, `500ms`, `1m30s` — for
+/// "did not finish within 5s", where a measured `5.00s` would read as a measurement.
+pub fn fmt_limit(d: Duration) -> String {
+    humantime::format_duration(d).to_string().replace(' ', "")
+}
+
 /// `1m30s ago`, `2h5m ago` (minutes at most past an hour), `in the future`.
 pub fn fmt_age(secs: i64) -> String {
     if secs < 0 {

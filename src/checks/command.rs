@@ -13,7 +13,7 @@ use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
 use crate::sys::child;
-use crate::units::fmt_duration;
+use crate::units::fmt_limit;
 
 pub static KIND: Kind = Kind {
     name: "command",
@@ -207,7 +207,7 @@ impl Check for Command {
                 Status::Error,
                 format!(
                     "`{line}` did not finish within {}: killed, with everything it started",
-                    fmt_duration(ctx.op_timeout())
+                    fmt_limit(ctx.timeout)
                 ),
             ));
         }

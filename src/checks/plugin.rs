@@ -14,7 +14,7 @@ use crate::config::SpanError;
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
 use crate::sys::child;
-use crate::units::fmt_duration;
+use crate::units::fmt_limit;
 
 pub static KIND: Kind = Kind {
     name: "plugin",
@@ -171,7 +171,7 @@ impl Check for Plugin {
                 format!(
                     "{} did not finish within {}: killed, with everything it started",
                     self.name,
-                    fmt_duration(ctx.op_timeout())
+                    fmt_limit(ctx.timeout)
                 ),
             ));
         }

@@ -2,12 +2,12 @@
 //! output captured up to a cap (the rest counted, not stored), and the whole group killed
 //! when the time is up — a plugin that hangs or floods its output cannot hang the run.
 
-use std::collections::BTreeMap;
-use std::io::Read;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How much of each stream is kept.
@@ -82,26 +82,38 @@ pub fn which(program: &str) -> Option<PathBuf> {
         })
 }
 
-fn drain(
-    mut from: impl Read + Send + 'static,
-    into: Arc<Mutex<Captured>>,
-) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let mut c = into.lock().expect("capture lock");
-                    let room = CAPTURE_CAP.saturating_sub(c.bytes.len());
-                    let keep = n.min(room);
-                    c.bytes.extend_from_slice(&buf[..keep]);
-                    c.dropped += (n - keep) as u64;
-                }
-            }
-        }
-    })
+/// Process groups of children that are running, so that an interrupt kills them before
+/// sitedoctor exits. Once closed (by [`kill_all`]) no new child is started.
+struct Registry {
+    groups: BTreeSet<i32>,
+    closed: bool,
 }
+
+static LIVE: Mutex<Registry> = Mutex::new(Registry {
+    groups: BTreeSet::new(),
+    closed: false,
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    LIVE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Kill every running child's process group and start no more: for SIGINT and SIGTERM,
+/// just before sitedoctor exits.
+pub fn kill_all() {
+    let mut live = registry();
+    live.closed = true;
+    for &g in &live.groups {
+        kill_group(g);
+    }
+}
+
+/// After the leader exits, how long output may still arrive from processes that left its
+/// group (the group itself is killed): a little, never the grandchild's whole life.
+const GRACE: Duration = Duration::from_millis(200);
+/// After a timeout kill, how long the leader may take to die before it is left to a reaper.
+const KILL_WAIT: Duration = Duration::from_secs(5);
 
 pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
     let program = spec.argv.first().ok_or("empty command")?;
@@ -119,46 +131,171 @@ pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
         cmd.current_dir(d);
     }
     let t0 = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
+    let mut child = {
+        // Started and registered under one lock, so an interrupt cannot fall in between.
+        let mut live = registry();
+        if live.closed {
+            return Err(format!("{program}: not started: sitedoctor is stopping"));
+        }
+        let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
+        live.groups.insert(child.id() as i32);
+        child
+    };
     let pgid = child.id() as i32;
-    let out = Arc::new(Mutex::new(Captured::default()));
-    let err = Arc::new(Mutex::new(Captured::default()));
-    let readers = [
-        drain(child.stdout.take().expect("piped"), out.clone()),
-        drain(child.stderr.take().expect("piped"), err.clone()),
+    let pipes = [
+        child.stdout.take().map(OwnedFd::from),
+        child.stderr.take().map(OwnedFd::from),
     ];
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let (status, timed_out) = match rx.recv_timeout(spec.timeout) {
-        Ok(s) => (s.map_err(|e| format!("{program}: {e}"))?, false),
-        Err(_) => {
+    let deadline = t0.checked_add(spec.timeout);
+    let watched = match exit_notice(&child) {
+        Ok(exited) => watch(pgid, pipes, exited, deadline),
+        Err(e) => {
             kill_group(pgid);
-            let s = rx
-                .recv()
-                .map_err(|_| format!("{program}: lost track of the process"))?;
-            (s.map_err(|e| format!("{program}: {e}"))?, true)
+            Watched::failed(format!(
+                "{program}: cannot watch it: {}",
+                super::io_reason(&e)
+            ))
         }
     };
-    // Descendants that left the group may hold the pipes open: wait briefly, not forever.
-    let grace = Instant::now() + Duration::from_millis(200);
-    for r in readers {
-        while !r.is_finished() && Instant::now() < grace {
-            std::thread::yield_now();
-        }
+    // The leader is still unreaped here, so its pid cannot have been reused for another
+    // group: kill whatever of its group is left, forget it, then reap.
+    kill_group(pgid);
+    registry().groups.remove(&pgid);
+    if !watched.exited {
+        // Killed but not dead yet (stuck in the kernel): reap it later, not here.
+        std::thread::spawn(move || child.wait());
+        return watched
+            .error
+            .map_or_else(|| Err(format!("{program}: did not die when killed")), Err);
     }
+    let status = child.wait().map_err(|e| format!("{program}: {e}"))?;
     use std::os::unix::process::ExitStatusExt;
-    let stdout = out.lock().expect("capture lock").clone();
-    let stderr = err.lock().expect("capture lock").clone();
+    let [stdout, stderr] = watched.captured;
     Ok(Finished {
         code: status.code(),
         signal: status.signal(),
-        timed_out,
+        timed_out: watched.timed_out,
         stdout,
         stderr,
         took: t0.elapsed(),
     })
+}
+
+/// What watching a running child saw.
+#[derive(Default)]
+struct Watched {
+    captured: [Captured; 2],
+    exited: bool,
+    timed_out: bool,
+    error: Option<String>,
+}
+
+impl Watched {
+    fn failed(why: String) -> Watched {
+        Watched {
+            error: Some(why),
+            ..Watched::default()
+        }
+    }
+}
+
+/// A descriptor that becomes readable when `child` exits, without reaping it: a pidfd, or
+/// where the kernel has none, a socket a waiting thread closes.
+fn exit_notice(child: &std::process::Child) -> std::io::Result<OwnedFd> {
+    let pid = rustix::process::Pid::from_child(child);
+    match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => Ok(fd),
+        Err(_) => {
+            let (ours, theirs) = std::os::unix::net::UnixStream::pair()?;
+            std::thread::spawn(move || {
+                use rustix::process::{WaitId, WaitIdOptions, waitid};
+                let opts = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+                while matches!(waitid(WaitId::Pid(pid), opts), Err(rustix::io::Errno::INTR)) {}
+                drop(theirs);
+            });
+            Ok(ours.into())
+        }
+    }
+}
+
+/// Read both pipes until they close, blocking in poll(2): until the deadline (then the group
+/// is killed), and after the leader exits (then its group is killed too) only a little longer.
+fn watch(
+    pgid: i32,
+    mut pipes: [Option<OwnedFd>; 2],
+    exited: OwnedFd,
+    deadline: Option<Instant>,
+) -> Watched {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut w = Watched::default();
+    let mut until = deadline;
+    loop {
+        if w.exited && pipes.iter().all(Option::is_none) {
+            return w;
+        }
+        let now = Instant::now();
+        if until.is_some_and(|u| u <= now) {
+            if w.exited || w.timed_out {
+                return w;
+            }
+            w.timed_out = true;
+            kill_group(pgid);
+            until = Some(now + KILL_WAIT);
+            continue;
+        }
+        let timeout = until.and_then(|u| rustix::fs::Timespec::try_from(u - now).ok());
+        let mut fds: Vec<PollFd<'_>> = pipes
+            .iter()
+            .flatten()
+            .map(|p| PollFd::new(p, PollFlags::IN))
+            .collect();
+        if !w.exited {
+            fds.push(PollFd::new(&exited, PollFlags::IN));
+        }
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                w.error = Some(format!("cannot watch it: {}", super::io_reason(&e.into())));
+                return w;
+            }
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+        drop(fds);
+        let mut k = 0;
+        for (i, pipe) in pipes.iter_mut().enumerate() {
+            if pipe.is_none() {
+                continue;
+            }
+            if ready[k] && !read_some(pipe.as_ref().expect("open"), &mut w.captured[i]) {
+                *pipe = None;
+            }
+            k += 1;
+        }
+        if !w.exited && ready[k] {
+            w.exited = true;
+            // Whatever it left running dies with it; what they wrote is still in the pipes.
+            kill_group(pgid);
+            let grace = Instant::now() + GRACE;
+            until = Some(until.map_or(grace, |u| u.min(grace)));
+        }
+    }
+}
+
+/// One read from a ready pipe into `into` (capped, the rest counted); false at its end.
+fn read_some(pipe: &OwnedFd, into: &mut Captured) -> bool {
+    let mut buf = [0u8; 8192];
+    match rustix::io::read(pipe, &mut buf) {
+        Ok(0) => false,
+        Ok(n) => {
+            let room = CAPTURE_CAP.saturating_sub(into.bytes.len());
+            let keep = n.min(room);
+            into.bytes.extend_from_slice(&buf[..keep]);
+            into.dropped += (n - keep) as u64;
+            true
+        }
+        Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => true,
+        Err(_) => false,
+    }
 }
 
 fn kill_group(pgid: i32) {
@@ -210,6 +347,46 @@ mod tests {
         assert!(f.timed_out);
         assert!(f.took < Duration::from_secs(5), "{:?}", f.took);
         assert_eq!(f.stdout.text(), "");
+    }
+
+    /// Live (not zombie) processes whose command line holds `marker`.
+    fn running_with(marker: &str) -> usize {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| String::from_utf8_lossy(c).contains(marker))
+            .count()
+    }
+
+    /// Wait (bounded) until nothing runs with `marker`; true if so.
+    fn gone(marker: &str) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while running_with(marker) > 0 {
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipe_is_killed_not_waited_for() {
+        let marker = format!("600.{}1", std::process::id());
+        let f = sh(&format!("sleep {marker} & echo hi"), 30_000);
+        assert_eq!((f.code, f.timed_out), (Some(0), false));
+        assert_eq!(f.stdout.text(), "hi\n");
+        assert!(f.took < Duration::from_secs(5), "{:?}", f.took);
+        assert!(gone(&marker), "the background sleep outlived the run");
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_group() {
+        let marker = format!("600.{}2", std::process::id());
+        let f = sh(&format!("sleep {marker} & sleep {marker}"), 300);
+        assert!(f.timed_out);
+        assert!(gone(&marker), "a sleep outlived the timeout");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod filesystem;
 mod logs;
 mod msrv;
 mod network;
+mod output_file;
 mod outputs;
 mod programs;
 mod resources;

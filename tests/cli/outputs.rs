@@ -124,11 +124,11 @@ fn untrusted_text_cannot_drive_the_terminal() {
 fn output_file_is_written_whole() {
     let env = mixed();
     let out = env.run(&["--format", "json", "--output", "reports/../report.json"]);
-    // The parent `reports` does not exist: a clear error, exit 3, nothing half-written.
-    assert_eq!(out.code, 3, "{}", out.stderr);
+    // The parent `reports` does not exist: a clear error, exit 74, nothing half-written.
+    assert_eq!(out.code, 74, "{}", out.stderr);
     assert!(
         out.stderr
-            .contains("cannot write the report to reports/../report.json"),
+            .contains("cannot write reports/../report.json: No such file or directory"),
         "{}",
         out.stderr
     );

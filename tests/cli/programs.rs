@@ -175,3 +175,89 @@ fn plugin_exit_codes() {
     out.expect_code(3);
     assert!(c["summary"].as_str().unwrap().contains("not found"), "{c}");
 }
+
+/// Live (not zombie) processes whose command line holds `marker`.
+fn running_with(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .filter(|c| String::from_utf8_lossy(c).contains(marker))
+        .count()
+}
+
+/// Wait, at most 10 seconds, until `done()` holds; whether it did.
+fn wait_for(done: impl Fn() -> bool) -> bool {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        if std::time::Instant::now() > until {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
+/// A `sleep` duration no other process uses: 600 seconds and a fraction made of our pid.
+fn marker(n: u32) -> String {
+    format!("600.{}{n}", std::process::id())
+}
+
+#[test]
+fn an_interrupt_kills_every_child_group_before_exit_130() {
+    use nix::sys::signal::{Signal, kill};
+    for (n, signal) in [(1, Signal::SIGTERM), (2, Signal::SIGINT)] {
+        let m = marker(n);
+        let env = cmd(&format!(
+            "command = [\"sh\", \"-c\", \"sleep {m} & sleep {m}\"]\ntimeout = \"60s\""
+        ));
+        let mut c = env.command(&["--format", "json"]);
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = c.spawn().unwrap();
+        // The shell and both sleeps.
+        assert!(wait_for(|| running_with(&m) >= 2), "the command never ran");
+        kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{signal}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "sitedoctor: interrupted\n"
+        );
+        assert!(
+            wait_for(|| running_with(&m) == 0),
+            "{signal}: a child outlived sitedoctor"
+        );
+    }
+}
+
+#[test]
+fn a_background_process_holding_the_pipe_is_killed_when_the_command_ends() {
+    let m = marker(3);
+    let (c, out) = first(&cmd(&format!(
+        "command = [\"sh\", \"-c\", \"sleep {m} & echo hi\"]\nexpect_output = \"hi\"\ntimeout = \"60s\""
+    )));
+    out.expect_code(0);
+    assert_eq!(c["status"], "pass", "{c}");
+    assert!(out.elapsed < Duration::from_secs(5), "{:?}", out.elapsed);
+    assert!(
+        wait_for(|| running_with(&m) == 0),
+        "the background sleep outlived the run"
+    );
+}
+
+#[test]
+fn a_timeout_names_the_configured_limit() {
+    let (c, out) = first(&cmd("command = [\"sleep\", \"60\"]\ntimeout = \"500ms\""));
+    out.expect_code(3);
+    assert_eq!(
+        c["summary"],
+        "`sleep 60` did not finish within 500ms: killed, with everything it started"
+    );
+    let (c, out) = first(&plugin_env("sleep 60", "timeout = \"1s\""));
+    out.expect_code(3);
+    assert_eq!(
+        c["summary"],
+        "check_thing did not finish within 1s: killed, with everything it started"
+    );
+}
