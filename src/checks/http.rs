@@ -486,7 +486,7 @@ impl Http {
 
     /// A request that did not get an answer; for TLS failures, look at the certificate.
     fn failed(&self, e: &reqwest::Error, phase: Phase, timeout: Duration) -> Outcome {
-        let cause = errors::cause(e, phase);
+        let mut cause = errors::cause(e, phase);
         let mut summary = match &cause {
             Cause::Refused => format!(
                 "connection to {}:{} refused (nothing listens there)",
@@ -507,7 +507,8 @@ impl Http {
                     tls::probe(stream, host, self.ca_file.as_deref(), true, timeout).ok()
                 });
             if let Some(problem) = probe.as_ref().and_then(|p| p.problem.as_ref()) {
-                summary = Cause::Tls(problem.clone()).text(timeout);
+                cause = Cause::Tls(problem.clone());
+                summary = cause.text(timeout);
             }
             if let Some(c) = probe.and_then(|p| p.cert) {
                 out.details.push(format!(
@@ -524,10 +525,7 @@ impl Http {
             }
         }
         out.summary = summary;
-        if let Some(advice) = cause.advice() {
-            out = out.fix(advice);
-        }
-        out
+        out.fix(cause.advice(self.ca_file.is_some()))
     }
 }
 

@@ -4,6 +4,8 @@
 pub mod errors;
 pub mod redact;
 pub mod tls;
+pub mod tls_reason;
+pub mod trust;
 
 use std::time::Duration;
 
