@@ -147,41 +147,39 @@ pub fn cause(e: &reqwest::Error, phase: Phase) -> Cause {
     Cause::Other(reason(e))
 }
 
-fn find<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
-    let mut cur: Option<&(dyn StdError + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if let Some(t) = err.downcast_ref::<T>() {
-            return Some(t);
-        }
-        if let Some(io) = err.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && let Some(t) = inner.downcast_ref::<T>()
+/// The error and its causes, outermost first. An `io::Error` wrapping another error (hyper
+/// wraps rustls' in two) hides it from `source()`; it is looked into.
+fn causes<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |&err: &&'a (dyn StdError + 'static)| {
+        match err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
         {
-            return Some(t);
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => err.source(),
         }
-        cur = err.source();
-    }
-    None
+    })
+}
+
+fn find<'a, T: StdError + 'static>(e: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    causes(e).find_map(|err| err.downcast_ref::<T>())
 }
 
 fn chain_text(e: &(dyn StdError + 'static)) -> String {
-    let mut parts = Vec::new();
-    let mut cur = e.source();
-    while let Some(err) = cur {
-        parts.push(err.to_string());
-        cur = err.source();
-    }
-    parts.join(": ")
+    causes(e)
+        .skip(1)
+        .map(|err| err.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// The deepest cause in words: the most specific and the least likely to quote the URL.
 /// A library text that is `Debug` output, or reqwest's own (which names the URL), gives way
 /// to a sentence for the kind of failure.
 fn reason(e: &reqwest::Error) -> String {
-    let mut cur: &(dyn StdError + 'static) = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
+    let cur = causes(e).last().unwrap_or(e);
     let text = match cur.downcast_ref::<std::io::Error>() {
         Some(io) => crate::sys::io_reason(io),
         None => cur.to_string(),

@@ -152,18 +152,19 @@ fn certificate(c: &CertificateError) -> Problem {
             expected,
             presented,
         } => {
-            let names = if presented.is_empty() {
-                "no host name at all".to_string()
-            } else {
-                presented.join(", ")
-            };
-            p(
+            let names: Vec<&str> = presented.iter().filter_map(|n| presented_name(n)).collect();
+            let expected = expected.to_str();
+            let text = if names.is_empty() {
                 format!(
-                    "the certificate is for {names}, not for {}",
-                    expected.to_str()
-                ),
-                Remedy::Name,
-            )
+                    "the certificate lists no host name (no subjectAltName) that could be {expected}"
+                )
+            } else {
+                format!(
+                    "the certificate is for {}, not for {expected}",
+                    names.join(", ")
+                )
+            };
+            p(text, Remedy::Name)
         }
         C::UnknownIssuer => p(
             "the certificate's issuer is not trusted (a self-signed certificate, a private CA, or a missing intermediate certificate)",
@@ -207,6 +208,18 @@ fn certificate(c: &CertificateError) -> Problem {
     }
 }
 
+/// A name the certificate presents, as webpki writes it (`DnsName("example.com")`,
+/// `IpAddress(127.0.0.1)`); names of other kinds (directory names, URIs) say nothing about hosts.
+fn presented_name(n: &str) -> Option<&str> {
+    if let Some(dns) = n.strip_prefix("DnsName(\"") {
+        return dns.strip_suffix("\")");
+    }
+    if let Some(ip) = n.strip_prefix("IpAddress(") {
+        return ip.strip_suffix(')');
+    }
+    (!n.contains('(') && !super::errors::looks_like_debug(n)).then_some(n)
+}
+
 /// rustls passes the verifier's rarer reasons on as `Other`.
 fn other(o: &rustls::OtherError) -> Problem {
     if let Some(w) = o.0.downcast_ref::<webpki::Error>() {
@@ -225,7 +238,7 @@ fn webpki_reason(w: &webpki::Error) -> Problem {
     use webpki::Error as W;
     match w {
         W::CaUsedAsEndEntity => p(
-            "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes) as its own, and that exact certificate is not in `ca_file`",
+            "the server presents a CA certificate (CA:TRUE, as `openssl req -x509` makes) as its own, and that certificate is not trusted as it is",
             Remedy::Pin,
         ),
         W::EndEntityUsedAsCa => p(

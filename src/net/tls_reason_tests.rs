@@ -99,7 +99,12 @@ fn certificate_errors() -> Vec<CertificateError> {
         C::NotValidForName,
         C::NotValidForNameContext {
             expected: ServerName::try_from("localhost").unwrap(),
-            presented: vec!["example.test".into(), "127.0.0.2".into()],
+            presented: vec![
+                "DnsName(\"example.test\")".into(),
+                "IpAddress(127.0.0.2)".into(),
+                "DirectoryName".into(),
+                "UniformResourceIdentifier(\"https://x/\")".into(),
+            ],
         },
         C::NotValidForNameContext {
             expected: ServerName::try_from("127.0.0.1").unwrap(),
@@ -246,11 +251,14 @@ fn the_common_refusals_say_what_they_are() {
     assert!(p.text.contains("CA certificate"), "{p:?}");
     let name = Error::InvalidCertificate(CertificateError::NotValidForNameContext {
         expected: ServerName::try_from("localhost").unwrap(),
-        presented: vec!["example.test".into()],
+        presented: vec![
+            "DnsName(\"example.test\")".into(),
+            "IpAddress(127.0.0.2)".into(),
+        ],
     });
     assert_eq!(
         describe(&name).text,
-        "the certificate is for example.test, not for localhost"
+        "the certificate is for example.test, 127.0.0.2, not for localhost"
     );
     let unknown = Error::InvalidCertificate(CertificateError::UnknownIssuer);
     assert_eq!(describe(&unknown).remedy, Remedy::Trust);

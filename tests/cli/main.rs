@@ -14,4 +14,5 @@ mod secrets;
 mod servers;
 mod subcommands;
 mod testenv;
+mod tls;
 mod webservers;
