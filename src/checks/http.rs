@@ -593,15 +593,18 @@ impl Check for Http {
     }
 
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        if self.only_if_listening {
-            let local = matches!(
-                self.url.host_str(),
-                Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
-            );
+        if self.only_if_listening
+            && let Some(addrs) = self.url.host_str().and_then(crate::net::loopback_addrs)
+        {
             let port = self.url.port_or_known_default().unwrap_or(80);
-            if local && !crate::sys::procfs::tcp_listening(port) {
+            if !crate::sys::procfs::tcp_listening_on(&addrs, port) {
+                let at: Vec<String> = addrs
+                    .iter()
+                    .map(|a| std::net::SocketAddr::new(*a, port).to_string())
+                    .collect();
                 return Ok(Outcome::skip(format!(
-                    "nothing listens on port {port} here"
+                    "nothing listens on {} here",
+                    at.join(" or ")
                 )));
             }
         }

@@ -72,7 +72,15 @@ fn write_reply<S: Write>(s: &mut S, r: &Reply) {
 /// An HTTP server for at most `max` connections; `answer` gets the request path and the
 /// connection's number (0-based).
 pub fn http(max: usize, answer: impl Fn(&str, usize) -> Reply + Send + 'static) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    http_on(TcpListener::bind("127.0.0.1:0").unwrap(), max, answer)
+}
+
+/// [`http`] on a listener the test bound itself (on another loopback address).
+pub fn http_on(
+    l: TcpListener,
+    max: usize,
+    answer: impl Fn(&str, usize) -> Reply + Send + 'static,
+) -> u16 {
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for (n, conn) in l.incoming().take(max).enumerate() {
