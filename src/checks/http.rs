@@ -331,14 +331,20 @@ impl Http {
         } else {
             reqwest::redirect::Policy::none()
         };
-        Ok(reqwest::blocking::Client::builder()
+        reqwest::blocking::Client::builder()
             .tls_backend_preconfigured(tls)
             .tls_info(true)
             .redirect(policy)
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("sitedoctor/", env!("CARGO_PKG_VERSION")))
-            .build()?)
+            .build()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the HTTP client could not be set up: {}",
+                    errors::reason(&e)
+                )
+            })
     }
 
     /// One request, judged. The outcome's status is its verdict.

@@ -178,7 +178,7 @@ fn chain_text(e: &(dyn StdError + 'static)) -> String {
 /// The deepest cause in words: the most specific and the least likely to quote the URL.
 /// A library text that is `Debug` output, or reqwest's own (which names the URL), gives way
 /// to a sentence for the kind of failure.
-fn reason(e: &reqwest::Error) -> String {
+pub fn reason(e: &reqwest::Error) -> String {
     let cur = causes(e).last().unwrap_or(e);
     let text = match cur.downcast_ref::<std::io::Error>() {
         Some(io) => crate::sys::io_reason(io),
@@ -235,4 +235,51 @@ pub fn looks_like_debug(text: &str) -> bool {
             && word.chars().all(|c| c.is_ascii_alphanumeric())
     });
     camel || call || variant || text.contains("::") || text.contains(" { ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn said(e: &reqwest::Error) -> String {
+        let c = cause(e, Phase::Request);
+        format!("{} / {}", c.text(Duration::from_secs(1)), c.advice(false))
+    }
+
+    #[test]
+    fn request_failures_are_sentences() {
+        let client = reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(crate::net::tls::client_config(None, true).unwrap())
+            .build()
+            .unwrap();
+        let bad_url = client.get("http://[::1/").send().unwrap_err();
+        // A server that reads the request and hangs up, and one that answers garbage.
+        let mut seen = vec![said(&bad_url)];
+        for reply in [&b""[..], b"\x15\x03\x01\x00\x02\x02\x50"] {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            let t = std::thread::spawn(move || {
+                let (mut s, _) = l.accept().unwrap();
+                let _ = s.read(&mut [0u8; 4096]);
+                std::io::Write::write_all(&mut s, reply).unwrap();
+            });
+            let e = client
+                .get(format!("http://127.0.0.1:{port}/"))
+                .send()
+                .unwrap_err();
+            t.join().unwrap();
+            seen.push(said(&e));
+        }
+        for s in &seen {
+            assert!(!looks_like_debug(s), "{s}");
+            assert!(
+                !s.contains("127.0.0.1") && !s.contains("[::1"),
+                "no URL: {s}"
+            );
+        }
+        assert!(seen[0].starts_with("request failed: "), "{}", seen[0]);
+    }
 }
