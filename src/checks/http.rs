@@ -331,14 +331,20 @@ impl Http {
         } else {
             reqwest::redirect::Policy::none()
         };
-        Ok(reqwest::blocking::Client::builder()
+        reqwest::blocking::Client::builder()
             .tls_backend_preconfigured(tls)
             .tls_info(true)
             .redirect(policy)
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("sitedoctor/", env!("CARGO_PKG_VERSION")))
-            .build()?)
+            .build()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "the HTTP client could not be set up: {}",
+                    errors::reason(&e)
+                )
+            })
     }
 
     /// One request, judged. The outcome's status is its verdict.
@@ -486,7 +492,7 @@ impl Http {
 
     /// A request that did not get an answer; for TLS failures, look at the certificate.
     fn failed(&self, e: &reqwest::Error, phase: Phase, timeout: Duration) -> Outcome {
-        let cause = errors::cause(e, phase);
+        let mut cause = errors::cause(e, phase);
         let mut summary = match &cause {
             Cause::Refused => format!(
                 "connection to {}:{} refused (nothing listens there)",
@@ -507,7 +513,8 @@ impl Http {
                     tls::probe(stream, host, self.ca_file.as_deref(), true, timeout).ok()
                 });
             if let Some(problem) = probe.as_ref().and_then(|p| p.problem.as_ref()) {
-                summary = Cause::Tls(problem.clone()).text(timeout);
+                cause = Cause::Tls(problem.clone());
+                summary = cause.text(timeout);
             }
             if let Some(c) = probe.and_then(|p| p.cert) {
                 out.details.push(format!(
@@ -524,10 +531,7 @@ impl Http {
             }
         }
         out.summary = summary;
-        if let Some(advice) = cause.advice() {
-            out = out.fix(advice);
-        }
-        out
+        out.fix(cause.advice(self.ca_file.is_some()))
     }
 }
 
@@ -605,15 +609,18 @@ impl Check for Http {
     }
 
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        if self.only_if_listening {
-            let local = matches!(
-                self.url.host_str(),
-                Some("127.0.0.1" | "localhost" | "[::1]" | "::1")
-            );
+        if self.only_if_listening
+            && let Some(addrs) = self.url.host_str().and_then(crate::net::loopback_addrs)
+        {
             let port = self.url.port_or_known_default().unwrap_or(80);
-            if local && !crate::sys::procfs::tcp_listening(port) {
+            if !crate::sys::procfs::tcp_listening_on(&addrs, port) {
+                let at: Vec<String> = addrs
+                    .iter()
+                    .map(|a| std::net::SocketAddr::new(*a, port).to_string())
+                    .collect();
                 return Ok(Outcome::skip(format!(
-                    "nothing listens on port {port} here"
+                    "nothing listens on {} here",
+                    at.join(" or ")
                 )));
             }
         }

@@ -189,11 +189,11 @@ impl Check for Tcp {
                         cert_note = format!("; certificate {}", c.expiry_text());
                     }
                     if let Some(problem) = p.problem {
-                        let fix = "renew the certificate, or give a private CA with `ca_file`";
+                        let fix = problem.remedy.advice(self.ca_file.is_some());
                         return Ok(out
                             .status_summary(
                                 Status::Fail,
-                                format!("TLS failure on {peer}: {problem}{cert_note}"),
+                                format!("TLS failure on {peer}: {}{cert_note}", problem.text),
                             )
                             .fix(fix));
                     }

@@ -4,8 +4,25 @@
 pub mod errors;
 pub mod redact;
 pub mod tls;
+pub mod tls_reason;
+pub mod trust;
 
 use std::time::Duration;
+
+/// The loopback addresses a URL host names (`localhost` is both `127.0.0.1` and `::1`), or
+/// `None` for a host that may be elsewhere.
+pub fn loopback_addrs(host: &str) -> Option<Vec<std::net::IpAddr>> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    if host.eq_ignore_ascii_case("localhost") || host.eq_ignore_ascii_case("localhost.") {
+        return Some(vec![
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ]);
+    }
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+    let ip: IpAddr = bare.unwrap_or(host).parse().ok()?;
+    ip.to_canonical().is_loopback().then_some(vec![ip])
+}
 
 /// Latency thresholds shared by `http` and `tcp`, checked at config time.
 pub fn latency_order(
@@ -107,4 +124,25 @@ pub fn connect(
         }
     }
     Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback_addrs;
+
+    #[test]
+    fn loopback_hosts() {
+        let shown = |h: &str| {
+            loopback_addrs(h).map(|v| v.iter().map(|a| a.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            shown("localhost"),
+            Some(vec!["127.0.0.1".into(), "::1".into()])
+        );
+        assert_eq!(shown("127.0.0.2"), Some(vec!["127.0.0.2".into()]));
+        assert_eq!(shown("[::1]"), Some(vec!["::1".into()]));
+        assert_eq!(shown("example.com"), None);
+        assert_eq!(shown("10.0.0.1"), None);
+        assert_eq!(shown("[::2]"), None);
+    }
 }

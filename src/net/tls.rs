@@ -8,16 +8,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
+use super::tls_reason::{Problem, describe};
+use super::trust::Verifier;
 use crate::check::{Metric, Status};
 
 pub fn provider() -> Arc<CryptoProvider> {
@@ -26,46 +23,19 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
-/// The system's trusted CAs, loaded once per run.
-fn system_roots() -> &'static [CertificateDer<'static>] {
-    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
-    ROOTS.get_or_init(|| rustls_native_certs::load_native_certs().certs)
-}
-
-/// The system's CAs plus those in `ca_file`.
-pub fn root_store(ca_file: Option<&Path>) -> anyhow::Result<RootCertStore> {
-    let mut store = RootCertStore::empty();
-    store.add_parsable_certificates(system_roots().iter().cloned());
-    if let Some(f) = ca_file {
-        let shown = crate::sanitize::path(f);
-        let text = std::fs::read(f).map_err(|e| crate::sys::denied_or(f, &e))?;
-        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&text)
-            .collect::<Result<_, _>>()
-            .map_err(|e| anyhow::anyhow!("ca_file {shown}: not a PEM certificate file ({e:?})"))?;
-        if certs.is_empty() {
-            anyhow::bail!("ca_file {shown} holds no PEM certificate");
-        }
-        for c in certs {
-            store
-                .add(c)
-                .with_context(|| format!("ca_file {shown}: a certificate is not usable as a CA"))?;
-        }
-    }
-    Ok(store)
-}
-
-/// A configuration for reqwest: verifying against the roots, or accepting anything.
+/// A configuration for reqwest: verifying (see [`Verifier`]), or accepting anything.
 pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> anyhow::Result<ClientConfig> {
     let builder =
         ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
     let config = if insecure {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Recording::new(None)?))
+            .with_custom_certificate_verifier(Arc::new(Recording::new(None)))
             .with_no_client_auth()
     } else {
         builder
-            .with_root_certificates(root_store(ca_file)?)
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Verifier::new(ca_file)?))
             .with_no_client_auth()
     };
     Ok(config)
@@ -74,26 +44,20 @@ pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> anyhow::Result<C
 /// A verifier that asks the real one, remembers its answer, and lets the handshake finish.
 #[derive(Debug)]
 struct Recording {
-    inner: Option<Arc<WebPkiServerVerifier>>,
+    inner: Option<Verifier>,
     verdict: Mutex<Option<rustls::Error>>,
     schemes: Vec<SignatureScheme>,
 }
 
 impl Recording {
-    fn new(roots: Option<RootCertStore>) -> anyhow::Result<Recording> {
-        let inner = match roots {
-            Some(r) => {
-                Some(WebPkiServerVerifier::builder_with_provider(Arc::new(r), provider()).build()?)
-            }
-            None => None,
-        };
-        Ok(Recording {
+    fn new(inner: Option<Verifier>) -> Recording {
+        Recording {
             inner,
             verdict: Mutex::new(None),
             schemes: provider()
                 .signature_verification_algorithms
                 .supported_schemes(),
-        })
+        }
     }
 }
 
@@ -206,7 +170,7 @@ pub fn judge_expiry(cert: &PeerCert, warn_days: f64, fail_days: f64) -> (Status,
 pub struct Probe {
     pub cert: Option<PeerCert>,
     /// Why the certificate is not trusted, if it is not.
-    pub problem: Option<String>,
+    pub problem: Option<Problem>,
 }
 
 /// Complete a TLS handshake on `stream`, whatever the certificate, and say whether it would
@@ -219,20 +183,23 @@ pub fn probe(
     timeout: Duration,
 ) -> anyhow::Result<Probe> {
     let recording = Arc::new(Recording::new(if verify {
-        Some(root_store(ca_file)?)
+        Some(Verifier::new(ca_file)?)
     } else {
         None
-    })?);
+    }));
     let config = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow::anyhow!("TLS could not start: {}", describe(&e).text))?
         .dangerous()
         .with_custom_certificate_verifier(recording.clone())
         .with_no_client_auth();
     let name = ServerName::try_from(host.to_string())
         .map_err(|_| anyhow::anyhow!("{host:?} is not a valid TLS server name"))?;
-    let mut conn = rustls::ClientConnection::new(Arc::new(config), name)?;
+    let mut conn = rustls::ClientConnection::new(Arc::new(config), name)
+        .map_err(|e| anyhow::anyhow!("TLS could not start: {}", describe(&e).text))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
+    let verdict = || recording.verdict.lock().expect("verdict lock").take();
     while conn.is_handshaking() {
         match conn.complete_io(&mut stream) {
             Ok(_) => {}
@@ -244,7 +211,17 @@ pub fn probe(
             {
                 anyhow::bail!("timed out during the TLS handshake")
             }
-            Err(e) => anyhow::bail!("TLS handshake failed: {}", tls_io_reason(&e)),
+            // A refusal in TLS terms (an alert, not TLS at all) is an answer about the server.
+            Err(e) => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(r) => {
+                    let problem = verdict().unwrap_or_else(|| r.clone());
+                    return Ok(Probe {
+                        cert: None,
+                        problem: Some(describe(&problem)),
+                    });
+                }
+                None => anyhow::bail!("TLS handshake failed: {}", crate::sys::io_reason(&e)),
+            },
         }
     }
     conn.send_close_notify();
@@ -255,49 +232,8 @@ pub fn probe(
         .peer_certificates()
         .and_then(|c| c.first())
         .and_then(|c| PeerCert::parse(c));
-    let problem = recording
-        .verdict
-        .lock()
-        .expect("verdict lock")
-        .take()
-        .map(|e| describe(&e));
+    let problem = verdict().map(|e| describe(&e));
     Ok(Probe { cert, problem })
-}
-
-fn tls_io_reason(e: &std::io::Error) -> String {
-    match e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-    {
-        Some(r) => describe(r),
-        None => crate::sys::io_reason(e),
-    }
-}
-
-/// One sentence for why a certificate or handshake was refused.
-pub fn describe(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(c) => match c {
-            CertificateError::Expired | CertificateError::ExpiredContext { .. } => "the certificate has expired".into(),
-            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
-                "the certificate is not valid yet (is the clock right?)".into()
-            }
-            CertificateError::NotValidForName => "the certificate is not valid for this host name".into(),
-            CertificateError::NotValidForNameContext { expected, presented } => format!(
-                "the certificate is for {}, not {expected:?}",
-                if presented.is_empty() { "no names".to_string() } else { presented.join(", ") }
-            ),
-            CertificateError::UnknownIssuer => {
-                "the certificate's issuer is not trusted (self-signed or a private CA: give it with `ca_file`)".into()
-            }
-            CertificateError::Revoked => "the certificate has been revoked".into(),
-            other => format!("invalid certificate: {other:?}"),
-        },
-        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
-            "the server did not speak TLS (is this a plain-text port?)".into()
-        }
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -305,16 +241,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reasons_read_well() {
-        let e = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
-        assert!(describe(&e).contains("ca_file"));
-        let e = rustls::Error::InvalidCertificate(CertificateError::Expired);
-        assert_eq!(describe(&e), "the certificate has expired");
-    }
-
-    #[test]
     fn missing_ca_file_is_clear() {
-        let e = root_store(Some(Path::new("/no/ca.pem"))).unwrap_err();
+        let e = Verifier::new(Some(Path::new("/no/ca.pem"))).unwrap_err();
         assert!(format!("{e:#}").contains("cannot read /no/ca.pem: No such file or directory"));
     }
 }

@@ -1,6 +1,7 @@
 //! Parsers for the few `/proc` files the resource checks judge: they report what they could
 //! not read instead of guessing zeros.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
@@ -177,33 +178,121 @@ mod tests {
     }
 }
 
-/// Whether something listens on local TCP `port` (any address), from /proc/net/tcp{,6}.
-pub fn tcp_listening(port: u16) -> bool {
-    ["net/tcp", "net/tcp6"]
-        .iter()
-        .any(|f| std::fs::read_to_string(proc_path(f)).is_ok_and(|text| listening_in(&text, port)))
+/// Whether something listens on TCP `port` at one of `addrs` — on that address itself, or on
+/// a wildcard that covers it: `0.0.0.0` for IPv4, `::` for both (Linux binds it dual-stack
+/// unless `bindv6only`) — from /proc/net/tcp{,6}, read line by line.
+pub fn tcp_listening_on(addrs: &[IpAddr], port: u16) -> bool {
+    use std::io::BufRead;
+    ["net/tcp", "net/tcp6"].iter().any(|f| {
+        std::fs::File::open(proc_path(f)).is_ok_and(|file| {
+            std::io::BufReader::new(file)
+                .lines()
+                .map_while(Result::ok)
+                .skip(1)
+                .filter_map(|l| listener(&l))
+                .any(|(ip, p)| p == port && addrs.iter().any(|a| covers(ip, *a)))
+        })
+    })
 }
 
-fn listening_in(text: &str, port: u16) -> bool {
-    text.lines().skip(1).any(|l| {
-        let mut f = l.split_whitespace();
-        let local = f.nth(1).unwrap_or("");
-        let state = f.nth(1).unwrap_or("");
-        state == "0A"
-            && local
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok())
-                == Some(port)
-    })
+/// The local address and port of a line of /proc/net/tcp{,6} in the LISTEN state (`0A`).
+fn listener(line: &str) -> Option<(IpAddr, u16)> {
+    let mut f = line.split_whitespace();
+    let local = f.nth(1)?;
+    if f.nth(1)? != "0A" {
+        return None;
+    }
+    let (addr, port) = local.split_once(':')?;
+    Some((hex_ip(addr)?, u16::from_str_radix(port, 16).ok()?))
+}
+
+/// The kernel prints an address as 32-bit words in the machine's byte order.
+fn hex_ip(hex: &str) -> Option<IpAddr> {
+    if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let word = |i: usize| {
+        hex.get(i * 8..i * 8 + 8)
+            .and_then(|w| u32::from_str_radix(w, 16).ok())
+            .map(u32::to_ne_bytes)
+    };
+    match hex.len() {
+        8 => Some(IpAddr::from(word(0)?)),
+        32 => {
+            let mut b = [0u8; 16];
+            for (i, chunk) in b.chunks_mut(4).enumerate() {
+                chunk.copy_from_slice(&word(i)?);
+            }
+            Some(IpAddr::from(b))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a socket listening on `listening` accepts connections to `target`.
+fn covers(listening: IpAddr, target: IpAddr) -> bool {
+    let target = target.to_canonical();
+    match listening {
+        IpAddr::V6(any) if any.is_unspecified() => true,
+        IpAddr::V4(any) if any.is_unspecified() => target.is_ipv4(),
+        other => other.to_canonical() == target,
+    }
 }
 
 #[cfg(test)]
 mod listen_tests {
+    use std::net::IpAddr;
+
+    use super::{covers, listener};
+
+    const TCP: &str = "  sl  local_address rem_address   st\n   0: 0100007F:1F90 00000000:0000 0A 0\n   1: 0200007F:0050 00000000:0000 0A 0\n   2: 00000000:01BB 00000000:0000 0A 0\n   3: 0100007F:0016 0100007F:D2C4 01 0\n";
+    const TCP6: &str = "  sl  local_address                         remote_address                        st\n   0: 00000000000000000000000001000000:0BB8 00000000000000000000000000000000:0000 0A 0\n   1: 00000000000000000000000000000000:0FA0 00000000000000000000000000000000:0000 0A 0\n   2: 0000000000000000FFFF00000100007F:1388 00000000000000000000000000000000:0000 0A 0\n";
+
+    fn listens(addr: &str, port: u16) -> bool {
+        let a: IpAddr = addr.parse().unwrap();
+        [TCP, TCP6].iter().any(|t| {
+            t.lines()
+                .skip(1)
+                .filter_map(listener)
+                .any(|(ip, p)| p == port && covers(ip, a))
+        })
+    }
+
     #[test]
-    fn finds_listeners() {
-        let t = "  sl  local_address rem_address   st\n   0: 00000000:0050 00000000:0000 0A 0\n   1: 0100007F:1F90 0100007F:D2C4 01 0\n";
-        assert!(super::listening_in(t, 80));
-        assert!(!super::listening_in(t, 8080), "established, not listening");
+    fn the_address_counts_not_only_the_port() {
+        // 127.0.0.1:8080 listens; 127.0.0.2:80 listens; 0.0.0.0:443.
+        assert!(listens("127.0.0.1", 8080));
+        assert!(!listens("127.0.0.2", 8080));
+        assert!(!listens("::1", 8080));
+        assert!(listens("127.0.0.2", 80));
+        assert!(!listens("127.0.0.1", 80), "only 127.0.0.2 listens on 80");
+        assert!(listens("127.0.0.1", 443) && listens("127.0.0.9", 443));
+        assert!(!listens("::1", 443), "0.0.0.0 does not cover IPv6");
+        assert!(!listens("127.0.0.1", 22), "established, not listening");
+    }
+
+    #[test]
+    fn ipv6_wildcards_and_mapped_addresses() {
+        // [::1]:3000, [::]:4000, [::ffff:127.0.0.1]:5000.
+        assert!(listens("::1", 3000));
+        assert!(!listens("127.0.0.1", 3000));
+        assert!(
+            listens("::1", 4000) && listens("127.0.0.1", 4000),
+            "[::] is dual-stack"
+        );
+        assert!(listens("127.0.0.1", 5000) && !listens("127.0.0.2", 5000));
+    }
+
+    #[test]
+    fn odd_lines_are_ignored() {
+        for l in [
+            "",
+            "   0:",
+            "   0: zz:0050 0 0A",
+            "   0: 0100007F:XYZ 0 0A",
+            "   0: 01é0007F:0050 0 0A",
+        ] {
+            assert_eq!(listener(l), None, "{l:?}");
+        }
     }
 }

@@ -15,5 +15,6 @@ mod secrets;
 mod servers;
 mod subcommands;
 mod testenv;
+mod tls;
 mod trust;
 mod webservers;

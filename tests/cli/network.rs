@@ -469,5 +469,82 @@ fn only_if_listening_skips_when_nothing_listens() {
     ));
     out.expect_code(0);
     assert_eq!(c["status"], "skip");
-    assert_eq!(c["summary"], format!("nothing listens on port {port} here"));
+    assert_eq!(
+        c["summary"],
+        format!("nothing listens on 127.0.0.1:{port} here")
+    );
+}
+
+/// Run several checks at once; their results by id.
+fn by_id(toml: &str) -> std::collections::HashMap<String, serde_json::Value> {
+    let out = TestEnv::new().config(toml).run(&["--format", "json"]);
+    let v = json(&out);
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c.clone()))
+        .collect()
+}
+
+fn listening_check(id: &str, host: &str, port: u16) -> String {
+    http_check(
+        id,
+        &format!("http://{host}:{port}/"),
+        "only_if_listening = true",
+    )
+}
+
+#[test]
+fn only_if_listening_looks_at_the_address_the_url_names() {
+    // Linux routes all of 127/8 to lo: a server on 127.0.0.2 has the port, not the address.
+    let l = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let port = servers::http_on(l, 1, |_, _| Reply::new(200, "on .2"));
+    let here = servers::http(1, |_, _| Reply::new(200, "on .1"));
+    let toml = [
+        listening_check("v4-other", "127.0.0.1", port),
+        listening_check("localhost-other", "localhost", port),
+        listening_check("named", "127.0.0.2", port),
+        listening_check("localhost-here", "localhost", here),
+    ]
+    .concat();
+    let c = by_id(&toml);
+    assert_eq!(c["v4-other"]["status"], "skip", "{}", c["v4-other"]);
+    assert_eq!(
+        c["v4-other"]["summary"],
+        format!("nothing listens on 127.0.0.1:{port} here")
+    );
+    assert_eq!(
+        c["localhost-other"]["summary"],
+        format!("nothing listens on 127.0.0.1:{port} or [::1]:{port} here")
+    );
+    assert_eq!(c["named"]["status"], "pass", "{}", c["named"]);
+    assert_eq!(
+        c["localhost-here"]["status"], "pass",
+        "{}",
+        c["localhost-here"]
+    );
+}
+
+#[test]
+fn only_if_listening_tells_ipv6_from_ipv4() {
+    let Ok(l) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 on loopback here: the procfs unit tests cover [::1]");
+        return;
+    };
+    let port = servers::http_on(l, 2, |_, _| Reply::new(200, "on ::1"));
+    let toml = [
+        listening_check("v4", "127.0.0.1", port),
+        listening_check("v6", "[::1]", port),
+        listening_check("localhost", "localhost", port),
+    ]
+    .concat();
+    let c = by_id(&toml);
+    assert_eq!(
+        c["v4"]["summary"],
+        format!("nothing listens on 127.0.0.1:{port} here")
+    );
+    assert_eq!(c["v6"]["status"], "pass", "{}", c["v6"]);
+    // localhost is [::1] too: it is checked (whether /etc/hosts then maps it there or not).
+    assert_ne!(c["localhost"]["status"], "skip", "{}", c["localhost"]);
 }

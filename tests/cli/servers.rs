@@ -1,5 +1,5 @@
 //! Servers the network tests start on 127.0.0.1: plain HTTP answering as told, one that
-//! accepts and never answers, HTTPS with a test CA. Each serves a bounded number of
+//! accepts and never answers, HTTPS with a test CA or a self-signed certificate. Each serves a bounded number of
 //! connections and needs nothing outside loopback.
 
 use std::io::{Read, Write};
@@ -72,7 +72,15 @@ fn write_reply<S: Write>(s: &mut S, r: &Reply) {
 /// An HTTP server for at most `max` connections; `answer` gets the request path and the
 /// connection's number (0-based).
 pub fn http(max: usize, answer: impl Fn(&str, usize) -> Reply + Send + 'static) -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    http_on(TcpListener::bind("127.0.0.1:0").unwrap(), max, answer)
+}
+
+/// [`http`] on a listener the test bound itself (on another loopback address).
+pub fn http_on(
+    l: TcpListener,
+    max: usize,
+    answer: impl Fn(&str, usize) -> Reply + Send + 'static,
+) -> u16 {
     let port = l.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for (n, conn) in l.incoming().take(max).enumerate() {
@@ -115,8 +123,21 @@ pub struct Pki {
     pub key: rustls::pki_types::PrivateKeyDer<'static>,
 }
 
-/// A certificate valid from `from_days` to `to_days` relative to now.
+/// A certificate for localhost and 127.0.0.1, signed by a test CA, valid from `from_days` to
+/// `to_days` relative to now.
 pub fn pki(from_days: i64, to_days: i64) -> Pki {
+    signed_by_test_ca(&["localhost", "127.0.0.1"], from_days, to_days, false)
+}
+
+fn validity(p: &mut rcgen::CertificateParams, from_days: i64, to_days: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now + time::Duration::days(from_days);
+    p.not_after = now + time::Duration::days(to_days);
+}
+
+/// A server certificate for `names` signed by a test CA; `leaf_is_ca` marks the server's own
+/// certificate CA:TRUE.
+pub fn signed_by_test_ca(names: &[&str], from_days: i64, to_days: i64, leaf_is_ca: bool) -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -127,16 +148,49 @@ pub fn pki(from_days: i64, to_days: i64) -> Pki {
     let issuer = Issuer::new(ca, ca_key);
     let key = KeyPair::generate().unwrap();
     let mut p =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    p.distinguished_name.push(DnType::CommonName, "localhost");
-    let now = time::OffsetDateTime::now_utc();
-    p.not_before = now + time::Duration::days(from_days);
-    p.not_after = now + time::Duration::days(to_days);
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    p.distinguished_name.push(DnType::CommonName, names[0]);
+    if leaf_is_ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    }
+    validity(&mut p, from_days, to_days);
     let cert = p.signed_by(&key, &issuer).unwrap();
     Pki {
         ca_pem: ca_cert.pem(),
         chain: vec![cert.der().clone()],
         key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    }
+}
+
+/// A self-signed certificate with CA:TRUE for `names`, as `openssl req -x509` makes; its
+/// `ca_pem` is the certificate itself.
+pub fn self_signed(names: &[&str], from_days: i64, to_days: i64) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut p =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(DnType::CommonName, names[0]);
+    validity(&mut p, from_days, to_days);
+    let cert = p.self_signed(&key).unwrap();
+    Pki {
+        ca_pem: cert.pem(),
+        chain: vec![cert.der().clone()],
+        key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    }
+}
+
+/// A certificate and key from PEM files (as `openssl` writes them); `ca_pem` is the certificate.
+pub fn from_pem(cert_pem: &str, key_pem: &str) -> Pki {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap();
+    Pki {
+        ca_pem: cert_pem.to_string(),
+        chain,
+        key: PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap(),
     }
 }
 
@@ -174,4 +228,19 @@ fn serve_tls(config: Arc<rustls::ServerConfig>, s: TcpStream, status: u16, body:
         tls.conn.send_close_notify();
         let _ = tls.flush();
     }
+}
+
+/// A plain-text server that greets each of at most `max` connections with `banner` (as SMTP
+/// or a plain HTTP port answering garbage would) and closes it.
+pub fn banner(max: usize, banner: &'static str) -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in l.incoming().take(max) {
+            let Ok(mut s) = conn else { continue };
+            let _ = s.write_all(banner.as_bytes());
+            let _ = s.flush();
+        }
+    });
+    port
 }
