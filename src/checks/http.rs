@@ -95,7 +95,7 @@ pub static KIND: Kind = Kind {
             name: "ca_file",
             ty: "path",
             default: "none",
-            doc: "A PEM file of extra CAs to trust (a private CA, a self-signed certificate).",
+            doc: "A PEM file of extra CAs to trust (a private CA); a certificate in it that the server presents as it is (a self-signed one) is trusted too, its name and dates still checked.",
         },
         FieldDoc {
             name: "insecure",
@@ -121,7 +121,7 @@ pub static KIND: Kind = Kind {
             name: "only_if_listening",
             ty: "bool",
             default: "false",
-            doc: "`skip` when nothing listens on the URL's port on this host (for local URLs).",
+            doc: "For a URL on loopback (`localhost`, `127.x.x.x`, `[::1]`): `skip` when nothing listens on that address and port, or on a wildcard address covering it.",
         },
     ],
     example: r#"[[check]]

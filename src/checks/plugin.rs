@@ -43,7 +43,7 @@ pub static KIND: Kind = Kind {
             name: "plugin_dir",
             ty: "path",
             default: "\"/usr/lib/nagios/plugins\"",
-            doc: "Where bare plugin names are found.",
+            doc: "Where bare plugin names are found. It, the plugin and every directory above them must be owned by root (or the running user) and not writable by group or others.",
         },
         FieldDoc {
             name: "env",

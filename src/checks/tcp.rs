@@ -54,7 +54,7 @@ pub static KIND: Kind = Kind {
             name: "ca_file",
             ty: "path",
             default: "none",
-            doc: "Extra CAs to trust, for `tls`.",
+            doc: "Extra CAs to trust, for `tls`; a certificate in it that the server presents as it is is trusted too.",
         },
         CERT_WARN_DAYS,
         CERT_FAIL_DAYS,
