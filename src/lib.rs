@@ -10,6 +10,7 @@ pub mod config;
 pub mod docs;
 pub mod exit;
 pub mod fixes;
+pub mod fixrun;
 pub mod init;
 pub mod logscan;
 pub mod nagios;

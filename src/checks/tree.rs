@@ -176,6 +176,13 @@ pub fn walk_options(ctx: &Ctx, one_file_system: bool) -> walk::Options {
     }
 }
 
+/// What a scan that hit its deadline says, in the report and to `fix`.
+pub fn stopped_early(entries: u64) -> String {
+    format!(
+        "the scan stopped at the time limit after {entries} entries: raise `timeout` for this check"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
