@@ -126,9 +126,8 @@ pub fn by_hand(path: &Path, meta: &Meta) -> Option<String> {
 /// could have redirected it and what to do.
 pub fn refusal(root: &Root) -> Option<String> {
     let shown = sanitize::path(&root.path);
-    let point = format!(
-        "point the check's path at {shown} itself once you have made sure it is the site"
-    );
+    let point =
+        format!("point the check's path at {shown} itself once you have made sure it is the site");
     Some(match root.untrusted.as_ref()? {
         Distrust::LinkOwner { link, owner } => format!(
             "{shown} is reached through the symlink {}, owned by {}, who could point it \
@@ -179,6 +178,7 @@ mod tests {
             gid: st.st_gid,
             dev: st.st_dev,
             ino: st.st_ino,
+            #[allow(clippy::unnecessary_cast)] // u32 on some targets
             nlink: st.st_nlink as u64,
             size: 0,
             mtime: 0,
@@ -186,13 +186,7 @@ mod tests {
         (fd, meta)
     }
 
-    fn fix<'a>(
-        root: &'a Root,
-        fd: &'a OwnedFd,
-        name: &'a str,
-        meta: Meta,
-        to: u32,
-    ) -> ModeFix<'a> {
+    fn fix<'a>(root: &'a Root, fd: &'a OwnedFd, name: &'a str, meta: Meta, to: u32) -> ModeFix<'a> {
         ModeFix {
             at: fd,
             name: OsStr::new(name),

@@ -151,7 +151,9 @@ pub fn run(cli: &Cli, specs: &[CheckSpec], opts: FixOptions) -> Exit {
         return Exit::Config;
     }
     for (i, spec) in specs.iter().enumerate() {
-        if usable[i] && let Err(e) = pass(spec, cli, &shared, i, emit_fix) {
+        if usable[i]
+            && let Err(e) = pass(spec, cli, &shared, i, emit_fix)
+        {
             eprintln!("sitedoctor: {}: {e}", spec.id);
             errors += 1;
         }
@@ -315,7 +317,9 @@ fn summarize(cli: &Cli, shared: &Shared, refusals: &[String]) -> bool {
         ));
     }
     for r in refusals {
-        say(&format!("--apply would refuse (exit 78) and change nothing: {r}"));
+        say(&format!(
+            "--apply would refuse (exit 78) and change nothing: {r}"
+        ));
     }
     true
 }
@@ -333,4 +337,142 @@ fn only_args(cli: &Cli) -> String {
         s.push_str(&format!(" --skip {}", crate::checks::shell_quote(o)));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{Check, Ctx, Outcome};
+    use crate::walk::{Meta, Root};
+    use clap::Parser;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    /// A check whose scan for fixes panics or never ends.
+    #[derive(Debug)]
+    struct Misbehaves(bool);
+
+    /// A check that calls for `chmod 644 DIR/a`.
+    #[derive(Debug)]
+    struct OneFix(PathBuf);
+
+    impl Check for Misbehaves {
+        fn run(&self, _: &Ctx) -> anyhow::Result<Outcome> {
+            Ok(Outcome::pass("fine"))
+        }
+        fn mode_fixes(&self, _: &Ctx, _: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
+            if self.0 {
+                panic!("boom");
+            }
+            std::thread::sleep(Duration::from_secs(30));
+            Ok(true)
+        }
+    }
+
+    impl Check for OneFix {
+        fn run(&self, _: &Ctx) -> anyhow::Result<Outcome> {
+            Ok(Outcome::pass("fine"))
+        }
+        fn mode_fixes(&self, _: &Ctx, sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
+            let root = Root::open(&self.0).map_err(|e| anyhow::anyhow!(e.describe()))?;
+            let st = rustix::fs::statat(&root.fd, "a", rustix::fs::AtFlags::SYMLINK_NOFOLLOW)?;
+            let path = self.0.join("a");
+            sink(ModeFix {
+                at: &root.fd,
+                name: std::ffi::OsStr::new("a"),
+                path: &path,
+                meta: Meta::from_stat(&st),
+                to: 0o644,
+                ceiling: 0o644,
+                reason: "test",
+                root: &root,
+            });
+            Ok(true)
+        }
+    }
+
+    fn spec(id: &str, timeout: Duration, check: Arc<dyn Check>) -> CheckSpec {
+        CheckSpec {
+            id: id.into(),
+            kind: crate::checks::find("permissions").expect("registered"),
+            title: None,
+            timeout: Some(timeout),
+            severity: None,
+            tags: vec![],
+            enabled: true,
+            origin: "test".into(),
+            check,
+        }
+    }
+
+    #[test]
+    fn a_panicking_or_hung_check_is_an_error_and_the_others_are_fixed() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        std::fs::write(&a, "").unwrap();
+        std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let long = Duration::from_secs(10);
+        let specs = [
+            spec("panics", long, Arc::new(Misbehaves(true))),
+            spec(
+                "hangs",
+                Duration::from_millis(300),
+                Arc::new(Misbehaves(false)),
+            ),
+            spec("fixes", long, Arc::new(OneFix(t.path().to_path_buf()))),
+        ];
+        let cli = Cli::parse_from(["sitedoctor", "fix", "--apply"]);
+        let started = Instant::now();
+        let opts = FixOptions {
+            apply: true,
+            color: false,
+        };
+        assert_eq!(run(&cli, &specs, opts), Exit::Error);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the hung scan was not waited for"
+        );
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "the check after them still applied its fix");
+    }
+
+    /// What two checks' fixes for one inode merge into.
+    fn merged(from: u32, fixes: [(u32, u32); 2]) -> u32 {
+        let t = tempfile::tempdir().unwrap();
+        let root = Root::open(t.path()).unwrap();
+        let meta = Meta {
+            mode: 0o100000 | from,
+            uid: 0,
+            gid: 0,
+            dev: 1,
+            ino: 1,
+            nlink: 1,
+            size: 0,
+            mtime: 0,
+        };
+        let fix = |(to, ceiling)| ModeFix {
+            at: &root.fd,
+            name: std::ffi::OsStr::new("a"),
+            path: t.path(),
+            meta,
+            to,
+            ceiling,
+            reason: "test",
+            root: &root,
+        };
+        let mut m = Merge::of(0, &fix(fixes[0]));
+        m.add(1, &fix(fixes[1]));
+        m.to(from)
+    }
+
+    #[test]
+    fn merged_changes_satisfy_every_policy() {
+        // A 0777 directory: a 755 policy and "no o+w" make 755, not 775.
+        assert_eq!(merged(0o777, [(0o755, 0o755), (0o775, 0o7775)]), 0o755);
+        // A 0602 file the web server cannot read: one adds o+r (within 644), one removes o+w.
+        assert_eq!(merged(0o602, [(0o644, 0o644), (0o600, 0o7775)]), 0o644);
+        // A bit one check adds is not added where another's policy forbids it.
+        assert_eq!(merged(0o600, [(0o644, 0o644), (0o600, 0o600)]), 0o600);
+    }
 }

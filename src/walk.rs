@@ -41,6 +41,7 @@ impl Meta {
             gid: st.st_gid,
             dev: st.st_dev,
             ino: st.st_ino,
+            #[allow(clippy::unnecessary_cast)] // u32 on some targets
             nlink: st.st_nlink as u64,
             size: st.st_size as u64,
             mtime: st.st_mtime,
@@ -174,7 +175,12 @@ where
 }
 
 /// Walk a root already resolved and opened by [`Root::open`], shown as its resolved path.
-pub fn walk_root<S, V>(root: &Root, state: S, visitor: &V, opts: &Options) -> Result<Stats, WalkError>
+pub fn walk_root<S, V>(
+    root: &Root,
+    state: S,
+    visitor: &V,
+    opts: &Options,
+) -> Result<Stats, WalkError>
 where
     S: Copy + Send,
     V: Visitor<S> + ?Sized,

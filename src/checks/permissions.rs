@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::findings::{Finding, Findings};
 use super::tree::{
-    Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, stopped_early,
-    walk_options,
+    Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, refused_note,
+    stopped_early, walk_options,
 };
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
@@ -166,6 +166,8 @@ struct Scan {
     entries: u64,
     complete: bool,
     notes: Vec<String>,
+    /// Why `fix --apply` would change nothing below some root.
+    refusals: Vec<String>,
     user: Option<Access>,
 }
 
@@ -211,6 +213,7 @@ impl Permissions {
             entries: 0,
             complete: true,
             notes: note.into_iter().collect(),
+            refusals: vec![],
             user,
         };
         for configured in &self.roots {
@@ -232,6 +235,7 @@ impl Permissions {
                     sanitize::path(&root.path)
                 ));
             }
+            scan.refusals.extend(crate::fixes::refusal(&root));
             let blocked = match &scan.user {
                 Some(u) => self.check_ancestors(&root.path, u, findings),
                 None => false,
@@ -363,7 +367,10 @@ impl PermVisitor<'_> {
 impl walk::Visitor<bool> for PermVisitor<'_> {
     fn visit(&self, e: &Entry<'_>, blocked: bool) -> Option<bool> {
         let c = self.check;
-        if e.depth > 0 && !c.exclude.is_empty() && c.exclude.matches(&self.root.path, e.path, e.name) {
+        if e.depth > 0
+            && !c.exclude.is_empty()
+            && c.exclude.matches(&self.root.path, e.path, e.name)
+        {
             return None;
         }
         let m = e.meta;
@@ -516,6 +523,10 @@ impl Check for Permissions {
             .insert(0, Metric::new("entries", scan.entries as f64, ""));
         for n in &scan.notes {
             out.details.push(n.clone());
+        }
+        if out.fix.is_some() {
+            out.details
+                .extend(scan.refusals.iter().map(|r| refused_note(r)));
         }
         if !scan.missing.is_empty() && !self.missing_ok {
             out.status = out.status.worse(Status::Error);

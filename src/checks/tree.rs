@@ -183,6 +183,11 @@ pub fn stopped_early(entries: u64) -> String {
     )
 }
 
+/// A report's note that `fix --apply` will not touch a root, and why.
+pub fn refused_note(why: &str) -> String {
+    format!("`sitedoctor fix --apply` changes nothing here: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

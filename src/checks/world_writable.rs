@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::findings::{Finding, Findings};
 use super::tree::{Excludes, ONE_FILE_SYSTEM, OneOrMany, mode_text};
-use super::tree::{max_details, stopped_early, walk_options};
+use super::tree::{max_details, refused_note, stopped_early, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -195,6 +195,7 @@ impl WorldWritable {
         let mut scan = Scan {
             roots: Vec::new(),
             notes: Vec::new(),
+            refusals: Vec::new(),
             entries: 0,
             complete: true,
         };
@@ -206,10 +207,11 @@ impl WorldWritable {
                 sink,
             };
             let opts = walk_options(ctx, self.one_file_system);
-            let stats = walk::walk_root(root, (), &v, &opts)
-                .map_err(|e| anyhow::anyhow!(e.describe()))?;
+            let stats =
+                walk::walk_root(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
             scan.entries += stats.entries;
             scan.complete &= stats.complete;
+            scan.refusals.extend(crate::fixes::refusal(root));
             if root.path != root.configured {
                 scan.notes.push(format!(
                     "{} is {}",
@@ -227,6 +229,8 @@ impl WorldWritable {
 struct Scan {
     roots: Vec<PathBuf>,
     notes: Vec<String>,
+    /// Why `fix --apply` would change nothing below some path.
+    refusals: Vec<String>,
     entries: u64,
     complete: bool,
 }
@@ -256,6 +260,10 @@ impl Check for WorldWritable {
         out.metrics
             .insert(0, Metric::new("entries", entries as f64, ""));
         out.details.extend(scan.notes);
+        if out.fix.is_some() {
+            out.details
+                .extend(scan.refusals.iter().map(|r| refused_note(r)));
+        }
         if !scan.complete {
             out.status = out.status.worse(Status::Warn);
             out.details.push(stopped_early(entries));

@@ -20,13 +20,56 @@ const MAX_SYMLINKS: usize = 40;
 
 /// Directories `fix --apply` never changes modes in as a whole: the system's own.
 const SYSTEM_DIRS: &[&str] = &[
-    "/", "/bin", "/boot", "/dev", "/efi", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32",
-    "/lost+found", "/media", "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/snap", "/srv",
-    "/sys", "/tmp", "/usr", "/usr/bin", "/usr/include", "/usr/lib", "/usr/lib32", "/usr/lib64",
-    "/usr/libexec", "/usr/local", "/usr/local/bin", "/usr/local/etc", "/usr/local/lib",
-    "/usr/local/sbin", "/usr/sbin", "/usr/share", "/usr/src", "/var", "/var/backups",
-    "/var/cache", "/var/lib", "/var/local", "/var/lock", "/var/log", "/var/mail", "/var/opt",
-    "/var/run", "/var/spool", "/var/tmp",
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/efi",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/lost+found",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/bin",
+    "/usr/include",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local",
+    "/usr/local/bin",
+    "/usr/local/etc",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/usr/share",
+    "/usr/src",
+    "/var",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/local",
+    "/var/lock",
+    "/var/log",
+    "/var/mail",
+    "/var/opt",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
 ];
 
 /// Trees that are the kernel's or the system's all the way down.
@@ -158,9 +201,10 @@ impl Resolver {
                 FileType::Symlink => self.follow(&name, &st)?,
                 FileType::Directory => {
                     let here = self.current().join(&name);
-                    let unsafe_dir = top.unsafe_dir.clone().or_else(|| {
-                        dir_trouble(&st, self.euid).map(|why| (here, why))
-                    });
+                    let unsafe_dir = top
+                        .unsafe_dir
+                        .clone()
+                        .or_else(|| dir_trouble(&st, self.euid).map(|why| (here, why)));
                     self.stack.push(Step {
                         fd,
                         name,
@@ -200,7 +244,9 @@ impl Resolver {
         let last = self.stack.pop().expect("the stack holds / at least");
         let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
         let fd = match self.stack.last() {
-            Some(parent) => rustix::fs::openat(&parent.fd, last.name.as_os_str(), flags, Mode::empty())?,
+            Some(parent) => {
+                rustix::fs::openat(&parent.fd, last.name.as_os_str(), flags, Mode::empty())?
+            }
             None => rustix::fs::open("/", flags, Mode::empty())?,
         };
         let st = rustix::fs::fstat(&fd)?;
@@ -353,7 +399,10 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         symlink("b", t.path().join("a")).unwrap();
         symlink("a", t.path().join("b")).unwrap();
-        assert_eq!(Root::open(&t.path().join("a")).unwrap_err().errno, Errno::LOOP);
+        assert_eq!(
+            Root::open(&t.path().join("a")).unwrap_err().errno,
+            Errno::LOOP
+        );
         assert_eq!(
             Root::open(&t.path().join("nope/x")).unwrap_err().errno,
             Errno::NOENT
