@@ -80,7 +80,14 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             write_out(&crate::docs::list(&specs, &names), None)?;
             Ok(Exit::Ok)
         }
-        Some(Command::Fix { apply }) => run_fix(cli, specs, *apply),
+        Some(Command::Fix { apply }) => {
+            let specs = select(cli, specs)?;
+            let opts = crate::fixrun::FixOptions {
+                apply: *apply,
+                color: use_color(cli.color, std::io::stdout().is_terminal()),
+            };
+            Ok(crate::fixrun::run(cli, &specs, opts))
+        }
         Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
         Some(Command::Explain { target, markdown }) => {
             let text = explain(target.as_deref(), *markdown, &specs)?;
@@ -233,119 +240,6 @@ fn run_checks(
     let text = (format.render)(&report, &ropts);
     write_out(&text, cli.output.as_deref())?;
     Ok(Exit::from_worst(report.worst, cli.fail_on))
-}
-
-/// `sitedoctor fix [--apply]`: stream the automatic fixes (memory stays flat whatever their
-/// number), applying each as it is found when asked; then re-run the checks that had any.
-fn run_fix(cli: &Cli, specs: Vec<CheckSpec>, apply: bool) -> Result<Exit, Failure> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    let specs = select(cli, specs)?;
-    let out = Mutex::new(std::io::stdout());
-    let say = |line: String| {
-        let mut o = out.lock().expect("stdout lock");
-        // A closed pipe only stops the printing; fixes already chosen still apply.
-        let _ = writeln!(o, "{line}");
-    };
-    let (offered, changed, refused) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
-    let mut affected = Vec::new();
-    let mut errors = 0;
-    for spec in &specs {
-        let before = offered.load(Ordering::Relaxed);
-        let timeout = runner::effective_timeout(spec, cli.timeout);
-        let ctx = crate::check::Ctx::new(&spec.id, timeout, spec.check.budget(timeout));
-        let sink = |f: crate::fixes::ModeFix<'_>| {
-            offered.fetch_add(1, Ordering::Relaxed);
-            if !apply {
-                say(format!(
-                    "{}    # {}: {}, now {:o}",
-                    f.command(),
-                    spec.id,
-                    f.reason,
-                    f.meta.perm()
-                ));
-                return;
-            }
-            match f.apply() {
-                Ok(()) => {
-                    changed.fetch_add(1, Ordering::Relaxed);
-                    say(format!(
-                        "changed {:o} -> {:o}  {}",
-                        f.meta.perm(),
-                        f.to,
-                        crate::sanitize::path(f.path)
-                    ));
-                }
-                Err(why) => {
-                    refused.fetch_add(1, Ordering::Relaxed);
-                    say(format!(
-                        "not changed  {}: {why}",
-                        crate::sanitize::path(f.path)
-                    ));
-                }
-            }
-        };
-        match spec.check.mode_fixes(&ctx, &sink) {
-            Ok(_) if offered.load(Ordering::Relaxed) > before => affected.push(spec.clone()),
-            Ok(_) => {}
-            Err(e) => {
-                errors += 1;
-                eprintln!("sitedoctor: {}: {e:#}", spec.id);
-            }
-        }
-    }
-    let offered = offered.into_inner();
-    if offered == 0 {
-        say("nothing to fix: no automatic fixes are called for".into());
-        return Ok(if errors > 0 { Exit::Error } else { Exit::Ok });
-    }
-    if !apply {
-        {
-            say(format!(
-                "{offered} change(s) would be made; nothing was changed. Apply them with: sitedoctor fix --apply{}",
-                only_args(cli)
-            ));
-        }
-        return Ok(if errors > 0 { Exit::Error } else { Exit::Ok });
-    }
-    say(format!(
-        "{} change(s) made, {} not made",
-        changed.into_inner(),
-        refused.into_inner()
-    ));
-    if affected.is_empty() {
-        return Ok(if errors > 0 { Exit::Error } else { Exit::Ok });
-    }
-    say(String::from("\nThe affected checks now:"));
-    let report = runner::run(
-        &affected,
-        RunOptions {
-            timeout: cli.timeout,
-            jobs: cli.jobs as usize,
-        },
-    );
-    let ropts = RenderOptions {
-        quiet: false,
-        color: use_color(cli.color, std::io::stdout().is_terminal()),
-    };
-    let human = render::find("human").expect("human format is registered");
-    write_out(&(human.render)(&report, &ropts), None)?;
-    Ok(Exit::from_worst(report.worst, cli.fail_on))
-}
-
-/// The selection flags of this invocation, to repeat them in a suggested command.
-fn only_args(cli: &Cli) -> String {
-    let mut s = String::new();
-    for c in &cli.config {
-        s.push_str(&format!(" --config {}", crate::checks::shell_quote_path(c)));
-    }
-    for o in &cli.only {
-        s.push_str(&format!(" --only {}", crate::checks::shell_quote(o)));
-    }
-    for o in &cli.skip {
-        s.push_str(&format!(" --skip {}", crate::checks::shell_quote(o)));
-    }
-    s
 }
 
 fn use_color(when: ColorWhen, terminal: bool) -> bool {

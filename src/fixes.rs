@@ -1,6 +1,8 @@
 //! Automatic fixes: mode changes only, inside a check's root, never through a symlink.
 //! A fix is applied through the directory handle the walk opened (every directory on the way
-//! opened with `O_NOFOLLOW` from the root), to the very inode that was examined.
+//! opened with `O_NOFOLLOW` from the root), to the very inode that was examined — never to a
+//! file with several hard links (its other names may lie anywhere), never below a root that
+//! another user could have pointed elsewhere or that is a system directory.
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -9,7 +11,9 @@ use std::path::Path;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
 use crate::checks::shell_quote_path;
-use crate::walk::Meta;
+use crate::sanitize;
+use crate::sys::users;
+use crate::walk::{Distrust, Meta, Root};
 
 /// One mode change a check calls for.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +32,9 @@ pub struct ModeFix<'a> {
     /// bits, but add only bits within this.
     pub ceiling: u32,
     /// Why, in a few words ("world-writable file").
-    pub reason: &'a str,
+    pub reason: &'static str,
+    /// The check's root the entry was reached from.
+    pub root: &'a Root,
 }
 
 impl ModeFix<'_> {
@@ -37,10 +43,26 @@ impl ModeFix<'_> {
         format!("chmod {:o} {}", self.to, shell_quote_path(self.path))
     }
 
+    /// Why this change is left to a person, though it is only a mode: see [`by_hand`].
+    pub fn by_hand(&self) -> Option<String> {
+        by_hand(self.path, &self.meta)
+    }
+
+    /// Why `fix --apply` must change nothing below this fix's root, if so.
+    pub fn refusal(&self) -> Option<String> {
+        refusal(self.root)
+    }
+
     /// Apply it, or say why not. Re-checks that the entry is the same inode with the same
-    /// mode, that it is not a symlink, and that the new mode only tightens or only adds bits
-    /// the policy allows.
+    /// mode and one name, that it is not a symlink, and that the new mode only tightens or
+    /// only adds bits the policy allows.
     pub fn apply(&self) -> Result<(), String> {
+        if let Some(why) = self.refusal() {
+            return Err(format!("refused: {why}"));
+        }
+        if let Some(why) = self.by_hand() {
+            return Err(format!("left to you: {why}"));
+        }
         let (from, ceiling) = (self.meta.perm(), self.ceiling);
         if self.to & !(from | ceiling) != 0 {
             return Err(format!(
@@ -63,6 +85,12 @@ impl ModeFix<'_> {
         if st.st_dev != self.meta.dev || st.st_ino != self.meta.ino {
             return Err("skipped: it was replaced since it was examined".into());
         }
+        if FileType::from_raw_mode(st.st_mode) != FileType::Directory && st.st_nlink > 1 {
+            return Err(format!(
+                "skipped: it has {} hard links since it was examined",
+                st.st_nlink
+            ));
+        }
         if st.st_mode & 0o7777 != from {
             return Err(format!(
                 "skipped: its mode changed to {:o} since it was examined",
@@ -79,6 +107,51 @@ impl ModeFix<'_> {
         )
         .map_err(|e| format!("chmod failed: {}", errno_text(e)))
     }
+}
+
+/// A file with several hard links shares its mode with every other name, which may lie
+/// outside the root (a link to a root-only file): its mode is changed only by a person.
+pub fn by_hand(path: &Path, meta: &Meta) -> Option<String> {
+    (!meta.is_dir() && meta.nlink > 1).then(|| {
+        format!(
+            "it has {} hard links, and a mode belongs to all of them; see where the others are \
+             with `find / -xdev -samefile {}` before changing it",
+            meta.nlink,
+            shell_quote_path(path)
+        )
+    })
+}
+
+/// Why `fix --apply` must change nothing below `root`: a sentence naming the path, who
+/// could have redirected it and what to do.
+pub fn refusal(root: &Root) -> Option<String> {
+    let shown = sanitize::path(&root.path);
+    let point =
+        format!("point the check's path at {shown} itself once you have made sure it is the site");
+    Some(match root.untrusted.as_ref()? {
+        Distrust::LinkOwner { link, owner } => format!(
+            "{shown} is reached through the symlink {}, owned by {}, who could point it \
+             anywhere (at /etc, say): {point}, or make the link root's with `chown -h root {}`",
+            sanitize::path(link),
+            users::user_name(*owner),
+            shell_quote_path(link)
+        ),
+        Distrust::LinkDir { link, dir, why } => format!(
+            "{shown} is reached through the symlink {}, and {} is {why}, who could replace \
+             the link: {point}, or keep the link in a directory only root can change",
+            sanitize::path(link),
+            sanitize::path(dir),
+        ),
+        Distrust::SystemDir if root.path == root.configured => format!(
+            "{shown} is a system directory: `fix --apply` changes modes only in a site's own \
+             directories; change these by hand"
+        ),
+        Distrust::SystemDir => format!(
+            "{shown} (where {} leads) is a system directory: `fix --apply` changes modes only \
+             in a site's own directories; change these by hand",
+            sanitize::path(&root.configured)
+        ),
+    })
 }
 
 fn errno_text(e: rustix::io::Errno) -> String {
@@ -105,13 +178,15 @@ mod tests {
             gid: st.st_gid,
             dev: st.st_dev,
             ino: st.st_ino,
+            #[allow(clippy::unnecessary_cast)] // u32 on some targets
+            nlink: st.st_nlink as u64,
             size: 0,
             mtime: 0,
         };
         (fd, meta)
     }
 
-    fn fix<'a>(fd: &'a OwnedFd, name: &'a str, meta: Meta, to: u32) -> ModeFix<'a> {
+    fn fix<'a>(root: &'a Root, fd: &'a OwnedFd, name: &'a str, meta: Meta, to: u32) -> ModeFix<'a> {
         ModeFix {
             at: fd,
             name: OsStr::new(name),
@@ -120,7 +195,12 @@ mod tests {
             to,
             ceiling: 0o644,
             reason: "test",
+            root,
         }
+    }
+
+    fn root(p: &Path) -> Root {
+        Root::open(p).unwrap()
     }
 
     #[test]
@@ -130,11 +210,12 @@ mod tests {
         std::fs::write(&f, "").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
         let (fd, meta) = examine(t.path(), "a");
-        fix(&fd, "a", meta, 0o644).apply().unwrap();
+        let r = root(t.path());
+        fix(&r, &fd, "a", meta, 0o644).apply().unwrap();
         assert_eq!(mode(&f), 0o644);
         // Applying the same fix again: the mode is no longer what was examined.
         assert!(
-            fix(&fd, "a", meta, 0o644)
+            fix(&r, &fd, "a", meta, 0o644)
                 .apply()
                 .unwrap_err()
                 .contains("mode changed")
@@ -151,9 +232,10 @@ mod tests {
         std::fs::write(&f, "").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
         let (fd, meta) = examine(t.path(), "a");
+        let r = root(t.path());
         std::fs::remove_file(&f).unwrap();
         std::os::unix::fs::symlink(&victim, &f).unwrap();
-        let err = fix(&fd, "a", meta, 0o644).apply().unwrap_err();
+        let err = fix(&r, &fd, "a", meta, 0o644).apply().unwrap_err();
         assert!(err.contains("symlink"), "{err}");
         assert_eq!(mode(&victim), 0o600);
     }
@@ -170,9 +252,10 @@ mod tests {
             std::fs::set_permissions(d.join("a"), std::fs::Permissions::from_mode(0o666)).unwrap();
         }
         let (fd, meta) = examine(&sub, "a");
+        let r = root(t.path());
         std::fs::rename(&sub, t.path().join("sub-old")).unwrap();
         std::os::unix::fs::symlink(&elsewhere, &sub).unwrap();
-        fix(&fd, "a", meta, 0o644).apply().unwrap();
+        fix(&r, &fd, "a", meta, 0o644).apply().unwrap();
         assert_eq!(
             mode(&elsewhere.join("a")),
             0o666,
@@ -192,12 +275,47 @@ mod tests {
         std::fs::write(&f, "").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         let (fd, meta) = examine(t.path(), "a");
+        let r = root(t.path());
         assert!(
-            fix(&fd, "a", meta, 0o666)
+            fix(&r, &fd, "a", meta, 0o666)
                 .apply()
                 .unwrap_err()
                 .contains("looser")
         );
         assert_eq!(mode(&f), 0o600);
+    }
+
+    #[test]
+    fn a_file_with_several_hard_links_is_left_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("a");
+        std::fs::write(&f, "").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (fd, meta) = examine(t.path(), "a");
+        let r = root(t.path());
+        // Linked after it was examined: apply sees it.
+        std::fs::hard_link(&f, t.path().join("b")).unwrap();
+        let err = fix(&r, &fd, "a", meta, 0o644).apply().unwrap_err();
+        assert!(err.contains("2 hard links"), "{err}");
+        // Linked before: known from the start.
+        let (fd, meta) = examine(t.path(), "a");
+        assert!(fix(&r, &fd, "a", meta, 0o644).by_hand().is_some());
+        let err = fix(&r, &fd, "a", meta, 0o644).apply().unwrap_err();
+        assert!(err.starts_with("left to you: it has 2 hard links"), "{err}");
+        assert_eq!(mode(&f), 0o666);
+    }
+
+    #[test]
+    fn nothing_below_an_untrusted_root() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("a");
+        std::fs::write(&f, "").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let (fd, meta) = examine(t.path(), "a");
+        let mut r = root(t.path());
+        r.untrusted = Some(Distrust::SystemDir);
+        let err = fix(&r, &fd, "a", meta, 0o644).apply().unwrap_err();
+        assert!(err.contains("is a system directory"), "{err}");
+        assert_eq!(mode(&f), 0o666);
     }
 }

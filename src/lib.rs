@@ -12,6 +12,7 @@ pub mod docs;
 pub mod exit;
 pub mod finding;
 pub mod fixes;
+pub mod fixrun;
 pub mod init;
 pub mod logscan;
 pub mod nagios;

@@ -196,3 +196,45 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
         .collect();
     Report::new(checks, started_at, start.elapsed())
 }
+
+/// Run `work` for one check on a thread of its own under the check's deadline, with the
+/// guarantees [`run`] gives: a panic or an overrun becomes an error message for this check,
+/// and the caller goes on. On an overrun the thread is left behind; `work` must stop acting
+/// when told (`fix` closes a gate its sink checks).
+pub fn isolated<T, F>(spec: &CheckSpec, cli_timeout: Option<Duration>, work: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(&Ctx) -> anyhow::Result<T> + Send + 'static,
+{
+    quiet_check_panics();
+    let timeout = effective_timeout(spec, cli_timeout);
+    let budget = spec.check.budget(timeout);
+    let ctx = Ctx::new(&spec.id, timeout, budget);
+    let deadline = ctx.deadline;
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("{THREAD_PREFIX}{}", spec.id))
+        .spawn(move || {
+            let r = match panic::catch_unwind(AssertUnwindSafe(|| work(&ctx))) {
+                Ok(Ok(v)) => Ok(v),
+                Ok(Err(e)) => Err(format!("{e:#}")),
+                Err(p) => Err(format!(
+                    "the check crashed (a bug in sitedoctor): {}",
+                    panic_message(&*p)
+                )),
+            };
+            // The receiver is gone only if the caller stopped waiting; nothing to do then.
+            let _ = tx.send(r);
+        })
+        .map_err(|e| format!("could not start the check: {e}"))?;
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        Ok(r) => r,
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
+            "did not finish within {} (raise `timeout` for this check, or --timeout)",
+            fmt_duration(budget)
+        )),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Err("the check ended without a result (a bug in sitedoctor)".into())
+        }
+    }
+}

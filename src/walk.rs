@@ -14,6 +14,9 @@ use std::time::Instant;
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
+mod root;
+pub use root::{Distrust, Root};
+
 /// What a walk learns about one entry, without following it if it is a symlink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Meta {
@@ -23,19 +26,23 @@ pub struct Meta {
     pub gid: u32,
     pub dev: u64,
     pub ino: u64,
+    /// Hard links: a mode belongs to the inode, so it is shared by every one of them.
+    pub nlink: u64,
     pub size: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
 }
 
 impl Meta {
-    fn from_stat(st: &rustix::fs::Stat) -> Meta {
+    pub fn from_stat(st: &rustix::fs::Stat) -> Meta {
         Meta {
             mode: st.st_mode,
             uid: st.st_uid,
             gid: st.st_gid,
             dev: st.st_dev,
             ino: st.st_ino,
+            #[allow(clippy::unnecessary_cast)] // u32 on some targets
+            nlink: st.st_nlink as u64,
             size: st.st_size as u64,
             mtime: st.st_mtime,
         }
@@ -164,6 +171,42 @@ where
         Mode::empty(),
     )
     .map_err(fail)?;
+    walk_fd(root_fd, root, state, visitor, opts)
+}
+
+/// Walk a root already resolved and opened by [`Root::open`], shown as its resolved path.
+pub fn walk_root<S, V>(
+    root: &Root,
+    state: S,
+    visitor: &V,
+    opts: &Options,
+) -> Result<Stats, WalkError>
+where
+    S: Copy + Send,
+    V: Visitor<S> + ?Sized,
+{
+    let fd = root.fd.try_clone().map_err(|e| WalkError {
+        path: root.path.clone(),
+        errno: Errno::from_io_error(&e).unwrap_or(Errno::IO),
+    })?;
+    walk_fd(fd, &root.path, state, visitor, opts)
+}
+
+fn walk_fd<S, V>(
+    root_fd: OwnedFd,
+    root: &Path,
+    state: S,
+    visitor: &V,
+    opts: &Options,
+) -> Result<Stats, WalkError>
+where
+    S: Copy + Send,
+    V: Visitor<S> + ?Sized,
+{
+    let fail = |errno| WalkError {
+        path: root.to_path_buf(),
+        errno,
+    };
     let meta = Meta::from_stat(&rustix::fs::fstat(&root_fd).map_err(fail)?);
     let name = root.file_name().unwrap_or(root.as_os_str());
     let entry = Entry {

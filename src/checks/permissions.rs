@@ -10,7 +10,8 @@ use toml::Spanned;
 
 use super::findings::{Finding, Findings};
 use super::tree::{
-    Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, walk_options,
+    Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, refused_note,
+    stopped_early, walk_options,
 };
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
@@ -165,6 +166,8 @@ struct Scan {
     entries: u64,
     complete: bool,
     notes: Vec<String>,
+    /// Why `fix --apply` would change nothing below some root.
+    refusals: Vec<String>,
     user: Option<Access>,
 }
 
@@ -210,34 +213,36 @@ impl Permissions {
             entries: 0,
             complete: true,
             notes: note.into_iter().collect(),
+            refusals: vec![],
             user,
         };
-        for root in &self.roots {
-            let canon = match std::fs::canonicalize(root) {
-                Ok(c) => c,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    scan.missing.push(root.clone());
+        for configured in &self.roots {
+            let root = match walk::Root::open(configured) {
+                Ok(r) => r,
+                Err(e) if e.errno == rustix::io::Errno::NOENT => {
+                    scan.missing.push(configured.clone());
                     continue;
                 }
-                Err(e) => return Err(crate::sys::denied_or(root, &e)),
+                Err(e) => anyhow::bail!(e.describe()),
             };
-            if !canon.is_dir() {
-                anyhow::bail!("{} is not a directory", sanitize::path(root));
+            if !root.meta.is_dir() {
+                anyhow::bail!("{} is not a directory", sanitize::path(configured));
             }
-            if canon != *root {
+            if root.path != *configured {
                 scan.notes.push(format!(
                     "{} is {}",
-                    sanitize::path(root),
-                    sanitize::path(&canon)
+                    sanitize::path(configured),
+                    sanitize::path(&root.path)
                 ));
             }
+            scan.refusals.extend(crate::fixes::refusal(&root));
             let blocked = match &scan.user {
-                Some(u) => self.check_ancestors(&canon, u, findings),
+                Some(u) => self.check_ancestors(&root.path, u, findings),
                 None => false,
             };
             let visitor = PermVisitor {
                 check: self,
-                root: &canon,
+                root: &root,
                 user: scan.user.as_ref(),
                 owner,
                 group,
@@ -245,11 +250,11 @@ impl Permissions {
                 sink,
             };
             let opts = walk_options(ctx, self.one_file_system);
-            let stats = walk::walk(&canon, blocked, &visitor, &opts)
+            let stats = walk::walk_root(&root, blocked, &visitor, &opts)
                 .map_err(|e| anyhow::anyhow!(e.describe()))?;
             scan.entries += stats.entries;
             scan.complete &= stats.complete;
-            scan.scanned.push(canon);
+            scan.scanned.push(root.path);
         }
         Ok(scan)
     }
@@ -303,7 +308,7 @@ impl Permissions {
 
 struct PermVisitor<'a> {
     check: &'a Permissions,
-    root: &'a Path,
+    root: &'a walk::Root,
     user: Option<&'a Access>,
     owner: Option<u32>,
     group: Option<u32>,
@@ -362,7 +367,10 @@ impl PermVisitor<'_> {
 impl walk::Visitor<bool> for PermVisitor<'_> {
     fn visit(&self, e: &Entry<'_>, blocked: bool) -> Option<bool> {
         let c = self.check;
-        if e.depth > 0 && !c.exclude.is_empty() && c.exclude.matches(self.root, e.path, e.name) {
+        if e.depth > 0
+            && !c.exclude.is_empty()
+            && c.exclude.matches(&self.root.path, e.path, e.name)
+        {
             return None;
         }
         let m = e.meta;
@@ -394,11 +402,17 @@ impl walk::Visitor<bool> for PermVisitor<'_> {
             to,
             ceiling: policy,
             reason: mode_problem.map_or("unreadable by the web server", |p| p.4),
+            root: self.root,
         });
+        // Several hard links: the mode is shared with names that may lie anywhere.
+        let by_hand = fix.as_ref().and_then(ModeFix::by_hand);
 
         if mode_problem.is_some() || locked_out || self.owner.is_some() || self.group.is_some() {
             let shown = sanitize::path(e.path);
-            let chmod = fix.as_ref().map(ModeFix::command);
+            let chmod = fix.as_ref().map(|f| match &by_hand {
+                Some(why) => format!("{} (by hand: {why})", f.command()),
+                None => f.command(),
+            });
             if let Some((key, label, status, noun, _)) = mode_problem {
                 self.findings.add(Finding {
                     key,
@@ -407,7 +421,7 @@ impl walk::Visitor<bool> for PermVisitor<'_> {
                     path: shown.clone(),
                     what: format!("{} {noun}, policy {:o}", mode_text(perm), policy),
                     fix: chmod.clone(),
-                    automatic: true,
+                    automatic: by_hand.is_none(),
                 });
             }
             if locked_out && let Some(u) = self.user {
@@ -431,7 +445,7 @@ impl walk::Visitor<bool> for PermVisitor<'_> {
                         mode_text(perm),
                         users::user_name(m.uid)
                     ),
-                    automatic: manual.is_none(),
+                    automatic: manual.is_none() && by_hand.is_none(),
                     fix: manual.or(chmod),
                 });
             }
@@ -510,6 +524,10 @@ impl Check for Permissions {
         for n in &scan.notes {
             out.details.push(n.clone());
         }
+        if out.fix.is_some() {
+            out.details
+                .extend(scan.refusals.iter().map(|r| refused_note(r)));
+        }
         if !scan.missing.is_empty() && !self.missing_ok {
             out.status = out.status.worse(Status::Error);
             out.details
@@ -517,17 +535,16 @@ impl Check for Permissions {
         }
         if !scan.complete {
             out.status = out.status.worse(Status::Warn);
-            out.details.push(format!(
-                "the scan stopped at the time limit after {} entries: raise `timeout` for this check",
-                scan.entries
-            ));
+            out.details.push(stopped_early(scan.entries));
         }
         Ok(out)
     }
 
     fn mode_fixes(&self, ctx: &Ctx, sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
-        let findings = Findings::new(0);
-        self.scan(ctx, &findings, Some(sink))?;
+        let scan = self.scan(ctx, &Findings::new(0), Some(sink))?;
+        if !scan.complete {
+            anyhow::bail!(stopped_early(scan.entries));
+        }
         Ok(true)
     }
 }

@@ -176,6 +176,18 @@ pub fn walk_options(ctx: &Ctx, one_file_system: bool) -> walk::Options {
     }
 }
 
+/// What a scan that hit its deadline says, in the report and to `fix`.
+pub fn stopped_early(entries: u64) -> String {
+    format!(
+        "the scan stopped at the time limit after {entries} entries: raise `timeout` for this check"
+    )
+}
+
+/// A report's note that `fix --apply` will not touch a root, and why.
+pub fn refused_note(why: &str) -> String {
+    format!("`sitedoctor fix --apply` changes nothing here: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `world_writable`: files anyone can change, and world-writable directories without the
 //! sticky bit, in the places a web server reads from.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::findings::{Finding, Findings};
 use super::tree::{Excludes, ONE_FILE_SYSTEM, OneOrMany, mode_text};
-use super::tree::{max_details, walk_options};
+use super::tree::{max_details, refused_note, stopped_early, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
@@ -103,7 +103,7 @@ struct WorldWritable {
 }
 
 struct WwVisitor<'a> {
-    root: &'a Path,
+    root: &'a walk::Root,
     exclude: &'a Excludes,
     findings: &'a Findings,
     sink: Option<&'a (dyn Fn(ModeFix<'_>) + Sync)>,
@@ -113,7 +113,7 @@ impl walk::Visitor<()> for WwVisitor<'_> {
     fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
         if e.depth > 0
             && !self.exclude.is_empty()
-            && self.exclude.matches(self.root, e.path, e.name)
+            && self.exclude.matches(&self.root.path, e.path, e.name)
         {
             return None;
         }
@@ -135,17 +135,23 @@ impl walk::Visitor<()> for WwVisitor<'_> {
                 path: e.path,
                 meta: m,
                 to: perm & !0o002,
-                ceiling: perm & !0o002,
+                // Anything but o+w: merged with another check's fix, that one decides the rest.
+                ceiling: 0o7777 & !0o002,
                 reason: "world-writable",
+                root: self.root,
             };
+            let by_hand = fix.by_hand();
             self.findings.add(Finding {
                 key: "world-writable",
                 label: "world-writable",
                 status: Status::Fail,
                 path: sanitize::path(e.path),
                 what: format!("{} {noun}", mode_text(perm)),
-                fix: Some(fix.command()),
-                automatic: true,
+                fix: Some(match &by_hand {
+                    Some(why) => format!("{} (by hand: {why})", fix.command()),
+                    None => fix.command(),
+                }),
+                automatic: by_hand.is_none(),
             });
             if let Some(sink) = self.sink {
                 sink(fix);
@@ -160,28 +166,39 @@ impl walk::Visitor<()> for WwVisitor<'_> {
 }
 
 impl WorldWritable {
-    fn roots(&self) -> Vec<PathBuf> {
-        match &self.paths {
-            Some(p) if self.missing_ok => p.iter().filter(|p| p.exists()).cloned().collect(),
-            Some(p) => p.clone(),
-            None => DEFAULT_PATHS
-                .iter()
-                .map(PathBuf::from)
-                .filter(|p| p.exists())
-                .collect(),
+    /// The paths to scan, resolved and open; missing ones are left out when that is allowed.
+    fn roots(&self) -> anyhow::Result<Vec<walk::Root>> {
+        let (paths, missing_ok) = match &self.paths {
+            Some(p) => (p.clone(), self.missing_ok),
+            None => (DEFAULT_PATHS.iter().map(PathBuf::from).collect(), true),
+        };
+        let mut roots = Vec::new();
+        for p in &paths {
+            match walk::Root::open(p) {
+                Ok(r) => roots.push(r),
+                Err(e) if missing_ok && e.errno == rustix::io::Errno::NOENT => {}
+                Err(e) => anyhow::bail!(e.describe()),
+            }
         }
+        Ok(roots)
     }
 
-    /// Scan every root; returns the roots scanned, entries seen and whether it finished.
+    /// Scan every root; returns the roots scanned (resolved), entries seen and whether it
+    /// finished.
     fn scan(
         &self,
         ctx: &Ctx,
         findings: &Findings,
         sink: Option<&(dyn Fn(ModeFix<'_>) + Sync)>,
-    ) -> anyhow::Result<(Vec<PathBuf>, u64, bool)> {
-        let roots = self.roots();
-        let mut entries = 0;
-        let mut complete = true;
+    ) -> anyhow::Result<Scan> {
+        let roots = self.roots()?;
+        let mut scan = Scan {
+            roots: Vec::new(),
+            notes: Vec::new(),
+            refusals: Vec::new(),
+            entries: 0,
+            complete: true,
+        };
         for root in &roots {
             let v = WwVisitor {
                 root,
@@ -191,18 +208,38 @@ impl WorldWritable {
             };
             let opts = walk_options(ctx, self.one_file_system);
             let stats =
-                walk::walk(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
-            entries += stats.entries;
-            complete &= stats.complete;
+                walk::walk_root(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
+            scan.entries += stats.entries;
+            scan.complete &= stats.complete;
+            scan.refusals.extend(crate::fixes::refusal(root));
+            if root.path != root.configured {
+                scan.notes.push(format!(
+                    "{} is {}",
+                    sanitize::path(&root.configured),
+                    sanitize::path(&root.path)
+                ));
+            }
         }
-        Ok((roots, entries, complete))
+        scan.roots = roots.into_iter().map(|r| r.path).collect();
+        Ok(scan)
     }
+}
+
+/// What a scan of all paths learned, beside the findings.
+struct Scan {
+    roots: Vec<PathBuf>,
+    notes: Vec<String>,
+    /// Why `fix --apply` would change nothing below some path.
+    refusals: Vec<String>,
+    entries: u64,
+    complete: bool,
 }
 
 impl Check for WorldWritable {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let findings = Findings::new(self.max_details);
-        let (roots, entries, complete) = self.scan(ctx, &findings, None)?;
+        let scan = self.scan(ctx, &findings, None)?;
+        let (roots, entries) = (&scan.roots, scan.entries);
         if roots.is_empty() {
             let looked: Vec<String> = match &self.paths {
                 Some(p) => p.iter().map(|p| sanitize::path(p)).collect(),
@@ -222,15 +259,23 @@ impl Check for WorldWritable {
         );
         out.metrics
             .insert(0, Metric::new("entries", entries as f64, ""));
-        if !complete {
+        out.details.extend(scan.notes);
+        if out.fix.is_some() {
+            out.details
+                .extend(scan.refusals.iter().map(|r| refused_note(r)));
+        }
+        if !scan.complete {
             out.status = out.status.worse(Status::Warn);
-            out.details.push(format!("the scan stopped at the time limit after {entries} entries: raise `timeout` for this check"));
+            out.details.push(stopped_early(entries));
         }
         Ok(out)
     }
 
     fn mode_fixes(&self, ctx: &Ctx, sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
-        self.scan(ctx, &Findings::new(0), Some(sink))?;
+        let scan = self.scan(ctx, &Findings::new(0), Some(sink))?;
+        if !scan.complete {
+            anyhow::bail!(stopped_early(scan.entries));
+        }
         Ok(true)
     }
 }

@@ -3,6 +3,7 @@
 mod config_errors;
 mod exit_codes;
 mod filesystem;
+mod fix;
 mod logs;
 mod msrv;
 mod network;
