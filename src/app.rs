@@ -1,7 +1,7 @@
 //! The application edge: parse arguments, resolve configuration, dispatch the subcommand,
 //! write the output and choose the exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 

@@ -231,7 +231,7 @@ where
         Ok(r) => r,
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
             "did not finish within {} (raise `timeout` for this check, or --timeout)",
-            fmt_duration(budget)
+            fmt_limit(budget)
         )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err("the check ended without a result (a bug in sitedoctor)".into())

@@ -34,8 +34,9 @@ pub static KIND: Kind = Kind {
                out from owner, group, mode and the user's groups (ACLs are not read) — including \
                the directories above the root, where a home directory at 700 locks the server out.",
     fixes: "The exact `chmod` for each finding; `sitedoctor fix --apply` applies the mode changes \
-            inside the root (never through a symlink, never looser than the policy). Directories \
-            above the root and ownership are shown to change by hand.",
+            inside the root (never through a symlink, never looser than the policy, never a file \
+            with several hard links, never below a root another user can redirect or in a system \
+            directory). Directories above the root and ownership are shown to change by hand.",
     field_docs: &[
         FieldDoc {
             name: "path",
