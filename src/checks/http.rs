@@ -275,8 +275,14 @@ impl Spec for HttpSpec {
             Some(r) => *r.get_ref() as u32,
             None => 0,
         };
+        let secrets = redact::Secrets::for_request(
+            &url,
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.body.as_deref(),
+        );
         Ok(Arc::new(Http {
             raw_url: self.url.into_inner(),
+            secrets,
             url,
             method,
             headers,
@@ -301,6 +307,8 @@ impl Spec for HttpSpec {
 #[derive(Debug)]
 struct Http {
     raw_url: String,
+    /// Everything secret the request carries, in every form it may be echoed back in.
+    secrets: redact::Secrets,
     url: reqwest::Url,
     method: reqwest::Method,
     headers: reqwest::header::HeaderMap,
@@ -410,7 +418,9 @@ impl Http {
             None => status.is_success() || status.is_redirection(),
         };
         if !ok_status {
-            let first = first_line(&body, &content_type);
+            // Debug pages echo the request: mask before cutting, so no secret is left half-shown.
+            let masked = self.secrets.mask(&String::from_utf8_lossy(&body));
+            let first = first_line(masked.as_bytes(), &content_type);
             let expected = self.expect.as_ref().map_or("2xx or 3xx".to_string(), |l| {
                 l.iter()
                     .map(u16::to_string)
@@ -633,14 +643,8 @@ impl Check for Http {
                 out.details.push(format!("try {} failed: {why}", i + 1));
             }
         }
-        // Nothing the library or the server said may carry a secret from the URL.
-        out.summary = redact::scrub(&out.summary, &self.raw_url);
-        out.details = out
-            .details
-            .iter()
-            .map(|d| redact::scrub(d, &self.raw_url))
-            .collect();
-        Ok(out)
+        // Nothing the library or the server said may carry a secret of the request.
+        Ok(out.masked(|t| self.secrets.mask(&redact::scrub(t, &self.raw_url))))
     }
 }
 
