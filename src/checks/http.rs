@@ -349,6 +349,16 @@ impl Http {
             .build()?)
     }
 
+    /// The URL as the client sends it: credentials go in a header, the fragment nowhere.
+    /// Comparing with it tells a redirect from a URL merely told apart.
+    fn url_as_sent(&self) -> reqwest::Url {
+        let mut u = self.url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.set_fragment(None);
+        u
+    }
+
     /// One request, judged. The outcome's status is its verdict.
     fn attempt(&self, client: &reqwest::blocking::Client, timeout: Duration) -> Outcome {
         let mut req = client
@@ -407,7 +417,7 @@ impl Http {
             fmt_duration(took),
             fmt_bytes(body.len() as u64)
         ));
-        if final_url != self.url {
+        if final_url != self.url_as_sent() {
             out.details.push(format!(
                 "final URL after redirects: {}",
                 redact::url(final_url.as_str())

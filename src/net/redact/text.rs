@@ -23,7 +23,7 @@ pub fn text(s: &str) -> String {
     let s = URL.replace_all(s, |c: &regex::Captures<'_>| url(&c[0]));
     ASSIGNMENT
         .replace_all(&s, |c: &regex::Captures<'_>| {
-            if is_secret_name(&c[1]) && c[3] != *MASK {
+            if secret_value(&c[1], &c[3]) {
                 format!("{}={}{MASK}", &c[1], &c[2])
             } else {
                 c[0].to_string()
@@ -32,11 +32,16 @@ pub fn text(s: &str) -> String {
         .into_owned()
 }
 
+/// A shell variable (`token=$API_TOKEN`) names a secret, it does not hold one.
+fn secret_value(name: &str, value: &str) -> bool {
+    is_secret_name(name) && value != MASK && !value.starts_with('$')
+}
+
 /// The secret values [`text`] masks, and the URLs it finds (for their own secrets).
 pub(super) fn found(s: &str) -> (Vec<String>, Vec<reqwest::Url>) {
     let values = ASSIGNMENT
         .captures_iter(s)
-        .filter(|c| is_secret_name(&c[1]))
+        .filter(|c| secret_value(&c[1], &c[3]))
         .map(|c| c[3].to_string())
         .collect();
     let urls = URL
