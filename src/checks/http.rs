@@ -573,7 +573,8 @@ pub fn first_line(body: &[u8], content_type: &str) -> String {
         if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
             && b > a + 7
         {
-            return clip(text[a + 7..b].trim());
+            // `lower` has `text`'s byte layout: these are character boundaries of both.
+            return clip(text.get(a + 7..b).unwrap_or("").trim());
         }
     }
     for line in text.lines() {

@@ -145,7 +145,7 @@ impl Check for Process {
                 all.iter()
                     .filter(|p| p.pid != me && re.is_match(&p.cmdline))
                     .collect(),
-                format!("matching /{}/", re.as_str()),
+                format!("matching /{}/", crate::net::redact::text(re.as_str())),
             ),
         };
         let count = found.len();

@@ -404,9 +404,8 @@ fn config_error_snippets_show_no_secret() {
         ),
         format!("{cmd}env = {{ API_TOKEN = \"env-s3cr3t\", N = 5 }}\n"),
         format!("{cmd}[check.env]\nAPI_TOKEN = env-s3cr3t\n"),
-        format!(
-            "{http}url = \"http://a/\"\nretries = 99 # password: cmt-s3cr3t\napi_key = \"key-s3cr3t\"\n"
-        ),
+        format!("{http}url = \"http://a/\"\nretries = 99 # the password: cmt-s3cr3t\n"),
+        format!("{http}url = \"http://a/\"\napi_key = \"key-s3cr3t\"\n"),
     ] {
         let out = TestEnv::new().config(&toml).run(&[]);
         out.expect_code(78);

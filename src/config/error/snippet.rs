@@ -57,9 +57,12 @@ pub(super) fn masked(text: &str, line_start: usize, col: usize) -> (String, usiz
     for (range, value) in parts {
         let piece = line.get(range.clone()).unwrap_or("");
         let shown = match value {
-            true if secret && !piece.trim().is_empty() => {
+            true if (secret || secret_comment(line, &range)) && !piece.trim().is_empty() => {
                 found.add(piece);
-                MASK.to_string()
+                let lead = piece
+                    .get(..piece.len() - piece.trim_start().len())
+                    .unwrap_or("");
+                format!("{lead}{MASK}")
             }
             true => {
                 found.add_text(piece);
@@ -134,6 +137,17 @@ fn classify(line: &str, st: &mut State) -> (Vec<(Range<usize>, bool)>, bool) {
         st.ml = Some((close, secret || pending));
     }
     (parts, secret)
+}
+
+/// A comment that names a secret or holds something like one (`# password: …`).
+fn secret_comment(line: &str, range: &Range<usize>) -> bool {
+    let before = line.get(..range.start).unwrap_or("");
+    let text = line.get(range.clone()).unwrap_or("");
+    before.ends_with('#')
+        && (redact::has_userinfo(text)
+            || text
+                .split(|c: char| c.is_whitespace() || matches!(c, ':' | '=' | ','))
+                .any(|w| redact::is_secret_name(w) || redact::looks_like_token(w)))
 }
 
 fn secret_key(k: &str) -> bool {
@@ -263,7 +277,7 @@ mod tests {
             (
                 "url = \"https://u:pw@h/\" # admin pw",
                 "url",
-                "url = \"***\" #***",
+                "url = \"***\" # ***",
             ),
             ("api_token = hunter2", "hunter2", "api_token = ***"),
             (
@@ -300,6 +314,8 @@ mod tests {
     fn other_lines_keep_their_values_and_lose_embedded_secrets() {
         for (text, want) in [
             ("kind = \"htp\"", "kind = \"htp\""),
+            ("retries = 99 # at most 10", "retries = 99 # at most 10"),
+            ("retries = 99 # db password: x1", "retries = 99 # ***"),
             (
                 "url = \"https://h/x?token=abc&page=2\"",
                 "url = \"https://h/x?token=***&page=2\"",
