@@ -343,4 +343,17 @@ mod tests {
         let (_, caret) = show("kind = \"htp\"", "htp");
         assert_eq!(caret, 9);
     }
+
+    proptest::proptest! {
+        /// Any text, any line and column: no panic, and the caret stays on the line.
+        #[test]
+        fn never_panics(text in "(\\PC|[\"'#=\\[\\]{},.\n\\\\]){0,200}", line in 0usize..20, col in 0usize..80) {
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            let start = starts[line % starts.len()];
+            let (shown, caret, _) = masked(&text, start, col);
+            proptest::prop_assert!(caret >= 1 && caret <= shown.chars().count() + 1);
+        }
+    }
 }

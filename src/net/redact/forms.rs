@@ -60,6 +60,23 @@ pub fn json_escape(s: &str) -> String {
         .to_string()
 }
 
+/// The inside of a JSON string with everything past ASCII as `\uXXXX` (PHP's
+/// `json_encode` by default).
+pub fn json_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in json_escape(s).chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding, as in `Authorization: Basic`.
@@ -123,5 +140,9 @@ mod tests {
         assert_eq!(pct_encode("a b/c~*", true), "a+b%2Fc%7E*");
         assert_eq!(json_escape("a\"b\\c"), "a\\\"b\\\\c");
         assert_eq!(html_escape("<a&'>"), "&lt;a&amp;&#39;&gt;");
+        assert_eq!(
+            json_ascii("pässwört😀"),
+            "p\\u00e4ssw\\u00f6rt\\ud83d\\ude00"
+        );
     }
 }

@@ -70,6 +70,7 @@ impl Secrets {
                 forms::pct_encode(b, true),
                 forms::html_escape(b),
                 json.replace('/', "\\/"),
+                forms::json_ascii(b).replace('/', "\\/"),
                 json,
             ] {
                 self.push(&form);

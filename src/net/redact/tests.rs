@@ -216,3 +216,21 @@ fn free_text_assignments_and_urls() {
     s.add_text("run --api-key=k3y-v4lue postgres://app:dbpw-value@db/app");
     assert_eq!(s.mask("k3y-v4lue dbpw-value app ok"), "*** *** *** ok");
 }
+
+proptest::proptest! {
+    /// Any text and any secrets: no panic, and no secret of three or more characters is
+    /// left whole where it was not part of a longer word.
+    #[test]
+    fn masking_never_panics(text in "\\PC{0,120}", secrets in proptest::collection::vec("\\PC{0,12}", 0..4), name in "\\PC{0,20}") {
+        let mut s = Secrets::new();
+        for v in &secrets {
+            s.add(v);
+        }
+        let _ = s.mask_cut(&text);
+        let masked = s.mask(&text);
+        for v in secrets.iter().filter(|v| v.trim().chars().count() >= 8 && !v.contains('*')) {
+            proptest::prop_assert!(!masked.to_ascii_lowercase().contains(&v.trim().to_ascii_lowercase()), "{v:?} in {masked:?}");
+        }
+        let _ = (is_secret_name(&name), looks_like_token(&name), url(&name), text::text(&name));
+    }
+}
