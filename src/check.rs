@@ -196,6 +196,20 @@ impl Outcome {
         self.metrics.push(metric);
         self
     }
+
+    /// The same outcome with `mask` applied to every text it shows: summary, evidence,
+    /// fix and metric labels (how checks keep their secrets out of every output).
+    pub fn masked(mut self, mask: impl Fn(&str) -> String) -> Outcome {
+        self.summary = mask(&self.summary);
+        self.details = self.details.iter().map(|d| mask(d)).collect();
+        if let Some(f) = &mut self.fix {
+            f.text = mask(&f.text);
+        }
+        for m in &mut self.metrics {
+            m.labels = m.labels.iter().map(|(k, v)| (k.clone(), mask(v))).collect();
+        }
+        self
+    }
 }
 
 /// What a running check may know about its run.

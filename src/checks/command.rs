@@ -12,6 +12,7 @@ use super::tree::OneOrMany;
 use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::net::redact::{self, Secrets};
 use crate::sys::child;
 use crate::units::fmt_limit;
 
@@ -144,7 +145,9 @@ impl Spec for CommandSpec {
                     .map_err(|e| SpanError::new(r.span(), format!("invalid regex: {e}")))?,
             ),
         };
+        let secrets = secrets_of(&argv, &self.env);
         Ok(Arc::new(Command {
+            secrets,
             argv,
             expect_exit,
             expect_output,
@@ -157,6 +160,8 @@ impl Spec for CommandSpec {
 
 #[derive(Debug)]
 struct Command {
+    /// `env` values and secret-looking arguments, masked in everything the check prints.
+    secrets: Secrets,
     argv: Vec<String>,
     expect_exit: Vec<i32>,
     expect_output: Option<regex::Regex>,
@@ -165,16 +170,70 @@ struct Command {
     skip_if_missing: bool,
 }
 
-/// `nginx -t -c '/etc/my nginx.conf'`: how the command line reads in a report.
+/// `nginx -t -c '/etc/my nginx.conf'`: how the command line reads in a report, secrets
+/// masked (`--password=***`, `--token ***`, `https://***:***@host/`).
 pub fn shown(argv: &[String]) -> String {
     argv.iter()
-        .map(|a| shell_quote(a))
+        .enumerate()
+        .map(|(i, a)| {
+            if i > 0 && secret_flag(&argv[i - 1]) {
+                redact::MASK.to_string()
+            } else {
+                shell_quote(&redact::text(a))
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
 
+/// `--password` or `-token` given alone: the next argument is its value.
+fn secret_flag(arg: &str) -> bool {
+    arg.starts_with('-')
+        && !arg.contains('=')
+        && redact::is_secret_name(arg.trim_start_matches('-'))
+}
+
+/// What a command check must never show: its `env` values, and the secrets in its
+/// arguments (a program may print its own command line).
+fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
+    let mut s = Secrets::new();
+    for v in env.values() {
+        s.add(v);
+    }
+    for (i, a) in argv.iter().enumerate() {
+        if i > 0 && secret_flag(&argv[i - 1]) {
+            s.add(a);
+        }
+        s.add_text(a);
+    }
+    s
+}
+
+/// Captured output with the secrets masked (where the cap cut it, a secret's beginning too).
+fn masked(c: &child::Captured, secrets: &Secrets) -> child::Captured {
+    let text = c.text();
+    let text = if c.dropped > 0 {
+        secrets.mask_cut(&text)
+    } else {
+        secrets.mask(&text)
+    };
+    child::Captured {
+        bytes: text.into_bytes(),
+        dropped: c.dropped,
+    }
+}
+
 impl Check for Command {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        match self.judge(ctx) {
+            Ok(out) => Ok(out.masked(|t| self.secrets.mask(t))),
+            Err(e) => Err(anyhow::anyhow!(self.secrets.mask(&format!("{e:#}")))),
+        }
+    }
+}
+
+impl Command {
+    fn judge(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let line = shown(&self.argv);
         if self.skip_if_missing && child::which(&self.argv[0]).is_none() {
             return Ok(Outcome::skip(format!(
@@ -194,8 +253,12 @@ impl Check for Command {
         if let Some(c) = f.code {
             out.metrics.push(Metric::new("exit_code", c as f64, ""));
         }
+        let (stdout, stderr) = (
+            masked(&f.stdout, &self.secrets),
+            masked(&f.stderr, &self.secrets),
+        );
         let evidence = |out: &mut Outcome| {
-            for (name, c) in [("stderr", &f.stderr), ("stdout", &f.stdout)] {
+            for (name, c) in [("stderr", &stderr), ("stdout", &stdout)] {
                 for l in child::tail_lines(c, 10) {
                     out.details.push(format!("{name}: {l}"));
                 }
@@ -219,9 +282,7 @@ impl Check for Command {
             ));
         };
         let last = |c: &child::Captured| child::tail_lines(c, 1).into_iter().next();
-        let said = last(&f.stderr)
-            .or_else(|| last(&f.stdout))
-            .unwrap_or_default();
+        let said = last(&stderr).or_else(|| last(&stdout)).unwrap_or_default();
         if !self.expect_exit.contains(&code) {
             evidence(&mut out);
             let summary = if said.is_empty() {

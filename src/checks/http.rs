@@ -275,8 +275,14 @@ impl Spec for HttpSpec {
             Some(r) => *r.get_ref() as u32,
             None => 0,
         };
+        let secrets = redact::Secrets::for_request(
+            &url,
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.body.as_deref(),
+        );
         Ok(Arc::new(Http {
             raw_url: self.url.into_inner(),
+            secrets,
             url,
             method,
             headers,
@@ -301,6 +307,8 @@ impl Spec for HttpSpec {
 #[derive(Debug)]
 struct Http {
     raw_url: String,
+    /// Everything secret the request carries, in every form it may be echoed back in.
+    secrets: redact::Secrets,
     url: reqwest::Url,
     method: reqwest::Method,
     headers: reqwest::header::HeaderMap,
@@ -345,6 +353,16 @@ impl Http {
                     errors::reason(&e)
                 )
             })
+    }
+
+    /// The URL as the client sends it: credentials go in a header, the fragment nowhere.
+    /// Comparing with it tells a redirect from a URL merely told apart.
+    fn url_as_sent(&self) -> reqwest::Url {
+        let mut u = self.url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.set_fragment(None);
+        u
     }
 
     /// One request, judged. The outcome's status is its verdict.
@@ -405,7 +423,7 @@ impl Http {
             fmt_duration(took),
             fmt_bytes(body.len() as u64)
         ));
-        if final_url != self.url {
+        if final_url != self.url_as_sent() {
             out.details.push(format!(
                 "final URL after redirects: {}",
                 redact::url(final_url.as_str())
@@ -416,7 +434,9 @@ impl Http {
             None => status.is_success() || status.is_redirection(),
         };
         if !ok_status {
-            let first = first_line(&body, &content_type);
+            // Debug pages echo the request: mask before cutting, so no secret is left half-shown.
+            let masked = self.secrets.mask(&String::from_utf8_lossy(&body));
+            let first = first_line(masked.as_bytes(), &content_type);
             let expected = self.expect.as_ref().map_or("2xx or 3xx".to_string(), |l| {
                 l.iter()
                     .map(u16::to_string)
@@ -557,7 +577,8 @@ pub fn first_line(body: &[u8], content_type: &str) -> String {
         if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
             && b > a + 7
         {
-            return clip(text[a + 7..b].trim());
+            // `lower` has `text`'s byte layout: these are character boundaries of both.
+            return clip(text.get(a + 7..b).unwrap_or("").trim());
         }
     }
     for line in text.lines() {
@@ -650,14 +671,8 @@ impl Check for Http {
                 out.details.push(format!("try {} failed: {why}", i + 1));
             }
         }
-        // Nothing the library or the server said may carry a secret from the URL.
-        out.summary = redact::scrub(&out.summary, &self.raw_url);
-        out.details = out
-            .details
-            .iter()
-            .map(|d| redact::scrub(d, &self.raw_url))
-            .collect();
-        Ok(out)
+        // Nothing the library or the server said may carry a secret of the request.
+        Ok(out.masked(|t| self.secrets.mask(&redact::scrub(t, &self.raw_url))))
     }
 }
 

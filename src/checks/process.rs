@@ -145,18 +145,15 @@ impl Check for Process {
                 all.iter()
                     .filter(|p| p.pid != me && re.is_match(&p.cmdline))
                     .collect(),
-                format!("matching /{}/", re.as_str()),
+                format!("matching /{}/", crate::net::redact::text(re.as_str())),
             ),
         };
         let count = found.len();
         let mut out = Outcome::pass("")
             .metric(Metric::new("count", count as f64, "").thresholds(None, Some(self.min as f64)));
+        // Name and pid only: a command line carries `--password=` and connection strings.
         for p in found.iter().take(5) {
-            out.details.push(format!(
-                "{}: {}",
-                p.label(),
-                crate::sanitize::terminal(&p.cmdline)
-            ));
+            out.details.push(p.label());
         }
         if count > 5 {
             out.details.push(format!("… and {} more", count - 5));

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::ops::Range;
 
+mod snippet;
+
 /// A problem found while reading check definitions, located in its source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -11,8 +13,10 @@ pub struct ConfigError {
     /// 1-based line and column, when the problem has a place.
     pub at: Option<(usize, usize)>,
     pub message: String,
-    /// The offending line, for context.
+    /// The offending line, for context, with its secrets masked.
     pub snippet: Option<String>,
+    /// The 1-based column of the caret under the snippet (masking may move it from `at`).
+    pub caret: usize,
 }
 
 impl ConfigError {
@@ -23,6 +27,7 @@ impl ConfigError {
             at: None,
             message: message.into(),
             snippet: None,
+            caret: 0,
         }
     }
 
@@ -36,12 +41,14 @@ impl ConfigError {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let col = before[line_start..].chars().count() + 1;
-        let line_text = text[line_start..].lines().next().unwrap_or("").to_string();
+        // The line and the message may quote a value: neither may show a secret.
+        let (shown, caret, masked) = snippet::masked(text, line_start, col);
         ConfigError {
             file: file.to_string(),
             at: Some((line, col)),
-            message,
-            snippet: Some(line_text),
+            message: masked.mask(&message),
+            snippet: Some(shown),
+            caret,
         }
     }
 }
@@ -59,7 +66,8 @@ impl fmt::Display for ConfigError {
             Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
             None => write!(f, "{}: {}", self.file, self.message)?,
         }
-        if let (Some((line, col)), Some(snippet)) = (self.at, &self.snippet) {
+        if let (Some((line, _)), Some(snippet)) = (self.at, &self.snippet) {
+            let col = self.caret;
             let gutter = line.to_string().len();
             let shown = crate::sanitize::terminal(snippet);
             write!(
@@ -112,5 +120,19 @@ mod tests {
         assert_eq!(e.at, Some((2, 6)));
         assert!(e.to_string().starts_with("f.toml:2:6: bad\n"));
         assert!(e.to_string().contains("2 | bb = 2"));
+    }
+
+    #[test]
+    fn snippet_and_message_never_show_a_secret() {
+        let text = "[[check]]\nheaders = \"Bearer hunter2-s3cr3t\"\n";
+        let span = text.find("\"Bearer").unwrap();
+        let msg = "invalid type: string \"Bearer hunter2-s3cr3t\", expected a map".to_string();
+        let e = ConfigError::at("f.toml", text, Some(span..span + 1), msg);
+        let shown = e.to_string();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.ends_with("2 | headers = \"***\"\n  |           ^"),
+            "{shown}"
+        );
     }
 }

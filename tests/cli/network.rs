@@ -398,7 +398,7 @@ fn secrets_never_appear_in_any_output() {
     let out = env.run(&[]);
     assert!(
         out.stdout.contains(&format!(
-            "http://admin:***@127.0.0.1:{port}/x?token=***&page=2"
+            "http://***:***@127.0.0.1:{port}/x?token=***&page=2"
         )),
         "{}",
         out.stdout
