@@ -198,7 +198,7 @@ impl Outcome {
     }
 
     /// The same outcome with `mask` applied to every text it shows: summary, evidence,
-    /// fix and metric labels (how checks keep their secrets out of every output).
+    /// fix, metric labels and findings (how checks keep their secrets out of every output).
     pub fn masked(mut self, mask: impl Fn(&str) -> String) -> Outcome {
         self.summary = mask(&self.summary);
         self.details = self.details.iter().map(|d| mask(d)).collect();
@@ -207,6 +207,9 @@ impl Outcome {
         }
         for m in &mut self.metrics {
             m.labels = m.labels.iter().map(|(k, v)| (k.clone(), mask(v))).collect();
+        }
+        for f in &mut self.findings {
+            f.mask(&mask);
         }
         self
     }

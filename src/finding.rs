@@ -174,6 +174,30 @@ impl Finding {
         self
     }
 
+    /// Apply `mask` to every text it shows: what it says, its fix, and its subject's names
+    /// (a URL or an address may carry credentials).
+    pub fn mask(&mut self, mask: &impl Fn(&str) -> String) {
+        self.text = mask(&self.text);
+        if let Some(f) = &mut self.fix {
+            f.text = mask(&f.text);
+        }
+        match &mut self.subject {
+            Subject::Path { path, .. } => *path = mask(path),
+            Subject::Url { url } => *url = mask(url),
+            Subject::Address { address } => *address = mask(address),
+            Subject::Process { name, .. } => *name = mask(name),
+            Subject::Unit { unit } => *unit = mask(unit),
+            Subject::Var { name } => *name = mask(name),
+            Subject::Mount { mount } => *mount = mask(mount),
+            Subject::Directive { directive, path, .. } => {
+                *directive = mask(directive);
+                if let Some(p) = path {
+                    *p = mask(p);
+                }
+            }
+        }
+    }
+
     /// The evidence line a report shows for it: its text, then its fix after an arrow.
     pub fn detail(&self) -> String {
         match &self.fix {
@@ -214,6 +238,21 @@ mod tests {
             f.detail(),
             "www-data cannot read it → chmod 644 /var/www/index.php"
         );
+    }
+
+    #[test]
+    fn masking_reaches_text_fix_and_subject() {
+        let mut f = Finding::new(
+            Subject::Url {
+                url: "https://u:hunter2@x/".into(),
+            },
+            Cause::Dependency,
+            Status::Fail,
+            "hunter2 echoed",
+        )
+        .fix("curl https://u:hunter2@x/");
+        f.mask(&|s: &str| s.replace("hunter2", "***"));
+        assert!(!serde_json::to_string(&f).unwrap().contains("hunter2"));
     }
 
     #[test]
