@@ -18,7 +18,8 @@ pub static KIND: Kind = Kind {
     why: "If the application server behind the web server is not running — PHP-FPM, gunicorn, \
           puma, node — every dynamic request fails.",
     looks_at: "The process table: processes whose name, executable or first command-line word is \
-               `name`, or whose full command line matches the regex `pattern`.",
+               `name`, or whose full command line matches the regex `pattern`. Matches are shown by \
+               name and pid, never by command line (command lines carry passwords).",
     fixes: "`systemctl start UNIT` where a systemd unit exists (then read `journalctl -u UNIT` for \
             why it stopped); otherwise start it the way it is deployed.",
     field_docs: &[
