@@ -144,9 +144,20 @@ pub struct Finding {
     /// What was found, in a sentence, already free of secrets.
     pub text: String,
     pub fix: Option<Fix>,
-    /// When it happened (a log entry's time), in seconds since the Unix epoch.
+    /// When it happened (a log entry's time, a request's start), in seconds since the Unix
+    /// epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<i64>,
+    /// When it ended, for what took time (a request), in seconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+}
+
+/// Now, in seconds since the Unix epoch.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Finding {
@@ -158,6 +169,7 @@ impl Finding {
             text: text.into(),
             fix: None,
             at: None,
+            until: None,
         }
     }
 
@@ -171,6 +183,13 @@ impl Finding {
 
     pub fn at(mut self, when: i64) -> Finding {
         self.at = Some(when);
+        self
+    }
+
+    /// It lasted from `from` to `to` (seconds since the epoch).
+    pub fn during(mut self, from: i64, to: i64) -> Finding {
+        self.at = Some(from);
+        self.until = Some(to);
         self
     }
 
@@ -189,7 +208,9 @@ impl Finding {
             Subject::Unit { unit } => *unit = mask(unit),
             Subject::Var { name } => *name = mask(name),
             Subject::Mount { mount } => *mount = mask(mount),
-            Subject::Directive { directive, path, .. } => {
+            Subject::Directive {
+                directive, path, ..
+            } => {
                 *directive = mask(directive);
                 if let Some(p) = path {
                     *p = mask(p);

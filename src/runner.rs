@@ -70,9 +70,39 @@ pub fn effective_timeout(spec: &CheckSpec, cli: Option<Duration>) -> Duration {
 }
 
 pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
-    quiet_check_panics();
     let started_at = SystemTime::now();
     let start = Instant::now();
+    let mut checks = results(specs, opts);
+    reread_logs(specs, &mut checks, opts);
+    Report::new(checks, started_at, start.elapsed())
+}
+
+/// When the site answered an error, the `log` checks may have read their files before the
+/// request that failed was logged (they all run at once): read them again, so the entry
+/// that explains the answer is there to link. Logs are read only back to their window's
+/// start, so this costs about what the first reading did.
+fn reread_logs(specs: &[CheckSpec], checks: &mut [CheckResult], opts: RunOptions) {
+    let site_failed = checks.iter().any(|c| {
+        c.kind == "http"
+            && c.findings
+                .iter()
+                .any(|f| f.until.is_some() && !f.status.is_ok())
+    });
+    let logs: Vec<usize> = (0..specs.len())
+        .filter(|&i| specs[i].kind.name == "log")
+        .collect();
+    if !site_failed || logs.is_empty() {
+        return;
+    }
+    let again: Vec<CheckSpec> = logs.iter().map(|&i| specs[i].clone()).collect();
+    for (i, r) in logs.into_iter().zip(results(&again, opts)) {
+        checks[i] = r;
+    }
+}
+
+/// Run the checks and return their results in checklist order.
+fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
+    quiet_check_panics();
     let jobs = opts.jobs.max(1);
     let (tx, rx) = mpsc::channel::<Done>();
     let mut results: Vec<Option<(Outcome, Duration)>> = vec![None; specs.len()];
@@ -165,7 +195,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
         }
     }
 
-    let checks = specs
+    specs
         .iter()
         .zip(results)
         .map(|(spec, r)| {
@@ -193,8 +223,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
                 duration_ms: took.as_millis() as u64,
             }
         })
-        .collect();
-    Report::new(checks, started_at, start.elapsed())
+        .collect()
 }
 
 /// Run `work` for one check on a thread of its own under the check's deadline, with the

@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause as FindingCause, Finding, Subject};
 use crate::net::errors::{self, Cause, Phase};
 use crate::net::{judge_latency, latency_order, redact, tls};
 use crate::units::{Dur, fmt_bytes, fmt_duration};
@@ -374,6 +375,7 @@ impl Http {
             req = req.body(b.clone());
         }
         let t0 = Instant::now();
+        let began = crate::finding::now_secs();
         let resp = match req.send() {
             Ok(r) => r,
             Err(e) => return self.failed(&e, Phase::Request, timeout),
@@ -447,9 +449,20 @@ impl Http {
             if !first.is_empty() {
                 summary.push_str(&format!(": {first}"));
             }
+            let advice = status_advice(status.as_u16());
+            out.findings.push(
+                Finding::new(
+                    self.subject(),
+                    cause_of_status(status.as_u16()),
+                    Status::Fail,
+                    summary.clone(),
+                )
+                .fix(advice.clone())
+                .during(began, crate::finding::now_secs()),
+            );
             out = out.status_summary(Status::Fail, summary);
             out.fix = Some(crate::check::Fix {
-                text: status_advice(status.as_u16()),
+                text: advice,
                 automatic: false,
             });
             return out;
@@ -507,7 +520,26 @@ impl Http {
         if self.insecure && self.url.scheme() == "https" {
             summary.push_str(" (certificate not verified: insecure = true)");
         }
+        if status_v != Status::Pass {
+            let slow = judge_latency(took, self.warn_latency, self.fail_latency) != Status::Pass;
+            let cause = if slow {
+                FindingCause::Timeout
+            } else {
+                FindingCause::Config
+            };
+            out.findings.push(
+                Finding::new(self.subject(), cause, status_v, summary.clone())
+                    .during(began, crate::finding::now_secs()),
+            );
+        }
         out.status_summary(status_v, summary)
+    }
+
+    /// What this check's findings are about: its URL, without secrets.
+    fn subject(&self) -> Subject {
+        Subject::Url {
+            url: redact::url(self.url.as_str()),
+        }
     }
 
     /// A request that did not get an answer; for TLS failures, look at the certificate.
@@ -550,8 +582,28 @@ impl Http {
                 }
             }
         }
+        let advice = cause.advice(self.ca_file.is_some());
+        let kind = match &cause {
+            Cause::Timeout { .. } => FindingCause::Timeout,
+            Cause::Tls(_) => FindingCause::Config,
+            _ => FindingCause::Dependency,
+        };
+        out.findings
+            .push(Finding::new(self.subject(), kind, Status::Fail, summary.clone()).fix(advice));
         out.summary = summary;
-        out.fix(cause.advice(self.ca_file.is_some()))
+        out.fix(advice)
+    }
+}
+
+/// Which cause of a 500 an unexpected status points to: a 5xx the app or its upstream
+/// answered, a 502/503/504 from a proxy whose upstream failed, or a client error that the
+/// configuration (a rule, a missing file) gives.
+fn cause_of_status(code: u16) -> FindingCause {
+    match code {
+        502 | 503 => FindingCause::Dependency,
+        504 => FindingCause::Timeout,
+        500..=599 => FindingCause::Code,
+        _ => FindingCause::Config,
     }
 }
 

@@ -8,6 +8,7 @@ mod fatal_changed;
 mod full_mount;
 mod path_permissions;
 mod same_line;
+mod site_error_log;
 mod upstream;
 
 use serde::Serialize;
@@ -85,6 +86,7 @@ pub struct Rule {
 
 /// Every link rule. Adding one is its own file and one line here.
 pub static RULES: &[&Rule] = &[
+    &site_error_log::RULE,
     &fatal_changed::RULE,
     &path_permissions::RULE,
     &full_mount::RULE,
