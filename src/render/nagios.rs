@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::{Format, RenderOptions};
 use crate::check::Status;
 use crate::report::Report;
+use crate::sanitize::terminal;
 
 pub static FORMAT: Format = Format {
     name: "nagios",
@@ -15,11 +16,13 @@ pub static FORMAT: Format = Format {
 
 /// A performance-data label: quoted, with `'` doubled; `=` is not allowed.
 fn label(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''").replace('=', "_"))
+    format!("'{}'", terminal(s).replace('\'', "''").replace('=', "_"))
 }
 
+/// Text on the plugin's output lines: control characters made visible as on a terminal,
+/// and no `|`, which would start the performance data.
 fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r', '|'], " ")
+    terminal(s).replace('|', " ")
 }
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
