@@ -308,3 +308,26 @@ fn list_prints_titles_and_tags_made_safe() {
         out.stdout
     );
 }
+
+#[test]
+fn nagios_perfdata_says_lower_is_worse_with_a_range() {
+    let env = TestEnv::new();
+    env.file(
+        "proc/meminfo",
+        "MemTotal: 1000000 kB\nMemAvailable: 300000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+    );
+    let root = env.path().join("proc").display().to_string();
+    let env = env
+        .env("SITEDOCTOR_PROC", &root)
+        .config("[[check]]\nid = \"mem\"\nkind = \"memory\"\nwarn = \"40%\"\nfail = \"20%\"\n");
+    let out = env.run(&["--format", "nagios"]);
+    out.expect_code(1);
+    let first = out.stdout.lines().next().unwrap();
+    let perf = first.split_once(" | ").map(|(_, p)| p).unwrap_or("");
+    assert_eq!(
+        perf,
+        "'mem_available_percent'=30%;40:;20: 'mem_available_bytes'=307200000B;; 'mem_total_bytes'=1024000000B;;",
+        "{}",
+        out.stdout
+    );
+}
