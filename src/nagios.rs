@@ -132,12 +132,12 @@ fn split_items(text: &str) -> Vec<String> {
 
 /// `Some(None)` for an undetermined value, `None` for a malformed item.
 fn parse_item(item: &str) -> Option<Option<Metric>> {
-    let eq = item.rfind('=')?;
-    let label = item[..eq].trim_matches('\'').to_string();
+    let (label, rest) = item.rsplit_once('=')?;
+    let label = label.trim_matches('\'').to_string();
     if label.is_empty() {
         return None;
     }
-    let mut fields = item[eq + 1..].split(';');
+    let mut fields = rest.split(';');
     let value_uom = fields.next()?;
     if value_uom == "U" {
         return Some(None);
@@ -147,11 +147,8 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
             !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
         })
         .unwrap_or(value_uom.len());
-    let value: f64 = value_uom[..split]
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())?;
-    let uom = &value_uom[split..];
+    let (value, uom) = value_uom.split_at_checked(split)?;
+    let value: f64 = value.parse().ok().filter(|v: &f64| v.is_finite())?;
     if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
         return None;
     }
@@ -167,7 +164,7 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
     let bound = |t: Option<&str>| -> Option<Option<f64>> {
         match t.map(str::trim) {
             None | Some("") => Some(None),
-            Some(t) => t.parse().ok().map(Some),
+            Some(t) => t.parse().ok().filter(|v: &f64| v.is_finite()).map(Some),
         }
     };
     m.min = bound(fields.next())?;
