@@ -703,6 +703,60 @@ mod tests {
         );
     }
 
+    /// Random bytes, and files made of pieces of real ones in random order, cut anywhere:
+    /// the lint returns, quickly, whatever it is given.
+    #[test]
+    fn any_bytes_lint_without_panic_in_bounded_time() {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "<IfModule mod_rewrite.c>",
+            "</IfModule>",
+            "<Files \"x\">",
+            "</Files>",
+            "</",
+            "<",
+            ">",
+            "RewriteEngine On",
+            "RewriteRule ^index\\.php$ - [L]",
+            "php_value upload_max_filesize 64M",
+            "php_flag",
+            "Header set X-A \\",
+            "\\",
+            "# comment",
+            "<Directory /var/www>",
+            "Optons -Indexes",
+            "\u{e9}\u{202e}\u{1b}[31m",
+            " ",
+            "\t",
+            "\r",
+        ];
+        let line = prop_oneof![
+            prop::sample::select(PIECES).prop_map(str::to_string),
+            prop::collection::vec(any::<u8>(), 0..40)
+                .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ];
+        let text =
+            prop::collection::vec(prop::collection::vec(line, 1..4), 0..40).prop_map(|lines| {
+                lines
+                    .iter()
+                    .map(|parts| parts.concat())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        let config = proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        };
+        proptest!(config, |(text in text, fpm in any::<bool>())| {
+            let began = std::time::Instant::now();
+            let php = if fpm { Php::Fpm } else { Php::Unknown };
+            let mut n = 0usize;
+            lint(&text, php, |_, _, _, _, what, fix| n += what.len() + fix.len());
+            prop_assert!(began.elapsed() < Duration::from_secs(1));
+        });
+    }
+
     #[test]
     fn the_classic_mistakes() {
         let wp = "# BEGIN WordPress\n<IfModule mod_rewrite.c>\nRewriteEngine On\nRewriteBase /\nRewriteRule ^index\\.php$ - [L]\nRewriteCond %{REQUEST_FILENAME} !-f\nRewriteRule . /index.php [L]\n</IfModule>\n# END WordPress\n";

@@ -8,6 +8,7 @@ mod msrv;
 mod network;
 mod outputs;
 mod programs;
+mod props;
 mod resources;
 mod runner;
 mod secrets;
