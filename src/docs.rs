@@ -4,21 +4,25 @@ use std::fmt::Write;
 
 use crate::checks::{self, Kind};
 use crate::config::{COMMON_FIELDS, CheckSpec};
+use crate::sanitize::terminal;
 
-/// `sitedoctor list`: every kind, then the configured checks.
+/// `sitedoctor list`: every kind, then the configured checks. Titles, tags and file names
+/// come from configuration files and are printed made safe for a terminal.
 pub fn list(specs: &[CheckSpec], sources: &[String]) -> String {
     let mut out = String::from("Check kinds (`sitedoctor explain KIND` for details):\n");
     let width = checks::visible().map(|k| k.name.len()).max().unwrap_or(0);
     for k in checks::visible() {
         let _ = writeln!(out, "  {:width$}  {}", k.name, k.summary);
     }
+    let sources: Vec<String> = sources.iter().map(|s| terminal(s)).collect();
     let _ = writeln!(out, "\nChecks in {} ({}):", sources.join(", "), specs.len());
     let idw = specs.iter().map(|s| s.id.len()).max().unwrap_or(0);
     let kw = specs.iter().map(|s| s.kind.name.len()).max().unwrap_or(0);
     for s in specs {
         let mut extra = Vec::new();
         if !s.tags.is_empty() {
-            extra.push(format!("tags: {}", s.tags.join(", ")));
+            let tags: Vec<String> = s.tags.iter().map(|t| terminal(t)).collect();
+            extra.push(format!("tags: {}", tags.join(", ")));
         }
         if !s.enabled {
             extra.push("disabled".into());
@@ -28,10 +32,16 @@ pub fn list(specs: &[CheckSpec], sources: &[String]) -> String {
         } else {
             format!("  [{}]", extra.join("; "))
         };
+        let title = s
+            .title
+            .as_deref()
+            .map_or(String::new(), |t| format!(" — {}", terminal(t)));
         let _ = writeln!(
             out,
-            "  {:idw$}  {:kw$}  {}{extra}",
-            s.id, s.kind.name, s.origin
+            "  {:idw$}  {:kw$}  {}{title}{extra}",
+            s.id,
+            s.kind.name,
+            terminal(&s.origin)
         );
     }
     out

@@ -68,6 +68,24 @@ impl Range {
     }
 }
 
+/// A check's limit as the warn or crit field of performance data. A plain number means
+/// "alert above it"; for a measure where lower is worse (available memory, free space: the
+/// check's warn limit is above its fail limit) it is `limit:`, "alert below it", so that
+/// graphers and Icinga judge the value as the check did.
+pub fn threshold_field(limit: f64, lower_is_worse: bool) -> String {
+    if lower_is_worse {
+        format!("{limit}:")
+    } else {
+        format!("{limit}")
+    }
+}
+
+/// Whether a measure with these limits is worse when lower: its warn limit is above its
+/// fail limit.
+pub fn lower_is_worse(warn: Option<f64>, fail: Option<f64>) -> bool {
+    matches!((warn, fail), (Some(w), Some(f)) if w > f)
+}
+
 /// Parse performance data: `'label'=value[UOM];[warn];[crit];[min];[max]`, space-separated.
 /// Returns the metrics and descriptions of the items that could not be read.
 pub fn perfdata(text: &str) -> (Vec<Metric>, Vec<String>) {
@@ -114,12 +132,12 @@ fn split_items(text: &str) -> Vec<String> {
 
 /// `Some(None)` for an undetermined value, `None` for a malformed item.
 fn parse_item(item: &str) -> Option<Option<Metric>> {
-    let eq = item.rfind('=')?;
-    let label = item[..eq].trim_matches('\'').to_string();
+    let (label, rest) = item.rsplit_once('=')?;
+    let label = label.trim_matches('\'').to_string();
     if label.is_empty() {
         return None;
     }
-    let mut fields = item[eq + 1..].split(';');
+    let mut fields = rest.split(';');
     let value_uom = fields.next()?;
     if value_uom == "U" {
         return Some(None);
@@ -129,11 +147,8 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
             !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E')
         })
         .unwrap_or(value_uom.len());
-    let value: f64 = value_uom[..split]
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())?;
-    let uom = &value_uom[split..];
+    let (value, uom) = value_uom.split_at_checked(split)?;
+    let value: f64 = value.parse().ok().filter(|v: &f64| v.is_finite())?;
     if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
         return None;
     }
@@ -149,7 +164,7 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
     let bound = |t: Option<&str>| -> Option<Option<f64>> {
         match t.map(str::trim) {
             None | Some("") => Some(None),
-            Some(t) => t.parse().ok().map(Some),
+            Some(t) => t.parse().ok().filter(|v: &f64| v.is_finite()).map(Some),
         }
     };
     m.min = bound(fields.next())?;
@@ -222,6 +237,18 @@ mod tests {
         assert!(!r.alerts(9.0) && r.alerts(15.0));
         assert!(Range::parse("20:10").is_none());
         assert!(Range::parse("x").is_none());
+    }
+
+    #[test]
+    fn lower_is_worse_uses_the_range_that_means_it() {
+        assert!(lower_is_worse(Some(10.0), Some(5.0)));
+        assert!(!lower_is_worse(Some(80.0), Some(90.0)));
+        assert!(!lower_is_worse(None, Some(1.0)));
+        let w = threshold_field(10.0, true);
+        assert_eq!(w, "10:");
+        let r = Range::parse(&w).unwrap();
+        assert!(r.alerts(9.5) && !r.alerts(50.0), "alerts below 10 only");
+        assert_eq!(threshold_field(2.5, false), "2.5");
     }
 
     #[test]

@@ -26,9 +26,30 @@ pub fn terminal(s: &str) -> String {
     out
 }
 
-fn is_unsafe(c: char) -> bool {
+/// Like [`terminal`] for text whose lines are meant (a multi-line fix): each line is made
+/// safe and the newlines between them stay.
+pub fn terminal_lines(s: &str) -> String {
+    if !s.chars().any(|c| c != '\n' && is_unsafe(c)) {
+        return s.to_string();
+    }
+    s.split('\n').map(terminal).collect::<Vec<_>>().join("\n")
+}
+
+/// Control characters (C0 but tab, DEL, C1), and the invisible characters that reorder or
+/// break text: bidirectional controls (`U+202E` makes `txt.exe` read `exe.txt`) and the
+/// Unicode line and paragraph separators.
+pub fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\t')
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
 }
 
 /// A path as text, losslessly: valid UTF-8 is kept, every other byte becomes `\xNN`, and a
@@ -78,6 +99,29 @@ mod tests {
         assert_eq!(terminal("two\nlines\r"), "two\\nlines\\r");
         assert_eq!(terminal("\u{9b}x"), "\\x9bx");
         assert_eq!(terminal("rtl\u{202e}txt"), "rtl\\u{202e}txt");
+        assert_eq!(
+            terminal("\u{2067}a\u{2069}\u{61c}\u{2028}"),
+            "\\u{2067}a\\u{2069}\\u{61c}\\u{2028}"
+        );
+        assert_eq!(
+            terminal("\u{1b}]8;;http://x\u{7}link\u{1b}]8;;\u{1b}\\"),
+            "\\x1b]8;;http://x\\x07link\\x1b]8;;\\x1b\\"
+        );
+    }
+
+    #[test]
+    fn shell_commands_quote_bidi_controls_exactly() {
+        let p = Path::new("/srv/a\u{202e}txt.php");
+        assert_eq!(
+            crate::checks::shell_quote_path(p),
+            "$'/srv/a\\xe2\\x80\\xaetxt.php'"
+        );
+    }
+
+    #[test]
+    fn lines_stay_lines() {
+        assert_eq!(terminal_lines("a\nb"), "a\nb");
+        assert_eq!(terminal_lines("a\u{1b}[1m\r\nb"), "a\\x1b[1m\\r\nb");
     }
 
     #[test]

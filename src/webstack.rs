@@ -46,6 +46,12 @@ fn first_binary(root: &Path, names: &[&str]) -> Option<PathBuf> {
     None
 }
 
+/// A server's configuration file, capped in size and never blocking on a FIFO or a device
+/// (an `include` glob may match anything); bytes that are not UTF-8 are replaced.
+fn read_config(file: &Path) -> Result<String, crate::sys::readcap::ReadError> {
+    crate::sys::readcap::read_text_capped(file, crate::sys::readcap::DEFAULT_CAP)
+}
+
 /// Directives of a configuration and of everything it includes (depth-limited). nginx
 /// statements end at `;`, `{` or `}` whatever the lines; Apache's end with the line.
 fn directives(
@@ -56,7 +62,7 @@ fn directives(
     depth: usize,
     out: &mut Vec<(String, Vec<String>)>,
 ) {
-    let Ok(text) = std::fs::read_to_string(file) else {
+    let Ok(text) = read_config(file) else {
         return;
     };
     let nginx_style = include_words == ["include"];
@@ -155,7 +161,7 @@ pub fn apache(root: &Path) -> Option<Server> {
     // Debian's envvars define the variables the configuration uses.
     let mut vars: Vec<(String, String)> =
         vec![("APACHE_LOG_DIR".into(), "/var/log/apache2".into())];
-    if let Ok(env) = std::fs::read_to_string(at(root, "/etc/apache2/envvars")) {
+    if let Ok(env) = read_config(&at(root, "/etc/apache2/envvars")) {
         for l in env.lines() {
             if let Some((k, v)) = l
                 .trim()
@@ -267,7 +273,7 @@ fn read_fpm(root: &Path, binary: PathBuf, config: PathBuf, base: &Path, unit: &s
     let mut i = 0;
     let mut pool = String::new();
     while i < files.len() && i < 64 {
-        let Ok(text) = std::fs::read_to_string(&files[i]) else {
+        let Ok(text) = read_config(&files[i]) else {
             i += 1;
             continue;
         };
@@ -432,6 +438,26 @@ mod tests {
         );
         assert_eq!(f.pools, vec!["www (/run/php/php8.2-fpm.sock)".to_string()]);
         assert_eq!(web_user(&all).as_deref(), Some("www-data"));
+    }
+
+    #[test]
+    fn an_included_fifo_is_skipped_without_blocking() {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        write(r, "/usr/sbin/nginx", "");
+        write(
+            r,
+            "/etc/nginx/nginx.conf",
+            "error_log /var/log/nginx/error.log;\ninclude /etc/nginx/conf.d/*;\n",
+        );
+        std::fs::create_dir_all(at(r, "/etc/nginx/conf.d")).unwrap();
+        nix::unistd::mkfifo(
+            &at(r, "/etc/nginx/conf.d/pipe"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        let s = nginx(r).unwrap();
+        assert_eq!(s.error_logs, vec![at(r, "/var/log/nginx/error.log")]);
     }
 
     #[test]

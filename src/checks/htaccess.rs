@@ -14,6 +14,7 @@ use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
 use crate::sanitize;
+use crate::sys::readcap::{DEFAULT_CAP, ReadError, read_capped, read_capped_at};
 use crate::walk::{self, Entry, WalkError};
 
 pub static KIND: Kind = Kind {
@@ -330,6 +331,8 @@ fn lint(
     mut sink: impl FnMut(usize, Status, &'static str, &'static str, String, String),
 ) {
     let mut stack: Vec<(String, usize)> = Vec::new();
+    // Open <IfModule> sections, counted so each directive costs the same however deep.
+    let mut in_ifmodules = 0usize;
     let mut engine_on = false;
     let mut rewrite_warned = false;
     let mut logical = String::new();
@@ -354,7 +357,11 @@ fn lint(
         if let Some(close) = line.strip_prefix("</") {
             let name = close.trim_end_matches('>').trim().to_ascii_lowercase();
             match stack.pop() {
-                Some((open, _)) if open == name => {}
+                Some((open, _)) if open == name => {
+                    if open == "ifmodule" {
+                        in_ifmodules -= 1;
+                    }
+                }
                 Some((open, at)) => {
                     sink(
                         start,
@@ -410,12 +417,15 @@ fn lint(
                     "check its spelling".into(),
                 );
             }
+            if name == "ifmodule" {
+                in_ifmodules += 1;
+            }
             stack.push((name, start));
             continue;
         }
         let word = line.split_whitespace().next().unwrap_or("");
         let key = word.to_ascii_lowercase();
-        let in_ifmodule = stack.iter().any(|(s, _)| s == "ifmodule");
+        let in_ifmodule = in_ifmodules > 0;
         match key.as_str() {
             "rewriteengine" => {
                 engine_on = line
@@ -493,6 +503,16 @@ fn lint(
     }
 }
 
+/// A `.htaccess` the walk found, read whole and capped, through the handle of the directory
+/// that holds it and without following a symlink: a file swapped for a link to a root-only
+/// file after the walk saw it is refused, not read. The root itself was named by the user.
+fn read(e: &Entry<'_>) -> Result<Vec<u8>, ReadError> {
+    if e.depth == 0 {
+        return read_capped(e.path, DEFAULT_CAP);
+    }
+    read_capped_at(e.at, e.at_name, DEFAULT_CAP)
+}
+
 struct HtVisitor<'a> {
     check: &'a Htaccess,
     php: Php,
@@ -512,7 +532,7 @@ impl walk::Visitor<()> for HtVisitor<'_> {
             self.files
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let shown = sanitize::path(e.path);
-            match std::fs::read(e.path) {
+            match read(e) {
                 Ok(bytes) => lint(
                     &String::from_utf8_lossy(&bytes),
                     self.php,
@@ -528,9 +548,14 @@ impl walk::Visitor<()> for HtVisitor<'_> {
                         });
                     },
                 ),
-                Err(err) => self.findings.unchecked(&WalkError {
-                    path: e.path.to_path_buf(),
-                    errno: rustix::io::Errno::from_io_error(&err).unwrap_or(rustix::io::Errno::IO),
+                Err(err) => self.findings.add(Finding {
+                    key: "unchecked",
+                    label: "not checked (unreadable)",
+                    status: Status::Warn,
+                    what: format!("not read: {err}"),
+                    path: shown,
+                    fix: None,
+                    automatic: false,
                 }),
             }
         }
@@ -591,6 +616,145 @@ mod tests {
         let mut v = Vec::new();
         lint(text, php, |l, s, k, _, _, _| v.push((l, s, k)));
         v
+    }
+
+    fn check_of(path: &std::path::Path) -> Htaccess {
+        Htaccess {
+            path: path.to_path_buf(),
+            php: Some(Php::Fpm),
+            exclude: Excludes::default(),
+            missing_ok: false,
+            max_details: 50,
+        }
+    }
+
+    fn run_check(c: &Htaccess) -> Outcome {
+        let ctx = Ctx::new("h", Duration::from_secs(10), Duration::from_secs(10));
+        c.run(&ctx).unwrap()
+    }
+
+    use std::time::Duration;
+
+    #[test]
+    fn a_htaccess_swapped_for_a_symlink_is_never_read_through_it() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = t.path().join("shadow");
+        std::fs::write(&secret, "SecretWord hunter2\n").unwrap();
+        let root = t.path().join("www");
+        std::fs::create_dir(&root).unwrap();
+        let target = root.join(".htaccess");
+        std::fs::write(&target, "Options -Indexes\n").unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // Swap the file for a link to the secret and back, as fast as it goes.
+            s.spawn(|| {
+                let (link, file) = (root.join("l.tmp"), root.join("f.tmp"));
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = std::os::unix::fs::symlink(&secret, &link);
+                    let _ = std::fs::rename(&link, &target);
+                    let _ = std::fs::write(&file, "Options -Indexes\n");
+                    let _ = std::fs::rename(&file, &target);
+                }
+            });
+            let c = check_of(&root);
+            let began = std::time::Instant::now();
+            let mut runs = 0;
+            while runs < 1000 && began.elapsed() < Duration::from_secs(2) {
+                runs += 1;
+                let out = run_check(&c);
+                let all = format!("{} {:?}", out.summary, out.details);
+                if all.contains("SecretWord") {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    panic!("run {runs} read the symlink's target: {all}");
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+
+    #[test]
+    fn a_huge_htaccess_is_refused_not_read() {
+        let t = tempfile::tempdir().unwrap();
+        let big = "# comment\n".repeat(DEFAULT_CAP as usize / 10 + 1);
+        std::fs::write(t.path().join(".htaccess"), big + "Optons x\n").unwrap();
+        let out = run_check(&check_of(t.path()));
+        assert_eq!(out.status, Status::Warn, "{out:?}");
+        assert!(
+            out.details
+                .iter()
+                .any(|d| d.contains("not read: larger than 4.0 MiB (refusing to read more)")),
+            "{out:?}"
+        );
+        assert!(!out.details.iter().any(|d| d.contains("Optons")), "{out:?}");
+    }
+
+    #[test]
+    fn deep_sections_cost_linear_time() {
+        let mut text = "<Files a>\n".repeat(100_000);
+        text += &"Optons x\n".repeat(100_000);
+        let began = std::time::Instant::now();
+        let mut n = 0;
+        lint(&text, Php::Fpm, |_, _, _, _, _, _| n += 1);
+        assert_eq!(n, 200_000, "each directive and each unclosed section");
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            began.elapsed()
+        );
+    }
+
+    /// Random bytes, and files made of pieces of real ones in random order, cut anywhere:
+    /// the lint returns, quickly, whatever it is given.
+    #[test]
+    fn any_bytes_lint_without_panic_in_bounded_time() {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "<IfModule mod_rewrite.c>",
+            "</IfModule>",
+            "<Files \"x\">",
+            "</Files>",
+            "</",
+            "<",
+            ">",
+            "RewriteEngine On",
+            "RewriteRule ^index\\.php$ - [L]",
+            "php_value upload_max_filesize 64M",
+            "php_flag",
+            "Header set X-A \\",
+            "\\",
+            "# comment",
+            "<Directory /var/www>",
+            "Optons -Indexes",
+            "\u{e9}\u{202e}\u{1b}[31m",
+            " ",
+            "\t",
+            "\r",
+        ];
+        let line = prop_oneof![
+            prop::sample::select(PIECES).prop_map(str::to_string),
+            prop::collection::vec(any::<u8>(), 0..40)
+                .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ];
+        let text =
+            prop::collection::vec(prop::collection::vec(line, 1..4), 0..40).prop_map(|lines| {
+                lines
+                    .iter()
+                    .map(|parts| parts.concat())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        let config = proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        };
+        proptest!(config, |(text in text, fpm in any::<bool>())| {
+            let began = std::time::Instant::now();
+            let php = if fpm { Php::Fpm } else { Php::Unknown };
+            let mut n = 0usize;
+            lint(&text, php, |_, _, _, _, what, fix| n += what.len() + fix.len());
+            prop_assert!(began.elapsed() < Duration::from_secs(1));
+        });
     }
 
     #[test]

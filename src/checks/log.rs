@@ -180,6 +180,8 @@ struct FileScan {
     /// The oldest line read was still inside the window: older files may hold more.
     reached_start: bool,
     undated: bool,
+    /// Reading stopped at the time limit (older entries were not read).
+    timed_out: bool,
 }
 
 impl Log {
@@ -203,7 +205,7 @@ impl Log {
             return Ok(scan); // not written to within the window
         }
         let shown = sanitize::path(path);
-        let mut lines = Backward::new(file)?;
+        let mut lines = Backward::new(file)?.until(deadline);
         let mut pending: Vec<String> = Vec::new();
         // The normalised message of the last error, and its text, in buffers reused for
         // the whole file.
@@ -216,6 +218,7 @@ impl Log {
             i += 1;
             if i.is_multiple_of(4096) && std::time::Instant::now() >= deadline {
                 reached_start = false;
+                scan.timed_out = true;
                 break;
             }
             // Valid UTF-8 (nearly every line) is taken as it is, without a copy.
@@ -227,22 +230,8 @@ impl Log {
                     // It was written within the window, so judge what was read as recent.
                     scan.undated = true;
                     reached_start = false;
-                    for l in pending.drain(..) {
-                        if let Some(sev) = self.patterns.classify(&l, &[]) {
-                            let g =
-                                groups
-                                    .entry(patterns::normalise(&l))
-                                    .or_insert_with(|| Group {
-                                        severity: sev,
-                                        count: 0,
-                                        newest: mtime,
-                                        line: clip(&l, 300),
-                                        file: shown.clone(),
-                                        location: patterns::location(&[l.as_str()]),
-                                    });
-                            g.count += 1;
-                        }
-                    }
+                    pending.push(line);
+                    self.judge_undated(&pending, mtime, &shown, groups);
                     break;
                 }
                 if (pending.len() < 200 || !dated) && !line.trim().is_empty() {
@@ -303,8 +292,34 @@ impl Log {
             pending.clear();
         }
         scan.bytes = lines.bytes_read;
-        scan.reached_start = reached_start && !scan.undated;
+        scan.timed_out |= lines.timed_out;
+        scan.reached_start = reached_start && !scan.undated && !lines.timed_out;
         Ok(scan)
+    }
+
+    /// Count the errors among lines that carry no timestamp, all as of the file's mtime.
+    fn judge_undated(
+        &self,
+        lines: &[String],
+        mtime: i64,
+        shown: &str,
+        groups: &mut HashMap<String, Group>,
+    ) {
+        for l in lines {
+            if let Some(sev) = self.patterns.classify(l, &[]) {
+                let g = groups
+                    .entry(patterns::normalise(l))
+                    .or_insert_with(|| Group {
+                        severity: sev,
+                        count: 0,
+                        newest: mtime,
+                        line: clip(l, 300),
+                        file: shown.to_string(),
+                        location: patterns::location(&[l.as_str()]),
+                    });
+                g.count += 1;
+            }
+        }
     }
 
     fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
@@ -352,6 +367,7 @@ impl Check for Log {
         let mut out = Outcome::pass("");
         let mut bytes = 0;
         let mut errors = Vec::new();
+        let mut timed_out = false;
         for f in &files {
             let mut current = f.clone();
             // Follow into the rotated file while the window reaches past the current one.
@@ -361,11 +377,22 @@ impl Check for Log {
                         bytes += scan.bytes;
                         if scan.undated {
                             out.details.push(format!(
-                                "{}: no timestamps recognised; only the last MiB was read",
-                                sanitize::path(&current)
+                                "{}: no timestamps recognised; the last {} read were judged as recent",
+                                sanitize::path(&current),
+                                fmt_bytes(scan.bytes)
                             ));
                         }
-                        let rotated = PathBuf::from(format!("{}.1", current.display()));
+                        if scan.timed_out {
+                            timed_out = true;
+                            out.details.push(format!(
+                                "{}: reading stopped at the time limit after {}; older entries were not read (raise `timeout`)",
+                                sanitize::path(&current),
+                                fmt_bytes(scan.bytes)
+                            ));
+                        }
+                        let mut rotated = current.clone().into_os_string();
+                        rotated.push(".1");
+                        let rotated = PathBuf::from(rotated);
                         if scan.reached_start
                             && scan.bytes > 0
                             && rotated.is_file()
@@ -440,6 +467,8 @@ impl Check for Log {
             if !errors.is_empty() {
                 out.status = Status::Error;
                 out.summary = errors[0].clone();
+            } else if timed_out {
+                out.status = Status::Warn;
             }
             return Ok(out);
         };
@@ -454,7 +483,7 @@ impl Check for Log {
                 format!("{lesser} error(s), {distinct} distinct"),
             ),
         };
-        out.status = if errors.is_empty() {
+        out.status = if errors.is_empty() && !timed_out {
             status
         } else {
             status.worse(Status::Warn)

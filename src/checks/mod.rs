@@ -185,7 +185,7 @@ pub fn shell_quote_path(p: &std::path::Path) -> String {
     use std::os::unix::ffi::OsStrExt;
     let bytes = p.as_os_str().as_bytes();
     match std::str::from_utf8(bytes) {
-        Ok(s) if !s.chars().any(|c| c.is_control()) => shell_quote(s),
+        Ok(s) if !s.chars().any(crate::sanitize::is_unsafe) => shell_quote(s),
         _ => {
             let mut out = String::from("$'");
             for chunk in bytes.utf8_chunks() {
@@ -193,7 +193,7 @@ pub fn shell_quote_path(p: &std::path::Path) -> String {
                     match c {
                         '\\' => out.push_str("\\\\"),
                         '\'' => out.push_str("\\'"),
-                        c if c.is_control() => {
+                        c if crate::sanitize::is_unsafe(c) => {
                             let mut buf = [0u8; 4];
                             for b in c.encode_utf8(&mut buf).bytes() {
                                 out.push_str(&format!("\\x{b:02x}"));

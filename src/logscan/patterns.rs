@@ -226,17 +226,17 @@ impl Sink for String {
 }
 
 fn normalise_into(message: &str, out: &mut impl Sink) {
-    // The first 160 bytes tell one error from another; a PHP stack trace on one line can
-    // run to kilobytes.
+    // The first 160 bytes (to a character's end) tell one error from another; a PHP stack
+    // trace on one line can run to kilobytes.
     let mut cap = message.len().min(160);
     while !message.is_char_boundary(cap) {
         cap -= 1;
     }
-    let message = &message[..cap];
+    let message = message.get(..cap).unwrap_or_default();
     static CLIENT: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
     let client = CLIENT.get_or_init(|| memchr::memmem::Finder::new(", client: "));
     let m = match client.find(message.as_bytes()) {
-        Some(i) => &message[..i],
+        Some(i) => message.get(..i).unwrap_or(message),
         None => message,
     };
     // Byte classes: 1 digit, 2 letter, 3 space, 0 anything else.
@@ -272,8 +272,8 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
                     hex &= b[i].is_ascii_hexdigit();
                     i += 1;
                 }
-                // Run boundaries are ASCII bytes, so every slice is valid UTF-8.
-                let word = &m[start..i];
+                // Run boundaries are ASCII bytes, so every piece is whole characters.
+                let word = m.get(start..i).unwrap_or_default();
                 if digits == word.len() {
                     out.push('N');
                 } else if digits > 0 && word.len() >= 8 && hex {
@@ -309,7 +309,7 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
                 while i < b.len() && CLASS[b[i] as usize] == 0 {
                     i += 1;
                 }
-                out.push_str(&m[start..i]);
+                out.push_str(m.get(start..i).unwrap_or_default());
                 last_space = false;
             }
         }
@@ -323,14 +323,16 @@ pub fn strip_timestamp(line: &str) -> &str {
         let mut rest = s.trim_start();
         for _ in 0..n {
             rest = rest
-                .find(char::is_whitespace)
-                .map_or("", |i| rest[i..].trim_start());
+                .split_once(char::is_whitespace)
+                .map_or("", |(_, after)| after.trim_start());
         }
         rest
     }
     let b = line.as_bytes();
     match b.first() {
-        Some(b'[') => line.find(']').map_or(line, |i| line[i + 1..].trim_start()),
+        Some(b'[') => line
+            .split_once(']')
+            .map_or(line, |(_, after)| after.trim_start()),
         Some(b'<') => skip_words(line, 2),
         Some(c) if c.is_ascii_digit() => skip_words(line, 2),
         Some(c) if c.is_ascii_uppercase() && b.get(3) == Some(&b' ') && b.get(9) == Some(&b':') => {

@@ -1,27 +1,36 @@
 //! Timestamps at the start of log lines: nginx, Apache 2.2 and 2.4, PHP and PHP-FPM, syslog
 //! (RFC 3164 and 5424), and ISO 8601 / RFC 3339 application logs. Times without a zone are
 //! the host's local time, as the servers write them.
+//!
+//! Lines are untrusted bytes: every field is read from the line's bytes with bounds-checked
+//! access, never by slicing the text at a byte offset (a multi-byte character where a digit
+//! was expected must mean "no timestamp", not a panic that loses the whole log).
 
 use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDate, NaiveDateTime, TimeZone};
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+const MONTHS: [&[u8]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
 ];
 
-fn month(s: &str) -> Option<u32> {
+fn month(s: &[u8]) -> Option<u32> {
     MONTHS.iter().position(|m| *m == s).map(|i| i as u32 + 1)
 }
 
-fn num(s: &str) -> Option<u32> {
-    s.parse().ok()
+/// A run of 1 to 9 ASCII digits (no sign, no space), as a number.
+fn num(s: &[u8]) -> Option<u32> {
+    if s.is_empty() || s.len() > 9 || !s.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(s.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
 }
 
-fn hms(s: &str) -> Option<(u32, u32, u32)> {
-    let mut it = s.splitn(3, ':');
+/// `hh:mm:ss`, the seconds possibly followed by a fraction (`05.123456`).
+fn hms(s: &[u8]) -> Option<(u32, u32, u32)> {
+    let mut it = s.splitn(3, |&c| c == b':');
     let h = num(it.next()?)?;
     let m = num(it.next()?)?;
     let sec = it.next()?;
-    let sec = num(&sec[..sec.len().min(2)])?;
+    let sec = num(sec.get(..2).unwrap_or(sec))?;
     Some((h, m, sec))
 }
 
@@ -42,47 +51,58 @@ fn utc(y: i32, mo: u32, d: u32, (h, mi, s): (u32, u32, u32)) -> Option<i64> {
     )
 }
 
+fn year(s: &[u8]) -> Option<i32> {
+    num(s).and_then(|y| i32::try_from(y).ok())
+}
+
 /// Seconds since the epoch of the timestamp that starts `line`, if it has one. `now` decides
 /// the year of syslog lines, which have none.
 pub fn parse(line: &str, now: i64) -> Option<i64> {
     let b = line.as_bytes();
     let first = *b.first()?;
     if first.is_ascii_digit() {
-        return nginx(line).or_else(|| iso(line));
+        return nginx(b).or_else(|| iso(b));
     }
     match first {
-        b'[' => apache(line)
-            .or_else(|| php(line))
-            .or_else(|| iso(&line[1..])),
-        b'<' => rfc5424(line),
-        _ => syslog(line, now),
+        b'[' => apache(b).or_else(|| php(b)).or_else(|| iso(b.get(1..)?)),
+        b'<' => rfc5424(b),
+        _ => syslog(b, now),
     }
 }
 
 /// `2024/01/02 03:04:05 [error] 123#0: ...`
-fn nginx(line: &str) -> Option<i64> {
-    let s = line.get(..19)?;
-    if s.as_bytes().get(4) != Some(&b'/') {
+fn nginx(b: &[u8]) -> Option<i64> {
+    let s = b.get(..19)?;
+    if s[4] != b'/' || s[7] != b'/' || s[10] != b' ' {
         return None;
     }
     local(
-        s[..4].parse().ok()?,
+        year(&s[..4])?,
         num(&s[5..7])?,
         num(&s[8..10])?,
         hms(&s[11..19])?,
     )
 }
 
+/// What a leading `[...]` holds.
+fn bracketed(b: &[u8]) -> Option<&[u8]> {
+    let inner = b.strip_prefix(b"[")?;
+    let end = memchr::memchr(b']', inner)?;
+    inner.get(..end)
+}
+
+fn words(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    s.split(u8::is_ascii_whitespace).filter(|w| !w.is_empty())
+}
+
 /// `[Tue Jan 02 03:04:05.123456 2024] [php:error] ...` (2.4) or without the fraction (2.2).
-fn apache(line: &str) -> Option<i64> {
-    let end = line.find(']')?;
-    let inner = &line[1..end];
-    let parts: Vec<&str> = inner.split_whitespace().collect();
+fn apache(b: &[u8]) -> Option<i64> {
+    let parts: Vec<&[u8]> = words(bracketed(b)?).collect();
     if parts.len() != 5 || parts[0].len() != 3 {
         return None;
     }
     local(
-        parts[4].parse().ok()?,
+        year(parts[4])?,
         month(parts[1])?,
         num(parts[2])?,
         hms(parts[3])?,
@@ -91,16 +111,14 @@ fn apache(line: &str) -> Option<i64> {
 
 /// `[02-Jan-2024 03:04:05] WARNING: ...` (PHP-FPM), `[02-Jan-2024 03:04:05 UTC] PHP Fatal
 /// error: ...` (PHP's error_log, with its zone).
-fn php(line: &str) -> Option<i64> {
-    let end = line.find(']')?;
-    let inner = &line[1..end];
-    let mut parts = inner.split_whitespace();
+fn php(b: &[u8]) -> Option<i64> {
+    let mut parts = words(bracketed(b)?);
     let date = parts.next()?;
     let time = parts.next()?;
     let zone = parts.next();
-    let mut d = date.split('-');
-    let (day, mo, y) = (num(d.next()?)?, month(d.next()?)?, d.next()?.parse().ok()?);
-    if zone == Some("UTC") {
+    let mut d = date.split(|&c| c == b'-');
+    let (day, mo, y) = (num(d.next()?)?, month(d.next()?)?, year(d.next()?)?);
+    if zone == Some(b"UTC".as_slice()) {
         utc(y, mo, day, hms(time)?)
     } else {
         local(y, mo, day, hms(time)?)
@@ -109,15 +127,16 @@ fn php(line: &str) -> Option<i64> {
 
 /// `Jan  2 03:04:05 host prog[1]: ...` — no year: this year, or last year if that would be
 /// in the future.
-fn syslog(line: &str, now: i64) -> Option<i64> {
-    let mo = month(line.get(..3)?)?;
-    let day = num(line.get(4..6)?.trim_start())?;
-    let t = hms(line.get(7..15)?)?;
+fn syslog(b: &[u8], now: i64) -> Option<i64> {
+    let mo = month(b.get(..3)?)?;
+    let day = b.get(4..6)?;
+    let day = num(day.strip_prefix(b" ").unwrap_or(day))?;
+    let t = hms(b.get(7..15)?)?;
     let this_year = DateTime::from_timestamp(now, 0)?
         .with_timezone(&Local)
         .year();
     let ts = local(this_year, mo, day, t)?;
-    if ts > now + 86400 {
+    if ts > now.saturating_add(86400) {
         local(this_year - 1, mo, day, t)
     } else {
         Some(ts)
@@ -125,47 +144,55 @@ fn syslog(line: &str, now: i64) -> Option<i64> {
 }
 
 /// `<34>1 2024-01-02T03:04:05.003Z host app 123 ID47 - ...`
-fn rfc5424(line: &str) -> Option<i64> {
-    let gt = line.find('>')?;
-    let rest = line[gt + 1..].strip_prefix("1 ")?;
-    iso(rest)
+fn rfc5424(b: &[u8]) -> Option<i64> {
+    let gt = memchr::memchr(b'>', b)?;
+    iso(b.get(gt + 1..)?.strip_prefix(b"1 ")?)
 }
 
 /// `2024-01-02T03:04:05Z`, `2024-01-02 03:04:05,123`, `2024-01-02T03:04:05.5+01:00`, and
 /// the same inside `[...]`.
-fn iso(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
+fn iso(b: &[u8]) -> Option<i64> {
+    let s = b.get(..19)?;
+    if s[4] != b'-' || s[7] != b'-' || !(s[10] == b'T' || s[10] == b' ') {
         return None;
     }
-    let date = NaiveDate::parse_from_str(&s[..10], "%Y-%m-%d").ok()?;
+    let date = NaiveDate::from_ymd_opt(year(&s[..4])?, num(&s[5..7])?, num(&s[8..10])?)?;
     let (h, m, sec) = hms(&s[11..19])?;
     let naive: NaiveDateTime = date.and_hms_opt(h, m, sec)?;
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix(['.', ',']) {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    let mut rest = &b[19..];
+    if let Some(r) = rest.strip_prefix(b".").or_else(|| rest.strip_prefix(b",")) {
+        let digits = r.iter().take_while(|c| c.is_ascii_digit()).count();
+        rest = &r[digits..];
     }
-    let rest = rest.trim_start_matches(' ');
-    if rest.starts_with('Z') {
-        return Some(naive.and_utc().timestamp());
-    }
-    if rest.starts_with(['+', '-']) && rest.len() >= 5 {
-        let digits: String = rest[1..].chars().filter(|c| *c != ':').take(4).collect();
-        if digits.len() == 4 && digits.chars().all(|c| c.is_ascii_digit()) {
-            let secs =
-                (digits[..2].parse::<i32>().ok()? * 60 + digits[2..].parse::<i32>().ok()?) * 60;
-            let secs = if rest.starts_with('-') { -secs } else { secs };
-            let off = FixedOffset::east_opt(secs)?;
-            return off
-                .from_local_datetime(&naive)
-                .single()
-                .map(|t| t.timestamp());
+    let spaces = rest.iter().take_while(|&&c| c == b' ').count();
+    let rest = &rest[spaces..];
+    match rest.first() {
+        Some(b'Z') => return Some(naive.and_utc().timestamp()),
+        Some(&sign @ (b'+' | b'-')) => {
+            if let Some(off) = offset(&rest[1..], sign == b'-') {
+                return off
+                    .from_local_datetime(&naive)
+                    .single()
+                    .map(|t| t.timestamp());
+            }
         }
+        _ => {}
     }
     Local
         .from_local_datetime(&naive)
         .earliest()
         .map(|t| t.timestamp())
+}
+
+/// The `hhmm` or `hh:mm` after a zone's sign.
+fn offset(b: &[u8], negative: bool) -> Option<FixedOffset> {
+    let digits: Vec<u8> = b.iter().copied().filter(|c| *c != b':').take(4).collect();
+    if digits.len() != 4 || b.len() < 4 {
+        return None;
+    }
+    let secs = (num(&digits[..2])? * 60 + num(&digits[2..])?) * 60;
+    let secs = i32::try_from(secs).ok()?;
+    FixedOffset::east_opt(if negative { -secs } else { secs })
 }
 
 #[cfg(test)]
@@ -240,6 +267,27 @@ mod tests {
             parse("Dec 31 23:59:00 h p: x", now),
             Some(l(2023, 12, 31, 23, 59, 0))
         );
+    }
+
+    #[test]
+    fn a_multibyte_character_where_a_digit_belongs_is_no_timestamp() {
+        for s in [
+            "2024-01-02T03:04:0\u{e9} PHP Fatal error: x",
+            "2024/0\u{e9}/02 03:04:05 [error] x",
+            "2024/01/02 03:04:\u{e9}5 [error] x",
+            "[2024-01-02 03:04:0\u{e9}] x",
+            "[Tue Jan 02 03:04:0\u{e9} 2024] x",
+            "[02-Jan-2024 03:04:\u{e9}] x",
+            "Jan \u{e9}2 03:04:05 h p: x",
+            "<34>1 2024-01-02T03:04:\u{e9}Z x",
+            "\u{e9}",
+            "[",
+            "2",
+        ] {
+            assert_eq!(parse(s, 0), None, "{s}");
+        }
+        assert!(parse("2024-01-02 03:04:05.\u{e9}", 0).is_some());
+        assert!(parse("2024-01-02 03:04:05+0\u{e9}:00 x", 0).is_some());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::{Format, RenderOptions};
 use crate::check::Status;
 use crate::report::Report;
+use crate::sanitize::{terminal, terminal_lines};
 
 pub static FORMAT: Format = Format {
     name: "github",
@@ -13,7 +14,8 @@ pub static FORMAT: Format = Format {
     render,
 };
 
-/// Message text: `%`, CR and LF are escaped so one annotation stays one command.
+/// Message text: `%`, CR and LF are escaped so one annotation stays one command. (Control
+/// characters inside the report's texts were already made visible, as on a terminal.)
 fn data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
@@ -33,19 +35,19 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             Status::Warn => "warning",
             Status::Pass | Status::Skip => continue,
         };
-        let mut msg = format!("{}: {}", c.status, c.summary);
+        let mut msg = format!("{}: {}", c.status, terminal(&c.summary));
         for d in &c.details {
             msg.push('\n');
-            msg.push_str(d);
+            msg.push_str(&terminal(d));
         }
         if let Some(f) = &c.fix {
             msg.push_str("\nfix: ");
-            msg.push_str(&f.text);
+            msg.push_str(&terminal_lines(&f.text));
         }
         let _ = writeln!(
             out,
             "::{level} title={}::{}",
-            property(&format!("sitedoctor {}", c.id)),
+            property(&format!("sitedoctor {}", terminal(&c.id))),
             data(&msg)
         );
     }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use super::{Format, RenderOptions};
 use crate::check::Status;
 use crate::report::{CheckResult, Report};
+use crate::sanitize::{terminal, terminal_lines};
 
 pub static FORMAT: Format = Format {
     name: "junit",
@@ -34,13 +35,18 @@ fn xml(s: &str) -> String {
 
 /// The evidence and the fix, as the body of a failure.
 fn body(c: &CheckResult) -> String {
-    let mut b = c.details.join("\n");
+    let mut b = c
+        .details
+        .iter()
+        .map(|d| terminal(d))
+        .collect::<Vec<_>>()
+        .join("\n");
     if let Some(f) = &c.fix {
         if !b.is_empty() {
             b.push('\n');
         }
         b.push_str("fix: ");
-        b.push_str(&f.text);
+        b.push_str(&terminal_lines(&f.text));
     }
     xml(&b)
 }
@@ -57,7 +63,7 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
     let _ = writeln!(
         out,
         "  <testsuite name=\"sitedoctor on {}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{secs}\" timestamp=\"{}\">",
-        xml(&report.host),
+        xml(&terminal(&report.host)),
         s.total,
         s.fail,
         s.error,
@@ -66,7 +72,7 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
     );
     for c in &report.checks {
         let name = match &c.title {
-            Some(t) => format!("{} ({})", c.id, t),
+            Some(t) => format!("{} ({})", c.id, terminal(t)),
             None => c.id.clone(),
         };
         let _ = write!(
@@ -76,7 +82,7 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
             c.kind,
             c.duration_ms as f64 / 1000.0
         );
-        let summary = xml(&c.summary);
+        let summary = xml(&terminal(&c.summary));
         match c.status {
             Status::Pass => out.push_str(&format!(">\n      <system-out>{summary}</system-out>\n    </testcase>\n")),
             Status::Warn => out.push_str(&format!(">\n      <system-out>WARN: {summary}\n{}</system-out>\n    </testcase>\n", body(c))),

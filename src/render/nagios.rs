@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use super::{Format, RenderOptions};
 use crate::check::Status;
+use crate::nagios;
 use crate::report::Report;
+use crate::sanitize::terminal;
 
 pub static FORMAT: Format = Format {
     name: "nagios",
@@ -15,11 +17,13 @@ pub static FORMAT: Format = Format {
 
 /// A performance-data label: quoted, with `'` doubled; `=` is not allowed.
 fn label(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''").replace('=', "_"))
+    format!("'{}'", terminal(s).replace('\'', "''").replace('=', "_"))
 }
 
+/// Text on the plugin's output lines: control characters made visible as on a terminal,
+/// and no `|`, which would start the performance data.
 fn one_line(s: &str) -> String {
-    s.replace(['\n', '\r', '|'], " ")
+    terminal(s).replace('|', " ")
 }
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
@@ -53,16 +57,15 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
                 name.push('_');
                 name.push_str(v);
             }
-            let w = m
-                .warn_range
-                .clone()
-                .or(m.warn.map(|v| v.to_string()))
-                .unwrap_or_default();
-            let f = m
-                .fail_range
-                .clone()
-                .or(m.fail.map(|v| v.to_string()))
-                .unwrap_or_default();
+            let lower = nagios::lower_is_worse(m.warn, m.fail);
+            let field = |range: &Option<String>, limit: Option<f64>| {
+                range
+                    .clone()
+                    .or(limit.map(|v| nagios::threshold_field(v, lower)))
+                    .unwrap_or_default()
+            };
+            let w = field(&m.warn_range, m.warn);
+            let f = field(&m.fail_range, m.fail);
             perf.push(format!("{}={}{uom};{w};{f}", label(&name), m.value));
         }
     }

@@ -23,9 +23,11 @@ fn code(s: Status) -> i32 {
     }
 }
 
-/// A label value, escaped as the text format requires.
+/// A label value, escaped as the text format requires, its control characters first made
+/// visible as on a terminal (the format itself would carry them raw).
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\")
+    crate::sanitize::terminal(v)
+        .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }

@@ -5,6 +5,7 @@ use std::fmt::Write;
 use super::{Format, RenderOptions};
 use crate::check::Status;
 use crate::report::Report;
+use crate::sanitize::{terminal, terminal_lines};
 
 pub static FORMAT: Format = Format {
     name: "tap",
@@ -12,16 +13,14 @@ pub static FORMAT: Format = Format {
     render,
 };
 
-/// A YAML double-quoted scalar.
+/// A YAML double-quoted scalar (of text already made safe for a terminal).
 fn yaml(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
 }
 
-/// A test point description: `#` would start a directive.
+/// A test point description, on one line: `#` would start a directive.
 fn desc(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('#', "\\#")
-        .replace('\n', " ")
+    terminal(s).replace('\\', "\\\\").replace('#', "\\#")
 }
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
@@ -47,11 +46,11 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
                 if !c.details.is_empty() {
                     let _ = writeln!(out, "  details:");
                     for d in &c.details {
-                        let _ = writeln!(out, "    - {}", yaml(d));
+                        let _ = writeln!(out, "    - {}", yaml(&terminal(d)));
                     }
                 }
                 if let Some(f) = &c.fix {
-                    let _ = writeln!(out, "  fix: {}", yaml(&f.text));
+                    let _ = writeln!(out, "  fix: {}", yaml(&terminal_lines(&f.text)));
                 }
                 let _ = writeln!(out, "  ...");
             }

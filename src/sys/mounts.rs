@@ -1,5 +1,7 @@
 //! The mount table (`/proc/self/mountinfo`), and which mounts are real local storage.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 use super::procfs::proc_path;
@@ -62,36 +64,41 @@ fn parse_line(line: &str) -> Option<Mount> {
     let l: Vec<&str> = left.split(' ').collect();
     let r: Vec<&str> = right.split(' ').collect();
     let device = l.get(2)?.to_string();
-    let point = PathBuf::from(unescape(l.get(4)?));
+    let point = PathBuf::from(OsString::from_vec(unescape(l.get(4)?)));
     let read_only = l.get(5)?.split(',').any(|o| o == "ro");
     Some(Mount {
         point,
         fstype: r.first()?.to_string(),
-        source: unescape(r.get(1).unwrap_or(&"")),
+        source: String::from_utf8_lossy(&unescape(r.get(1).unwrap_or(&""))).into_owned(),
         read_only,
         device,
     })
 }
 
-/// Mount points escape space, tab, newline and backslash as `\040`-style octal.
-fn unescape(s: &str) -> String {
+/// Mount points escape space, tab, newline and backslash as `\040`-style octal: three
+/// octal digits for one byte (`\000` to `\377`); anything else is taken as it is.
+fn unescape(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| b[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
+            .map(|d| d.iter().fold(0u32, |v, c| v * 8 + u32::from(c - b'0')))
+            .and_then(|v| u8::try_from(v).ok());
+        match octal {
+            Some(v) => {
+                out.push(v);
+                i += 4;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// Mounts that are real, writable local storage, one per filesystem: what `disk` checks
@@ -161,6 +168,16 @@ mod tests {
         assert_eq!(m[5].point, PathBuf::from("/var/my data"));
         assert!(m[3].read_only);
         assert_eq!(m[1].fstype, "ext4");
+    }
+
+    #[test]
+    fn escapes_past_a_byte_and_non_utf8_points() {
+        let m = parse_mountinfo("1 1 8:1 / /a\\777b\\303\\251\\377 rw - ext4 /dev/x rw\n");
+        assert_eq!(
+            m[0].point.as_os_str().as_encoded_bytes(),
+            b"/a\\777b\xc3\xa9\xff",
+            "\\777 is no byte: kept as written; \\377 is one, even if not UTF-8"
+        );
     }
 
     #[test]

@@ -37,18 +37,17 @@ pub fn parse_meminfo(text: &str) -> anyhow::Result<MemInfo> {
         text.lines().find_map(|l| {
             let rest = l.strip_prefix(name)?.strip_prefix(':')?;
             let kib: u64 = rest.split_whitespace().next()?.parse().ok()?;
-            Some(kib * 1024)
+            Some(kib.saturating_mul(1024))
         })
     };
     let total = field("MemTotal").context("no MemTotal line")?;
     // Kernels before 3.14 lack MemAvailable; free + cache is the usual estimate.
     let available = match field("MemAvailable") {
         Some(a) => a,
-        None => {
-            field("MemFree").context("no MemAvailable or MemFree line")?
-                + field("Cached").unwrap_or(0)
-                + field("Buffers").unwrap_or(0)
-        }
+        None => field("MemFree")
+            .context("no MemAvailable or MemFree line")?
+            .saturating_add(field("Cached").unwrap_or(0))
+            .saturating_add(field("Buffers").unwrap_or(0)),
     };
     Ok(MemInfo {
         total,
@@ -104,14 +103,11 @@ pub fn max_open_files(pid: u32) -> anyhow::Result<Option<u64>> {
 }
 
 pub fn parse_limits_nofile(text: &str) -> anyhow::Result<Option<u64>> {
-    let line = text
+    let rest = text
         .lines()
-        .find(|l| l.starts_with("Max open files"))
+        .find_map(|l| l.strip_prefix("Max open files"))
         .context("no \"Max open files\" line")?;
-    let soft = line["Max open files".len()..]
-        .split_whitespace()
-        .next()
-        .context("no soft limit")?;
+    let soft = rest.split_whitespace().next().context("no soft limit")?;
     if soft == "unlimited" {
         return Ok(None);
     }
@@ -152,6 +148,11 @@ mod tests {
         let old = parse_meminfo("MemTotal: 100 kB\nMemFree: 10 kB\nCached: 5 kB\n").unwrap();
         assert_eq!(old.available, 15 * 1024);
         assert!(parse_meminfo("garbage").is_err());
+        let huge = parse_meminfo(
+            "MemTotal: 18446744073709551615 kB\nMemFree: 18446744073709551615 kB\nCached: 9 kB\n",
+        )
+        .unwrap();
+        assert_eq!((huge.total, huge.available), (u64::MAX, u64::MAX));
     }
 
     #[test]

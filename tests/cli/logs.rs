@@ -284,3 +284,92 @@ fn globs_missing_files_and_bad_config() {
         out.stderr
     );
 }
+
+#[test]
+fn a_multibyte_character_where_a_timestamp_digit_belongs_hides_no_fatal() {
+    let env = TestEnv::new();
+    let fatal = format!(
+        "{} PHP Fatal error:  Uncaught Error: boom in /var/www/a.php:3",
+        ago(5, "[%d-%b-%Y %H:%M:%S]")
+    );
+    // ISO, nginx and syslog shapes with a two-byte character where a digit belongs.
+    let bad = [
+        "2024-01-02T03:04:0\u{e9} garbage",
+        "2024/0\u{e9}/02 03:04:05 [error] garbage",
+        "[2024-01-02 03:04:0\u{e9}] garbage",
+        "Jan \u{e9}2 03:04:05 h p: garbage",
+    ];
+    let log = format!("{fatal}\n{}\n", bad.join("\n"));
+    let p = env.file("app.log", &log);
+    let (c, out) = check(&env, &[&p], "");
+    out.expect_code(2);
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(summary(&c).starts_with("1 fatal error(s)"), "{c}");
+}
+
+fn bytes_read(c: &serde_json::Value) -> f64 {
+    c["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "bytes_read")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn a_log_without_newlines_is_read_whole_within_its_timeout() {
+    let env = TestEnv::new();
+    let p = env.path().join("one-line.log");
+    // 48 MiB, no newline: every block used to be copied again with all the ones after it.
+    let mut f = std::fs::File::create(&p).unwrap();
+    let chunk = "PHP Fatal error: x ".repeat(1 << 12);
+    while f.metadata().unwrap().len() < 48 << 20 {
+        f.write_all(chunk.as_bytes()).unwrap();
+    }
+    drop(f);
+    let size = std::fs::metadata(&p).unwrap().len() as f64;
+    let (c, out) = check(&env, &[&p], "timeout = \"10s\"");
+    assert!(out.elapsed < std::time::Duration::from_secs(10), "{c}");
+    assert_eq!(bytes_read(&c), size, "{c}");
+    assert_eq!(
+        c["status"], "fail",
+        "the one (undated) line is an error: {c}"
+    );
+    assert!(
+        c["details"]
+            .to_string()
+            .contains("no timestamps recognised"),
+        "{c}"
+    );
+}
+
+#[test]
+fn a_gigabyte_without_newlines_finishes_within_the_timeout() {
+    let env = TestEnv::new();
+    let p = env.path().join("sparse.log");
+    // Sparse: costs no disk, reads as NUL bytes.
+    std::fs::File::create(&p).unwrap().set_len(1 << 30).unwrap();
+    let (c, out) = check(&env, &[&p], "timeout = \"10s\"");
+    assert!(out.elapsed < std::time::Duration::from_secs(10), "{c}");
+    assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(bytes_read(&c), (1u64 << 30) as f64, "{c}");
+}
+
+#[test]
+fn reading_stops_at_the_deadline_even_inside_one_line() {
+    let env = TestEnv::new();
+    let p = env.path().join("huge.log");
+    // 1 TiB sparse: far more than can be read in the timeout.
+    std::fs::File::create(&p).unwrap().set_len(1 << 40).unwrap();
+    let (c, out) = check(&env, &[&p], "timeout = \"1s\"");
+    assert!(out.elapsed < std::time::Duration::from_secs(3), "{c}");
+    assert_eq!(c["status"], "warn", "{c}");
+    assert!(
+        c["details"]
+            .to_string()
+            .contains("reading stopped at the time limit"),
+        "{c}"
+    );
+}

@@ -10,6 +10,7 @@ mod network;
 mod output_file;
 mod outputs;
 mod programs;
+mod props;
 mod resources;
 mod runner;
 mod secrets;

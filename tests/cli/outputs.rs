@@ -1,6 +1,8 @@
 //! The human and JSON reports (snapshotted, varying fields masked), --quiet, colour,
 //! sanitizing, --output and a closed pipe.
 
+use std::os::unix::fs::PermissionsExt;
+
 use crate::testenv::{TestEnv, selftest};
 
 fn mixed() -> TestEnv {
@@ -223,4 +225,109 @@ fn junit_counts_and_escapes() {
         out.stdout
     );
     assert!(!out.stdout.contains('\u{1}'));
+}
+
+/// Which raw characters in `text` could drive a terminal or reorder what it shows.
+fn raw_controls(text: &str, format: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            let c0 = (c as u32) < 0x20 && c != '\n' && c != '\t';
+            // JSON escapes C0 itself and is read by programs, not people.
+            let other = format != "json"
+                && (c == '\u{7f}'
+                    || ('\u{80}'..='\u{9f}').contains(&c)
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'));
+            c0 || other
+        })
+        .collect()
+}
+
+#[test]
+fn no_format_lets_control_characters_through() {
+    let evil = r#"result = "fail"
+title = "t\u001b[31mred\u202e"
+summary = "sum \u001b[31mred\u0007bell\rcr \u001b]8;;http://evil.example/\u0007link\u001b]8;;\u001b\\ \u202etxt.exe \u009b1m"
+details = ["detail \u001b[2J\u0007\r\u202e \u001b]8;;http://x/\u001b\\x\u001b]8;;\u001b\\", "two\nlines"]
+fix = "run \u001b[31mthis\u0007\nthen \u202ethat\r""#;
+    let env = TestEnv::new();
+    // A plugin's performance data labels are untrusted too: they become metric names.
+    let plugin = env.file(
+        "plugins/check_evil",
+        "#!/bin/sh\nprintf 'EVIL CRITICAL - \\033[31mred | '\\''lab\\033[31mel\\342\\200\\256'\\''=1;2;3\\n'\nexit 2\n",
+    );
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = env.path().join("plugins");
+    let env = env.config(&format!(
+        "{}[[check]]\nid = \"plug\"\nkind = \"plugin\"\nplugin = \"check_evil\"\nplugin_dir = \"{}\"\n",
+        selftest("evil", evil),
+        dir.display()
+    ));
+    for format in sitedoctor::render::names() {
+        let out = env.run(&["--format", format, "--color", "never"]);
+        out.expect_code(2);
+        let raw = raw_controls(&out.stdout, format);
+        assert!(
+            raw.is_empty(),
+            "{format} printed {raw:?} raw:\n{}",
+            out.stdout
+        );
+        if format == "json" {
+            continue;
+        }
+        if format != "prometheus" {
+            assert!(
+                out.stdout.contains("x1b[31mred") && out.stdout.contains("u{202e}txt.exe"),
+                "{format} shows the escapes: {}",
+                out.stdout
+            );
+        }
+        if ["nagios", "prometheus"].contains(&format) {
+            assert!(
+                out.stdout.contains("x1b[31mel"),
+                "{format} shows the metric: {}",
+                out.stdout
+            );
+        }
+    }
+}
+
+#[test]
+fn list_prints_titles_and_tags_made_safe() {
+    let env = TestEnv::new().config(&selftest(
+        "evil",
+        "title = \"The \\u202eshop\"\ntags = [\"a\\u001b]8;;http://x/\\u0007b\"]",
+    ));
+    let out = env.run(&["list"]);
+    out.expect_code(0);
+    let raw = raw_controls(&out.stdout, "list");
+    assert!(raw.is_empty(), "printed {raw:?} raw:\n{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("— The \\u{202e}shop  [tags: a\\x1b]8;;http://x/\\x07b]"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn nagios_perfdata_says_lower_is_worse_with_a_range() {
+    let env = TestEnv::new();
+    env.file(
+        "proc/meminfo",
+        "MemTotal: 1000000 kB\nMemAvailable: 300000 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n",
+    );
+    let root = env.path().join("proc").display().to_string();
+    let env = env
+        .env("SITEDOCTOR_PROC", &root)
+        .config("[[check]]\nid = \"mem\"\nkind = \"memory\"\nwarn = \"40%\"\nfail = \"20%\"\n");
+    let out = env.run(&["--format", "nagios"]);
+    out.expect_code(1);
+    let first = out.stdout.lines().next().unwrap();
+    let perf = first.split_once(" | ").map(|(_, p)| p).unwrap_or("");
+    assert_eq!(
+        perf,
+        "'mem_available_percent'=30%;40:;20: 'mem_available_bytes'=307200000B;; 'mem_total_bytes'=1024000000B;;",
+        "{}",
+        out.stdout
+    );
 }
