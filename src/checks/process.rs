@@ -150,8 +150,13 @@ impl Check for Process {
             ),
         };
         let count = found.len();
-        let mut out = Outcome::pass("")
-            .metric(Metric::new("count", count as f64, "").thresholds(None, Some(self.min as f64)));
+        let mut out = Outcome::pass("").metric({
+            // Fewer is worse: the range syntax says so to Nagios and Icinga.
+            let mut m =
+                Metric::new("count", count as f64, "").thresholds(None, Some(self.min as f64));
+            m.fail_range = Some(format!("{}:", self.min));
+            m
+        });
         // Name and pid only: a command line carries `--password=` and connection strings.
         for p in found.iter().take(5) {
             out.details.push(p.label());
