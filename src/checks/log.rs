@@ -9,12 +9,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::log_finding::{Entry, Host};
 use super::tree::OneOrMany;
 use super::tree::max_details;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::Finding;
 use crate::logscan::backward::Backward;
+use crate::logscan::classify::{Class, classify};
 use crate::logscan::patterns::{self, Patterns, Severity};
 use crate::logscan::timestamp;
 use crate::sanitize;
@@ -171,6 +174,8 @@ struct Group {
     line: String,
     file: String,
     location: Option<(String, u32)>,
+    /// What the entry says is wrong, read from its first occurrence.
+    class: Class,
 }
 
 /// What one file read taught.
@@ -285,6 +290,7 @@ impl Log {
                             line: clip(&msg, 300),
                             file: shown.clone(),
                             location: patterns::location(&all),
+                            class: classify(&line, &all[1..]),
                         },
                     );
                 }
@@ -316,6 +322,7 @@ impl Log {
                         line: clip(l, 300),
                         file: shown.to_string(),
                         location: patterns::location(&[l.as_str()]),
+                        class: classify(l, &[]),
                     });
                 g.count += 1;
             }
@@ -407,6 +414,7 @@ impl Check for Log {
                 break;
             }
         }
+        let host = Host::cached();
         let mut list: Vec<Group> = groups.into_values().collect();
         list.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.newest.cmp(&a.newest)));
         let fatal: u64 = list
@@ -442,6 +450,7 @@ impl Check for Log {
                 g.file,
                 fmt_age(now - g.newest)
             ));
+            out.findings.push(finding_of(g, host));
         }
         if list.len() > self.max_details {
             out.details.push(format!(
@@ -492,17 +501,30 @@ impl Check for Log {
             "{what}, in the last {window} in {scope}; newest: {}",
             clip(patterns::strip_timestamp(&top.line), 200)
         );
-        out.fix = Some(crate::check::Fix {
-            text: match &top.location {
-                Some((file, line)) => format!("open {file} at line {line}: that is where the newest {} error points", if top.severity == Severity::Fatal { "fatal" } else { "" }.trim()),
-                None if top.line.contains("upstream") || top.line.contains("connect()") => {
-                    "the app server behind the web server did not answer: is it running and keeping up (`systemctl status php*-fpm`)?".into()
-                }
-                None => format!("tail -n 50 {}    # read the newest errors in context", crate::checks::shell_quote(&top.file)),
-            }
-            .replace("newest  error", "newest error"),
-            automatic: false,
-        });
+        // The fix the newest error's own words call for (its class), not "read the log".
+        out.fix = out
+            .findings
+            .first()
+            .cloned()
+            .unwrap_or_else(|| finding_of(top, host))
+            .fix;
         Ok(out)
     }
+}
+
+/// The finding for one distinct error: its class decides the fix.
+fn finding_of(g: &Group, host: &Host) -> Finding {
+    let text = patterns::strip_timestamp(&g.line);
+    super::log_finding::finding(
+        &Entry {
+            class: &g.class,
+            text,
+            count: g.count,
+            fatal: g.severity == Severity::Fatal,
+            log: &g.file,
+            location: g.location.as_ref(),
+            newest: g.newest,
+        },
+        host,
+    )
 }

@@ -25,6 +25,12 @@ pub struct Host {
 }
 
 impl Host {
+    /// This host's, read once per run.
+    pub fn cached() -> &'static Host {
+        static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+        HOST.get_or_init(Host::detect)
+    }
+
     /// Read from this host's web stack.
     pub fn detect() -> Host {
         let servers = crate::webstack::installed();

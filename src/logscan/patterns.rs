@@ -75,7 +75,7 @@ const FATAL: &[&str] = &[
     r"\[error\].*(upstream timed out|connect\(\) (to .* )?failed|no live upstreams|Too many open files|worker_connections are not enough|upstream prematurely closed|recv\(\) failed)",
     // Apache
     r"\[(\w+:)?(crit|alert|emerg)\]",
-    r"AH00124|AH01071.*Fatal|AH01067|AH02429|AH00052|AH01630|AH10157",
+    r"AH00124|AH01071.*Fatal|AH01067|AH02429|AH00052|AH10157",
     // Generic application logs
     r"\b(FATAL|CRITICAL|EMERGENCY|ALERT)\b",
     r"(?i)out of memory|oom-kill|segfault|Segmentation fault",
@@ -89,9 +89,23 @@ const ERROR: &[&str] = &[
     r"\bWARNING: \[pool ",
 ];
 
+/// Lines the built-in sets never count, whatever else they say: a server telling of its
+/// own start, reload or stop at notice level or below (Apache's `AH00489 … resuming normal
+/// operations`, `AH00094 Command line`), and an access rule doing its job (a 403, never a
+/// 500). A false alarm costs more trust than a miss.
+const BENIGN: &[&str] = &[
+    r"\[(\w+:)?(notice|info|debug|trace\d?)\]",
+    r"^\S+ \S+ \[(notice|info|debug)\] ",
+    r"access forbidden by rule",
+    r"AH01630: client denied by server configuration",
+    r"AH01797: client denied by server configuration",
+];
+
 pub struct Patterns {
     fatal: Matcher,
     error: Matcher,
+    /// Only with the built-in sets: the user's own patterns mean what they say.
+    benign: Option<Matcher>,
     exclude: Option<RegexSet>,
 }
 
@@ -107,6 +121,11 @@ impl Patterns {
         } else {
             set(ERROR)?
         };
+        let benign = if custom.is_some() {
+            None
+        } else {
+            Some(set(BENIGN)?)
+        };
         let exclude = if exclude.is_empty() {
             None
         } else {
@@ -115,6 +134,7 @@ impl Patterns {
         Ok(Patterns {
             fatal,
             error,
+            benign,
             exclude,
         })
     }
@@ -125,6 +145,13 @@ impl Patterns {
             .exclude
             .as_ref()
             .is_some_and(|x| x.is_match(head.as_bytes()))
+        {
+            return None;
+        }
+        if self
+            .benign
+            .as_ref()
+            .is_some_and(|b| b.is_match(head.as_bytes()))
         {
             return None;
         }
@@ -385,6 +412,52 @@ mod tests {
 
     fn judge(head: &str) -> Option<Severity> {
         Patterns::new(None, &[]).unwrap().classify(head, &[])
+    }
+
+    #[test]
+    fn notices_and_access_rules_are_not_errors() {
+        for line in [
+            "[Mon Nov 30 01:02:03.123456 2026] [mpm_event:notice] [pid 77:tid 77] AH00489: Apache/2.4.62 (Debian) configured -- resuming normal operations",
+            "[Mon Nov 30 01:02:03.123456 2026] [core:notice] [pid 77:tid 77] AH00094: Command line: '/usr/sbin/apache2'",
+            "[Mon Nov 30 01:02:03.123456 2026] [mpm_event:notice] [pid 77:tid 77] AH00492: caught SIGWINCH, shutting down gracefully",
+            "[Mon Nov 30 01:02:03 2026] [notice] Apache/2.2.22 (Debian) configured -- resuming normal operations",
+            "2026/11/30 01:02:03 [notice] 12#12: signal process started",
+            "2026/11/30 01:02:03 [error] 13#13: *7 access forbidden by rule, client: 127.0.0.1, server: _, request: \"GET /.git/config HTTP/1.1\", host: \"x\"",
+            "[Mon Nov 30 01:02:03.1 2026] [authz_core:error] [pid 5:tid 6] [client 127.0.0.1:4] AH01630: client denied by server configuration: /var/www/html/.env",
+        ] {
+            assert_eq!(judge(line), None, "{line}");
+        }
+        // The same servers' real errors still count.
+        assert_eq!(
+            judge(
+                "[Mon Nov 30 01:02:03.1 2026] [core:alert] [pid 5] [client 1.2.3.4:5] /var/www/html/.htaccess: Invalid command 'RewriteEngin', perhaps misspelled"
+            ),
+            Some(Severity::Fatal)
+        );
+        // A user's own patterns are taken as they are.
+        let own = Patterns::new(Some(&["notice".to_string()]), &[]).unwrap();
+        assert_eq!(
+            own.classify("2026/11/30 01:02:03 [notice] 12#12: x", &[]),
+            Some(Severity::Fatal)
+        );
+    }
+
+    #[test]
+    fn one_error_with_other_connection_and_request_ids_is_one() {
+        let a = normalise(
+            "2026/11/30 01:02:03 [error] 13#13: *7 FastCGI sent in stderr: \"PHP message: boom\" while reading response header from upstream, client: 127.0.0.1, request: \"GET /a?id=1\"",
+        );
+        let b = normalise(
+            "2026/11/30 01:02:09 [error] 13#13: *912 FastCGI sent in stderr: \"PHP message: boom\" while reading response header from upstream, client: 10.0.0.9, request: \"GET /a?id=77\"",
+        );
+        assert_eq!(a, b);
+        let c = normalise(
+            "[Mon Nov 30 01:02:03.1 2026] [php:error] [pid 5:tid 6] [client 127.0.0.1:4455] [request_id 9f86d081884c7d65] PHP Fatal error: boom",
+        );
+        let d = normalise(
+            "[Mon Nov 30 01:02:04.9 2026] [php:error] [pid 8:tid 9] [client 127.0.0.1:5566] [request_id 1b4f0e9851971998] PHP Fatal error: boom",
+        );
+        assert_eq!(c, d);
     }
 
     #[test]
