@@ -36,7 +36,7 @@ pub fn unlinked(
         linked.iter().any(|d| {
             d.evidence
                 .iter()
-                .any(|e| e.check == f.check.id && e.finding == f.index)
+                .any(|e| e.check == f.check.id && e.finding == Some(f.index))
         })
     };
     let mut out: Vec<Diagnosis> = found
@@ -64,7 +64,11 @@ pub fn unlinked(
             cause,
             subject: None,
             headline: format!("{}: {}", c.id, c.summary),
-            evidence: vec![],
+            evidence: vec![super::Evidence {
+                check: c.id.clone(),
+                finding: None,
+                text: c.summary.clone(),
+            }],
             fix: c.fix.as_ref().map(|f| f.text.clone()),
             linked: false,
             rule: "unlinked",

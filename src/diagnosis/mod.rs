@@ -36,12 +36,13 @@ pub struct Diagnosis {
     pub weight: u32,
 }
 
-/// A finding a diagnosis rests on: the check, the finding's index in its `findings`, and
-/// its text.
+/// What a diagnosis rests on: the check, the index of the finding in that check's
+/// `findings` (`null` for a check that records none: then its summary is the evidence), and
+/// the text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     pub check: String,
-    pub finding: usize,
+    pub finding: Option<usize>,
     pub text: String,
 }
 
@@ -57,7 +58,7 @@ impl Found<'_> {
     pub fn evidence(&self) -> Evidence {
         Evidence {
             check: self.check.id.clone(),
-            finding: self.index,
+            finding: Some(self.index),
             text: self.finding.text.clone(),
         }
     }

@@ -29,6 +29,24 @@ fn property(s: &str) -> String {
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
     let mut out = String::new();
+    // The first annotation is the answer: the likely cause and the fix to try first.
+    if let Some(d) = report.diagnosis.first() {
+        let level = match report.worst {
+            Status::Fail | Status::Error => "error",
+            _ => "warning",
+        };
+        let mut msg = terminal(&d.headline);
+        if let Some(fix) = &d.fix {
+            msg.push_str("\nfix: ");
+            msg.push_str(&terminal_lines(fix));
+        }
+        let _ = writeln!(
+            out,
+            "::{level} title={}::{}",
+            property("sitedoctor diagnosis"),
+            data(&msg)
+        );
+    }
     for c in &report.checks {
         let level = match c.status {
             Status::Fail | Status::Error => "error",

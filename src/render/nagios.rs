@@ -35,9 +35,16 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
     };
     let problems: Vec<_> = report.checks.iter().filter(|c| !c.status.is_ok()).collect();
     let s = &report.summary;
-    let headline = match problems.first() {
-        None => format!("{} checks passed", s.pass),
-        Some(first) => format!(
+    let headline = match (problems.first(), report.diagnosis.first()) {
+        (None, _) => format!("{} checks passed", s.pass),
+        // The status line a pager shows: the likely cause first.
+        (Some(_), Some(d)) => format!(
+            "{} of {} checks need attention; {}",
+            problems.len(),
+            s.total,
+            one_line(&d.headline)
+        ),
+        (Some(first), None) => format!(
             "{} of {} checks need attention; {}: {}",
             problems.len(),
             s.total,

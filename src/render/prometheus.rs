@@ -119,6 +119,31 @@ fn render(report: &Report, _opts: &RenderOptions) -> String {
     }
     family(
         &mut out,
+        "sitedoctor_diagnosis_info",
+        "The likely causes of a 500, strongest first (rank 1), with what they are about.",
+    );
+    for (i, d) in report.diagnosis.iter().enumerate() {
+        // What it is about; for a check that records no findings, the check itself.
+        let subject = d.subject.as_ref().map_or_else(
+            || {
+                d.evidence
+                    .first()
+                    .map_or(String::new(), |e| e.check.clone())
+            },
+            |s| s.label(),
+        );
+        let _ = writeln!(
+            out,
+            "sitedoctor_diagnosis_info{{rank=\"{}\",cause=\"{}\",subject=\"{}\",rule=\"{}\",linked=\"{}\"}} 1",
+            i + 1,
+            d.cause.as_str(),
+            esc(&subject),
+            d.rule,
+            d.linked
+        );
+    }
+    family(
+        &mut out,
         "sitedoctor_run_duration_seconds",
         "How long the whole run took.",
     );
