@@ -161,6 +161,15 @@ fn htaccess_lint_findings_with_file_and_line() {
     );
 }
 
+/// Whether a process whose name (comm, cut to 15 bytes by the kernel) is `bin` runs now.
+fn running(bin: &str) -> bool {
+    let short: String = bin.chars().take(15).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .any(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == short))
+}
+
 #[test]
 fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites() {
     let sys = tempfile::tempdir().unwrap();
@@ -199,6 +208,20 @@ fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites
         "readable_by = \"www-data\"",
     ] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+    // A server installed but not running gets no "is running" check that would fail on a
+    // healthy host; one that runs does.
+    for (bin, id) in [("nginx", "nginx"), ("php-fpm8.2", "php8-2-fpm")] {
+        let active = format!("\nid = \"{id}-running\"");
+        let commented = format!("# id = \"{id}-running\"");
+        if running(bin) {
+            assert!(text.contains(&active), "{bin} runs here:\n{text}");
+        } else {
+            assert!(
+                text.contains(&commented) && !text.contains(&active),
+                "{bin} does not run here:\n{text}"
+            );
+        }
     }
     let out = env.run(&["list"]);
     out.expect_code(0);
