@@ -333,6 +333,9 @@ fn lint(
     let mut stack: Vec<(String, usize)> = Vec::new();
     // Open <IfModule> sections, counted so each directive costs the same however deep.
     let mut in_ifmodules = 0usize;
+    // Spelling suggestions, once per distinct word and for a bounded number of words: a
+    // hostile file of a million made-up directives costs no more than a few hundred.
+    let mut near: std::collections::HashMap<String, Option<String>> = Default::default();
     let mut engine_on = false;
     let mut rewrite_warned = false;
     let mut logical = String::new();
@@ -476,17 +479,41 @@ fn lint(
                     ),
                 );
             }
-            k if !KNOWN.contains(&k) && !in_ifmodule => {
-                sink(
-                    start,
-                    Status::Warn,
-                    "unknown",
-                    "unknown directives",
-                    format!(
-                        "`{word}` is neither core Apache nor from a common module: if no loaded module provides it, Apache answers 500 (Invalid command)"
+            k if !KNOWN.contains(&k) => {
+                // Inside <IfModule> a directive of a module not loaded is never read, but a
+                // misspelled one is still a typo: Apache answers 500 once the module loads.
+                let suggestion = match near.get(&key) {
+                    Some(s) => s.clone(),
+                    None if near.len() < 256 => {
+                        let s = super::log_finding::nearest_directive(word);
+                        near.insert(key.clone(), s.clone());
+                        s
+                    }
+                    None => None,
+                };
+                match (suggestion, in_ifmodule) {
+                    (Some(right), _) => sink(
+                        start,
+                        Status::Fail,
+                        "unknown",
+                        "unknown directives",
+                        format!(
+                            "`{word}` is a misspelling of `{right}`: Apache answers 500 (Invalid command '{word}')"
+                        ),
+                        format!("line {start}: `{word}` → `{right}`"),
                     ),
-                    "check its spelling, or wrap it in `<IfModule …>` for the module that provides it".to_string(),
-                );
+                    (None, true) => {}
+                    (None, false) => sink(
+                        start,
+                        Status::Warn,
+                        "unknown",
+                        "unknown directives",
+                        format!(
+                            "`{word}` is neither core Apache nor from a common module: if no loaded module provides it, Apache answers 500 (Invalid command)"
+                        ),
+                        "check its spelling, or wrap it in `<IfModule …>` for the module that provides it".to_string(),
+                    ),
+                }
             }
             _ => {}
         }
@@ -784,7 +811,20 @@ mod tests {
         );
         assert_eq!(
             run("Optons -Indexes\n", Php::Fpm),
+            vec![(1, Status::Fail, "unknown")],
+            "a misspelling of a known directive"
+        );
+        assert_eq!(
+            run("Fancydirective on\n", Php::Fpm),
             vec![(1, Status::Warn, "unknown")]
+        );
+        assert_eq!(
+            run(
+                "<IfModule mod_rewrite.c>\nRewriteEngin On\nModPagespeed on\n</IfModule>\n",
+                Php::Fpm
+            ),
+            vec![(2, Status::Fail, "unknown")],
+            "a typo inside <IfModule> is seen; a module's own directive is not"
         );
         assert!(
             run(

@@ -378,7 +378,7 @@ fn unreachable_fix(peer: Peer, failure: Failure, address: Option<&str>) -> Strin
 
 /// The known directive nearest to a misspelled one (`RewriteEngin` → `RewriteEngine`), in
 /// its usual capitalisation, when one is close enough to be the intended word.
-fn nearest_directive(typed: &str) -> Option<String> {
+pub(crate) fn nearest_directive(typed: &str) -> Option<String> {
     let lower = typed.to_ascii_lowercase();
     if crate::checks::htaccess::KNOWN.contains(&lower.as_str()) {
         return None;
@@ -386,8 +386,15 @@ fn nearest_directive(typed: &str) -> Option<String> {
     crate::checks::htaccess::KNOWN
         .iter()
         .chain(CAPITALISED.iter().map(|(l, _)| l))
+        // Close by both measures: one or two keys wrong, not a longer directive that shares
+        // a prefix (`SetEnvIfNoCase` is not a misspelled `SetEnvIf`).
+        .filter(|k| {
+            lower.len() >= 5
+                && lower.len().abs_diff(k.len()) <= 2
+                && strsim::damerau_levenshtein(&lower, k) <= 2
+        })
         .map(|k| (strsim::jaro_winkler(&lower, k), *k))
-        .filter(|(score, _)| *score >= 0.93)
+        .filter(|(score, _)| *score >= 0.9)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| capitalise(k))
 }
