@@ -315,7 +315,11 @@ mod tests {
         );
         assert!(o.findings[1].fix.as_ref().unwrap().automatic);
         // An unreadable part of the tree is shown, but is no evidence about the site.
-        assert!(o.details.iter().any(|d| d.starts_with("/u: cannot read /u")));
+        assert!(
+            o.details
+                .iter()
+                .any(|d| d.starts_with("/u: cannot read /u"))
+        );
         assert!(o.findings.iter().all(|f| f.subject != Subject::path("/u")));
     }
 
