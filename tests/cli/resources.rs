@@ -327,3 +327,71 @@ fn process_running_or_not() {
         out.stderr
     );
 }
+
+/// A child killed when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn fds_records_the_process_over_its_limit() {
+    // A process called sd-fds-probe with 7 of the 8 descriptors its limit allows open (the
+    // dynamic loader needs the eighth to start it).
+    let child = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "ulimit -n 8; exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null; exec -a sd-fds-probe sleep 300",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Reaped(child);
+    let pid = child.0.id();
+    let started = std::time::Instant::now();
+    while !std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.starts_with(b"sd-fds-probe"))
+    {
+        assert!(started.elapsed().as_secs() < 10, "the probe did not start");
+        std::thread::yield_now();
+    }
+    let out = TestEnv::new()
+        .config(
+            "[[check]]\nid = \"f\"\nkind = \"fds\"\nprocess = \"sd-fds-probe\"\nfail = \"85%\"\n",
+        )
+        .run(&["--format", "json"]);
+    out.expect_code(2);
+    let c = &json(&out)["checks"][0];
+    assert_eq!(
+        c["findings"],
+        serde_json::json!([{
+            "subject": {"type": "process", "name": "sleep", "pid": pid},
+            "cause": "resources",
+            "status": "fail",
+            "text": c["findings"][0]["text"],
+            "fix": {
+                "text": "systemctl edit sd-fds-probe    # add: [Service] LimitNOFILE=65536, then restart it",
+                "automatic": false
+            }
+        }]),
+        "{c}"
+    );
+    // At least the seven it opened (a test harness may hand it more).
+    let text = c["findings"][0]["text"].as_str().unwrap();
+    let open: u32 = text
+        .strip_prefix(&format!("sleep (pid {pid}): "))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        open >= 7 && text.contains(" of 8 descriptors open ("),
+        "{text}"
+    );
+    drop(child);
+}
