@@ -22,6 +22,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod worktree;
 mod world_writable;
 
 use std::sync::Arc;
