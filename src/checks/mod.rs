@@ -2,6 +2,7 @@
 //! reference and config validation are all generated from it.
 
 mod command;
+mod config_error;
 mod configtest;
 mod disk;
 mod dns;
