@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary against temporary configurations.
 
 mod config_errors;
+mod diagnosis;
 mod exit_codes;
 mod filesystem;
 mod fix;
