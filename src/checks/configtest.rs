@@ -8,9 +8,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::command::shown;
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Outcome, Status};
+use super::{FieldDoc, Kind, Spec, config_error, shell_quote};
+use crate::check::{Check, Ctx, Fix, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sys::child;
 use crate::webstack::{self, Server};
 
@@ -177,7 +178,13 @@ impl Check for Configtest {
             let said = verdict_line(&text).unwrap_or_default();
             let line = shown(&argv);
             let (status, summary) = if f.timed_out {
-                (Status::Error, format!("`{line}` did not finish in time"))
+                (
+                    Status::Error,
+                    format!(
+                        "`{line}` did not finish within {}",
+                        crate::units::fmt_limit(ctx.timeout)
+                    ),
+                )
             } else if f.code == Some(0) {
                 let ok = text
                     .lines()
@@ -195,6 +202,13 @@ impl Check for Configtest {
                     format!("run as root: `{line}` needs to read what only root may ({said})"),
                 )
             } else {
+                if let Some(subject) = config_error::locate(&said) {
+                    // The summary and the output below show the verdict: no line repeats it.
+                    let fix = edit_fix(&subject, &line);
+                    out.findings.push(
+                        Finding::new(subject, Cause::Config, Status::Fail, said.clone()).fix(fix),
+                    );
+                }
                 (Status::Fail, said.clone())
             };
             if status != Status::Pass {
@@ -216,17 +230,64 @@ impl Check for Configtest {
         }
         out.status = worst;
         if worst == Status::Fail {
-            out = out.fix(format!(
-                "fix the file and line named above, then run `{}` again before reloading",
-                shown(&self.argv(servers[0]))
-            ));
+            out.fix = match out.findings.as_slice() {
+                [one] => one.fix.clone(),
+                _ => Some(Fix {
+                    text: format!(
+                        "fix the file and line named above, then run `{}` again before reloading",
+                        shown(&self.argv(servers[0]))
+                    ),
+                    automatic: false,
+                }),
+            };
         }
         Ok(out)
     }
 }
 
+/// The edit a located error calls for: the file and line, then the test again.
+fn edit_fix(subject: &Subject, test: &str) -> String {
+    let place = match subject {
+        Subject::Path {
+            path,
+            line: Some(n),
+        }
+        | Subject::Directive {
+            path: Some(path),
+            line: Some(n),
+            ..
+        } => format!("line {n} of {}", shell_quote(path)),
+        other => other.file().map_or(String::new(), shell_quote),
+    };
+    let what = match subject {
+        Subject::Directive { directive, .. } => format!(" (`{directive}`)"),
+        _ => String::new(),
+    };
+    format!("edit {place}{what}, then run `{test}` again before reloading")
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::finding::Subject;
+
+    #[test]
+    fn the_fix_is_the_line_to_edit() {
+        let d = Subject::Directive {
+            directive: "RewriteEngin".into(),
+            path: Some("/etc/apache2/sites-enabled/my site.conf".into()),
+            line: Some(3),
+        };
+        assert_eq!(
+            super::edit_fix(&d, "apache2ctl -t"),
+            "edit line 3 of '/etc/apache2/sites-enabled/my site.conf' (`RewriteEngin`), then run `apache2ctl -t` again before reloading"
+        );
+        let p = Subject::path("/etc/php/8.2/fpm/pool.d/x.conf");
+        assert_eq!(
+            super::edit_fix(&p, "php-fpm8.2 -t"),
+            "edit /etc/php/8.2/fpm/pool.d/x.conf, then run `php-fpm8.2 -t` again before reloading"
+        );
+    }
+
     #[test]
     fn picks_the_telling_line() {
         let nginx = "nginx: [emerg] unknown directive \"sever\" in /etc/nginx/sites-enabled/x:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n";

@@ -9,9 +9,10 @@ use nix::sys::statvfs::statvfs;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, check_order, shell_quote};
+use super::{FieldDoc, Kind, Spec, check_order};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::sys::mounts;
 use crate::units::{Level, fmt_bytes};
@@ -222,12 +223,19 @@ impl Check for Disk {
             let inode_text = u
                 .inodes_pct
                 .map_or("inodes n/a".to_string(), |p| format!("inodes {p:.0}% used"));
-            out.details.push(format!(
+            let line = format!(
                 "{shown}: {:.0}% used, {} free of {}; {inode_text}",
                 u.used_pct,
                 fmt_bytes(u.free),
                 fmt_bytes(u.total)
-            ));
+            );
+            if status.is_ok() {
+                out.details.push(line);
+            } else {
+                let point = mount_point(all_mounts.as_deref().unwrap_or_default(), path);
+                let inodes_worse = inodes.rank() > space.rank();
+                out.push_finding(full_mount(&point, &shown, line, status, inodes_worse));
+            }
             out.metrics.push(
                 Metric::new("used_percent", round1(u.used_pct), "%")
                     .label("path", &shown)
@@ -369,12 +377,25 @@ fn free_space_advice(
             ));
         }
     }
-    // Spend at most half of what is left on finding the largest directories.
-    let budget = ctx.remaining() / 2;
+    // Spend at most half of what is left on finding the largest directories. Each
+    // filesystem is looked into from its own mount point: `du -x /` stops at the mounts
+    // below `/`, so it can never show what fills them.
+    let mut points: Vec<PathBuf> = Vec::new();
     for (path, _) in troubled {
-        let deadline = Instant::now() + budget / troubled.len() as u32;
-        let (largest, complete) = largest_dirs(path, deadline);
+        let point = mount_point(mounts_all, path);
+        if !points.contains(&point) {
+            points.push(point);
+        }
+    }
+    let budget = ctx.remaining() / 2;
+    for point in &points {
+        let deadline = Instant::now() + budget / points.len() as u32;
+        let (largest, complete) = largest_dirs(point, deadline);
         if largest.is_empty() {
+            lines.push(format!(
+                "{}    # find what fills it, then remove or move it",
+                du_command(point, false)
+            ));
             continue;
         }
         let note = if complete {
@@ -384,7 +405,7 @@ fn free_space_advice(
         };
         lines.push(format!(
             "largest directories under {}{note}:",
-            sanitize::path(path)
+            sanitize::path(point)
         ));
         for (dir, size) in largest {
             lines.push(format!(
@@ -393,15 +414,40 @@ fn free_space_advice(
                 sanitize::path(&dir)
             ));
         }
-        lines.push(format!(
-            "see more: du -xh --max-depth=2 {} | sort -h | tail -20",
-            shell_quote(&sanitize::path(path))
-        ));
-    }
-    if lines.is_empty() {
-        lines.push("du -xh --max-depth=2 / | sort -h | tail -20    # find what fills it, then remove or move it".into());
+        lines.push(format!("see more: {}", du_command(point, false)));
     }
     lines.join("\n")
+}
+
+/// The mount point of the filesystem that holds `path` (the path itself when the mount
+/// table cannot say: the path was given as a mount).
+fn mount_point(mounts_all: &[mounts::Mount], path: &Path) -> PathBuf {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    mounts::mount_of(mounts_all, &real).map_or(real, |m| m.point.clone())
+}
+
+/// The command that shows what fills a filesystem, run on its mount point so that it
+/// looks inside that filesystem and only there.
+fn du_command(point: &Path, inodes: bool) -> String {
+    let q = super::shell_quote_path(point);
+    if inodes {
+        format!("du --inodes -x --max-depth=2 {q} | sort -n | tail -20")
+    } else {
+        format!("du -xh --max-depth=2 {q} | sort -h | tail -20")
+    }
+}
+
+/// The finding of a filesystem over a threshold: about its mount, with the command that
+/// looks inside it. `line` is what the report shows for the measured path.
+fn full_mount(point: &Path, shown: &str, line: String, status: Status, inodes: bool) -> Finding {
+    let mount = sanitize::path(point);
+    let text = if mount == shown {
+        line
+    } else {
+        format!("{line} (the filesystem mounted at {mount})")
+    };
+    Finding::new(Subject::Mount { mount }, Cause::Resources, status, text)
+        .fix(du_command(point, inodes))
 }
 
 /// Total size of regular files below `dir` (one filesystem), and whether the walk finished.
@@ -526,6 +572,49 @@ mod tests {
         assert_eq!(v[0].0, t.path().join("big"));
         assert!(v.iter().any(|(p, _)| p == &t.path().join("big/inner")));
         assert!(v.iter().any(|(p, _)| p == &t.path().join("small")));
+    }
+
+    #[test]
+    fn a_full_mount_is_looked_into_from_its_own_mount_point() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = t.path().join("www/cache");
+        std::fs::create_dir_all(cache.join("sessions")).unwrap();
+        let all = mounts::parse_mountinfo(&format!(
+            "27 1 254:0 / / rw - ext4 /dev/vda rw\n41 27 0:51 / {} rw - tmpfs tmpfs rw\n",
+            cache.display()
+        ));
+        // A path on the mount is measured; the finding is about the mount that holds it.
+        let point = mount_point(&all, &cache.join("sessions"));
+        assert_eq!(point, cache);
+        let shown = sanitize::path(&cache.join("sessions"));
+        let f = full_mount(&point, &shown, "x: 100% used".into(), Status::Fail, false);
+        let mount = sanitize::path(&cache);
+        assert_eq!(
+            f.subject,
+            Subject::Mount {
+                mount: mount.clone()
+            }
+        );
+        assert_eq!((f.cause, f.status), (Cause::Resources, Status::Fail));
+        assert_eq!(
+            f.text,
+            format!("x: 100% used (the filesystem mounted at {mount})")
+        );
+        assert_eq!(
+            f.fix.unwrap().text,
+            format!("du -xh --max-depth=2 {mount} | sort -h | tail -20")
+        );
+        // Out of inodes: count files, not bytes.
+        let f = full_mount(&point, &mount, "y".into(), Status::Warn, true);
+        assert_eq!(f.text, "y");
+        assert_eq!(
+            f.fix.unwrap().text,
+            format!("du --inodes -x --max-depth=2 {mount} | sort -n | tail -20")
+        );
+        assert_eq!(
+            du_command(Path::new("/var/my data"), false),
+            "du -xh --max-depth=2 '/var/my data' | sort -h | tail -20"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::units::fmt_duration;
 
 pub static KIND: Kind = Kind {
@@ -79,14 +80,36 @@ struct Dns {
     expect: Vec<IpAddr>,
 }
 
+impl Dns {
+    /// A failure, and the same as a finding about the name (the summary already shows it,
+    /// so no evidence line repeats it).
+    fn problem(&self, out: Outcome, why: String, fix: String) -> Outcome {
+        let finding = Finding::new(
+            Subject::Address {
+                address: self.name.clone(),
+            },
+            Cause::Dependency,
+            Status::Fail,
+            why.clone(),
+        )
+        .fix(fix.clone());
+        let mut out = out.status_summary(Status::Fail, why).fix(fix);
+        out.findings.push(finding);
+        out
+    }
+}
+
 impl Check for Dns {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let t0 = Instant::now();
         let addrs = match crate::net::resolve(&self.name, 0, ctx.op_timeout()) {
             Ok(a) => a,
             Err(why) => {
-                return Ok(Outcome::new(Status::Fail, why)
-                    .fix(format!("getent hosts {}    # see what this host resolves; then fix the record, /etc/hosts or /etc/resolv.conf", self.name)));
+                return Ok(self.problem(
+                    Outcome::pass(""),
+                    why,
+                    format!("getent hosts {}    # see what this host resolves; then fix the record, /etc/hosts or /etc/resolv.conf", self.name),
+                ));
             }
         };
         let took = t0.elapsed();
@@ -105,9 +128,11 @@ impl Check for Dns {
             .map(IpAddr::to_string)
             .collect();
         if !missing.is_empty() {
-            return Ok(out
-                .status_summary(Status::Fail, format!("{} resolves to {}, not to {}", self.name, shown.join(", "), missing.join(", ")))
-                .fix("update the DNS record (or /etc/hosts) to the expected address; mind the record's TTL"));
+            return Ok(self.problem(
+                out,
+                format!("{} resolves to {}, not to {}", self.name, shown.join(", "), missing.join(", ")),
+                "update the DNS record (or /etc/hosts) to the expected address; mind the record's TTL".into(),
+            ));
         }
         Ok(out.status_summary(
             Status::Pass,
@@ -118,5 +143,35 @@ impl Check for Dns {
                 fmt_duration(took)
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_wrong_answer_is_a_finding_about_the_name() {
+        let d = Dns {
+            name: "localhost".into(),
+            expect: vec!["192.0.2.1".parse().unwrap()],
+        };
+        let ctx = Ctx::new("dns", Duration::from_secs(5), Duration::from_secs(5));
+        let out = d.run(&ctx).unwrap();
+        assert_eq!(out.status, Status::Fail, "{}", out.summary);
+        assert_eq!(out.findings.len(), 1);
+        let f = &out.findings[0];
+        assert_eq!(
+            f.subject,
+            Subject::Address {
+                address: "localhost".into()
+            }
+        );
+        assert_eq!((f.cause, f.status), (Cause::Dependency, Status::Fail));
+        assert!(f.text.ends_with("not to 192.0.2.1"), "{}", f.text);
+        assert_eq!(f.fix, out.fix);
+        // Shown once, as the summary; the evidence lines keep only the answers.
+        assert!(out.details.iter().all(|d| d.starts_with("answers: ")));
     }
 }

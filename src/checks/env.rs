@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::sys::{procfs, procs, readcap};
 
@@ -226,13 +227,26 @@ impl Env {
         }
     }
 
+    /// A variable missing or empty where it was looked for: a finding about its name (its
+    /// value is never read past "empty or not").
+    fn absent(&self, name: &str, status: Status, state: String) -> Finding {
+        Finding::new(
+            Subject::Var { name: name.into() },
+            Cause::Deploy,
+            status,
+            format!("{name}: {state}"),
+        )
+        .fix(self.fix_for(&[name]))
+    }
+
     fn fix_for(&self, names: &[&str]) -> String {
         let assignments: Vec<String> = names.iter().map(|n| format!("{n}=…")).collect();
         match &self.source {
             Source::File(p) => format!(
-                "add {} to {}, then restart the app so it reads them",
+                "add {} to {}, then restart the app so it reads {}",
                 assignments.join(" and "),
-                shell_quote(&sanitize::path(p))
+                shell_quote(&sanitize::path(p)),
+                if names.len() == 1 { "it" } else { "them" }
             ),
             Source::Process(name) => format!(
                 "systemctl edit {}    # add under [Service]: Environment={} (or to its EnvironmentFile)\n\
@@ -268,13 +282,16 @@ impl Check for Env {
             .metric(Metric::new("missing", missing.len() as f64, "").thresholds(None, Some(1.0)))
             .metric(Metric::new("empty", empty.len() as f64, ""));
         for v in &self.vars {
-            let state = match present.get(v) {
-                None => "missing",
-                Some(false) if self.allow_empty => "set (empty, allowed)",
-                Some(false) => "empty",
-                Some(true) => "set",
-            };
-            out.details.push(format!("{v}: {state}"));
+            match present.get(v) {
+                None => {
+                    out.push_finding(self.absent(v, Status::Fail, format!("missing from {from}")))
+                }
+                Some(false) if !self.allow_empty => {
+                    out.push_finding(self.absent(v, Status::Warn, format!("empty in {from}")))
+                }
+                Some(false) => out.details.push(format!("{v}: set (empty, allowed)")),
+                Some(true) => out.details.push(format!("{v}: set")),
+            }
         }
         out.details.push(format!("read from {from}"));
         if !missing.is_empty() {
@@ -306,6 +323,41 @@ impl Check for Env {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn missing_and_empty_variables_are_findings_about_their_names() {
+        let t = tempfile::tempdir().unwrap();
+        let file = t.path().join(".env");
+        std::fs::write(&file, "DB_HOST=db.internal\nDB_PASS=\n").unwrap();
+        let env = Env {
+            vars: vec!["DB_HOST".into(), "DB_PASS".into(), "API_KEY".into()],
+            source: Source::File(file.clone()),
+            allow_empty: false,
+        };
+        let ctx = Ctx::new("env", Duration::from_secs(1), Duration::from_secs(1));
+        let out = env.run(&ctx).unwrap();
+        assert_eq!(out.status, Status::Fail);
+        let shown = sanitize::path(&file);
+        let var = |n: &str| Subject::Var { name: n.into() };
+        let f = &out.findings;
+        assert_eq!(f.len(), 2, "{f:#?}");
+        assert_eq!(f[0].subject, var("DB_PASS"));
+        assert_eq!((f[0].cause, f[0].status), (Cause::Deploy, Status::Warn));
+        assert_eq!(f[0].text, format!("DB_PASS: empty in {shown}"));
+        assert_eq!(f[1].subject, var("API_KEY"));
+        assert_eq!(f[1].status, Status::Fail);
+        assert_eq!(f[1].text, format!("API_KEY: missing from {shown}"));
+        assert_eq!(
+            f[1].fix.as_ref().unwrap().text,
+            format!("add API_KEY=… to {shown}, then restart the app so it reads it")
+        );
+        // In the order configured, and never a value.
+        assert_eq!(out.details[0], "DB_HOST: set");
+        assert_eq!(out.details[1], f[0].detail());
+        assert_eq!(out.details[2], f[1].detail());
+        assert!(!format!("{out:?}").contains("db.internal"));
+    }
 
     #[test]
     fn dotenv_presence() {

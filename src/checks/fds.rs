@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::{FieldDoc, Kind, Spec, check_order, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sys::{procfs, procs};
 use crate::units::Level;
 
@@ -102,6 +103,28 @@ impl Fds {
     }
 }
 
+/// The way to give a service more descriptors.
+fn raise_limit(name: &str) -> String {
+    format!(
+        "systemctl edit {}    # add: [Service] LimitNOFILE=65536, then restart it",
+        shell_quote(name)
+    )
+}
+
+/// A process over its threshold: a finding about it, with the limit to raise.
+fn over_limit(p: &procs::Proc, name: &str, status: Status, line: String) -> Finding {
+    Finding::new(
+        Subject::Process {
+            name: crate::sanitize::terminal(&p.name),
+            pid: Some(p.pid),
+        },
+        Cause::Resources,
+        status,
+        line,
+    )
+    .fix(raise_limit(name))
+}
+
 impl Check for Fds {
     fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
         let (used, max) = procfs::file_nr()?;
@@ -159,10 +182,14 @@ impl Check for Fds {
                             }
                         });
                         let lim = limit.map_or("unlimited".to_string(), |l| l.to_string());
-                        out.details.push(format!(
+                        let line = format!(
                             "{}: {open} of {lim} descriptors open ({pct:.0}%)",
                             p.label()
-                        ));
+                        );
+                        match self.judge(pct) {
+                            Status::Pass => out.details.push(line),
+                            over => out.push_finding(over_limit(p, name, over, line)),
+                        }
                         status = status.worse(self.judge(pct));
                         if worst.as_ref().is_none_or(|(w, _)| pct > *w) {
                             worst = Some((
@@ -192,10 +219,7 @@ impl Check for Fds {
                         summary = text;
                     }
                     if self.judge(pct) != Status::Pass {
-                        fixes.push(format!(
-                            "systemctl edit {}    # add: [Service] LimitNOFILE=65536, then restart it",
-                            shell_quote(name)
-                        ));
+                        fixes.push(raise_limit(name));
                     }
                     if !errors.is_empty() {
                         status = status.worse(Status::Error);

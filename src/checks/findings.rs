@@ -1,11 +1,13 @@
 //! Findings of tree-scanning checks, collected from many threads with bounded memory: a
 //! count per kind of finding, and only the first N (by path, so the report is the same
-//! whatever order the walk took) kept to show.
+//! whatever order the walk took) kept to show — and, for a collector made with
+//! [`Findings::recording`], recorded as typed findings the diagnosis can link.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use crate::check::{Fix, Metric, Outcome, Status};
+use crate::finding::{self, Cause, Subject};
 
 /// How many automatic fix commands are listed one by one before the fix becomes a single
 /// `sitedoctor fix --apply` command.
@@ -13,6 +15,8 @@ const LIST_FIXES_UP_TO: usize = 5;
 
 pub struct Findings {
     max: usize,
+    /// The cause every finding shown is recorded under; `None`: shown as text only.
+    cause: Option<Cause>,
     inner: Mutex<Inner>,
 }
 
@@ -29,8 +33,15 @@ pub struct Bucket {
     pub label: String,
     pub status: Status,
     pub count: u64,
-    /// path -> evidence line, the smallest paths only.
-    pub shown: BTreeMap<String, String>,
+    /// path -> what is shown, the smallest paths only.
+    pub shown: BTreeMap<String, Shown>,
+}
+
+/// One entry a report shows: a typed finding (its detail is the line), or only a line
+/// (a part of the tree the scan could not read says nothing about the site).
+pub enum Shown {
+    Finding(finding::Finding),
+    Line(String),
 }
 
 /// One finding: which kind, where, what, and how it is fixed.
@@ -48,16 +59,35 @@ impl Findings {
     pub fn new(max: usize) -> Findings {
         Findings {
             max,
+            cause: None,
             inner: Mutex::new(Inner::default()),
         }
     }
 
+    /// A collector that also records each finding it shows as a typed finding about its
+    /// path, under `cause`.
+    pub fn recording(max: usize, cause: Cause) -> Findings {
+        Findings {
+            cause: Some(cause),
+            ..Findings::new(max)
+        }
+    }
+
     pub fn add(&self, f: Finding<'_>) {
+        self.add_entry(f, true);
+    }
+
+    /// Add a finding; `evidence`: whether it says something about the site (and so is
+    /// recorded when this collector records).
+    fn add_entry(&self, f: Finding<'_>, evidence: bool) {
         let mut g = self.inner.lock().expect("findings lock");
         let max = self.max;
-        let line = match &f.fix {
-            Some(fix) => format!("{}: {} → {fix}", f.path, f.what),
-            None => format!("{}: {}", f.path, f.what),
+        let shown = match self.cause.filter(|_| evidence) {
+            Some(cause) => Shown::Finding(typed(&f, cause)),
+            None => Shown::Line(match &f.fix {
+                Some(fix) => format!("{}: {} → {fix}", f.path, f.what),
+                None => format!("{}: {}", f.path, f.what),
+            }),
         };
         if let Some(fix) = &f.fix {
             let (map, cap) = if f.automatic {
@@ -76,20 +106,23 @@ impl Findings {
             shown: BTreeMap::new(),
         });
         b.count += 1;
-        keep_smallest(&mut b.shown, f.path, line, max);
+        keep_smallest(&mut b.shown, f.path, shown, max);
     }
 
     /// Part of the tree could not be read: a finding of its own, and the scan goes on.
     pub fn unchecked(&self, error: &crate::walk::WalkError) {
-        self.add(Finding {
-            key: "unchecked",
-            label: "not checked (unreadable)",
-            status: Status::Warn,
-            path: crate::sanitize::path(&error.path),
-            what: error.describe(),
-            fix: None,
-            automatic: false,
-        });
+        self.add_entry(
+            Finding {
+                key: "unchecked",
+                label: "not checked (unreadable)",
+                status: Status::Warn,
+                path: crate::sanitize::path(&error.path),
+                what: error.describe(),
+                fix: None,
+                automatic: false,
+            },
+            false,
+        );
     }
 
     /// Turn the findings into an outcome: worst status, a summary naming the counts per
@@ -122,8 +155,11 @@ impl Findings {
         out.summary = format!("{} {scope}", parts.join(", "));
         let mut budget = self.max;
         for b in &buckets {
-            for line in b.shown.values().take(budget) {
-                out.details.push(line.clone());
+            for shown in b.shown.values().take(budget) {
+                match shown {
+                    Shown::Finding(f) => out.push_finding(f.clone()),
+                    Shown::Line(line) => out.details.push(line.clone()),
+                }
             }
             let shown = b.shown.len().min(budget);
             budget -= shown;
@@ -162,7 +198,23 @@ impl Findings {
     }
 }
 
-fn keep_smallest(map: &mut BTreeMap<String, String>, key: String, value: String, cap: usize) {
+/// The typed finding of a tree finding: about its path, with its text and its `chmod`.
+/// Its detail is the line a report has always shown: `PATH: WHAT → FIX`.
+fn typed(f: &Finding<'_>, cause: Cause) -> finding::Finding {
+    let mut t = finding::Finding::new(
+        Subject::path(f.path.clone()),
+        cause,
+        f.status,
+        format!("{}: {}", f.path, f.what),
+    );
+    t.fix = f.fix.as_ref().map(|text| Fix {
+        text: text.clone(),
+        automatic: f.automatic,
+    });
+    t
+}
+
+fn keep_smallest<V>(map: &mut BTreeMap<String, V>, key: String, value: V, cap: usize) {
     if cap == 0 {
         return;
     }
@@ -230,6 +282,54 @@ mod tests {
                 .starts_with("sitedoctor fix --apply --only perm    # applies all 11")
         );
         assert!(fix.automatic);
+    }
+
+    #[test]
+    fn a_recording_collector_records_what_it_shows() {
+        let a = Findings::recording(10, Cause::Permissions);
+        for p in ["/c", "/a", "/b"] {
+            a.add(f(p, "loose", Status::Warn));
+        }
+        let mut by_hand = f("/z", "unreadable", Status::Fail);
+        by_hand.automatic = false;
+        a.add(by_hand);
+        a.unchecked(&crate::walk::WalkError {
+            path: "/u".into(),
+            errno: rustix::io::Errno::ACCESS,
+        });
+        let o = a.into_outcome("perm", "clean".into(), "under /");
+        // The lines a report shows are the findings' details, as they always read.
+        assert_eq!(o.details[0], "/z: x → chmod 644 /z");
+        assert_eq!(o.details[1], "/a: x → chmod 644 /a");
+        assert_eq!(o.findings.len(), 4, "{:#?}", o.findings);
+        let z = &o.findings[0];
+        assert_eq!(z.subject, Subject::path("/z"));
+        assert_eq!((z.cause, z.status), (Cause::Permissions, Status::Fail));
+        assert_eq!(z.text, "/z: x");
+        assert_eq!(
+            z.fix,
+            Some(Fix {
+                text: "chmod 644 /z".into(),
+                automatic: false
+            })
+        );
+        assert!(o.findings[1].fix.as_ref().unwrap().automatic);
+        // An unreadable part of the tree is shown, but is no evidence about the site.
+        assert!(
+            o.details
+                .iter()
+                .any(|d| d.starts_with("/u: cannot read /u"))
+        );
+        assert!(o.findings.iter().all(|f| f.subject != Subject::path("/u")));
+    }
+
+    #[test]
+    fn a_plain_collector_records_nothing() {
+        let a = Findings::new(5);
+        a.add(f("/a", "loose", Status::Warn));
+        let o = a.into_outcome("perm", "clean".into(), "under /");
+        assert_eq!(o.details, ["/a: x → chmod 644 /a"]);
+        assert!(o.findings.is_empty());
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sys::{procfs, procs};
 
 pub static KIND: Kind = Kind {
@@ -113,18 +114,12 @@ impl Check for Load {
         .metric(Metric::new("load15", l15, ""))
         .metric(Metric::new("cores", cores as f64, ""))
         .metric(Metric::new("load5_per_core", (per_core * 100.0).round() / 100.0, "").thresholds(Some(self.warn), Some(self.fail)));
-        let mut top = String::new();
+        let mut busy = Vec::new();
         match procs::snapshot() {
             Ok(all) => {
-                for p in procs::top_by_cpu(all, 3) {
-                    if top.is_empty() {
-                        top = p.label();
-                    }
-                    out.details.push(format!(
-                        "busy: {} averages {:.0}% CPU since it started",
-                        p.label(),
-                        p.avg_cpu
-                    ));
+                busy = procs::top_by_cpu(all, 3);
+                for p in &busy {
+                    out.details.push(busy_line(p));
                 }
                 let stuck: Vec<String> = all
                     .iter()
@@ -140,16 +135,93 @@ impl Check for Load {
             Err(e) => out.details.push(format!("could not list processes: {e:#}")),
         }
         if !status.is_ok() {
-            let who = if top.is_empty() {
-                String::new()
-            } else {
-                format!(" ({top} has used the most)")
-            };
+            let who = busy.first().map_or(String::new(), |p| {
+                format!(" ({} has used the most)", p.label())
+            });
             out = out.fix(format!(
                 "top -o %CPU    # find what is busy now{who}\n\
                  then stop, throttle or reschedule it (a runaway cron job, a crawler, a backup), or add cores"
             ));
+            out.findings = busy_findings(&busy, status, out.fix.as_ref());
         }
         Ok(out)
+    }
+}
+
+fn busy_line(p: &procs::Proc) -> String {
+    format!(
+        "busy: {} averages {:.0}% CPU since it started",
+        p.label(),
+        p.avg_cpu
+    )
+}
+
+/// The busiest processes while the load is high, as findings: the busiest carries the
+/// load's status and its fix; the others are context, no problem on their own. Their
+/// evidence lines are already in the report, in the same words.
+fn busy_findings(busy: &[&procs::Proc], status: Status, fix: Option<&Fix>) -> Vec<Finding> {
+    busy.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let subject = Subject::Process {
+                name: crate::sanitize::terminal(&p.name),
+                pid: Some(p.pid),
+            };
+            let mut f = Finding::new(
+                subject,
+                Cause::Resources,
+                if i == 0 { status } else { Status::Pass },
+                busy_line(p),
+            );
+            if i == 0 {
+                f.fix = fix.cloned();
+            }
+            f
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: u32, name: &str, cpu: f64) -> procs::Proc {
+        procs::Proc {
+            pid,
+            name: name.into(),
+            cmdline: name.into(),
+            exe_name: None,
+            rss: 0,
+            avg_cpu: cpu,
+            state: "Run".into(),
+        }
+    }
+
+    #[test]
+    fn the_busiest_process_carries_the_load() {
+        let (a, b) = (proc(7, "php-fpm8.2", 180.0), proc(9, "cron\x1b", 4.0));
+        let fix = Fix {
+            text: "top -o %CPU\nthen stop it".into(),
+            automatic: false,
+        };
+        let f = busy_findings(&[&a, &b], Status::Warn, Some(&fix));
+        assert_eq!(f.len(), 2);
+        assert_eq!(
+            f[0].subject,
+            Subject::Process {
+                name: "php-fpm8.2".into(),
+                pid: Some(7)
+            }
+        );
+        assert_eq!((f[0].cause, f[0].status), (Cause::Resources, Status::Warn));
+        assert_eq!(
+            f[0].text,
+            "busy: php-fpm8.2 (pid 7) averages 180% CPU since it started"
+        );
+        // A multi-line fix: the evidence line stays the text alone, as the report shows it.
+        assert_eq!(f[0].detail(), f[0].text);
+        assert_eq!(f[0].fix.as_ref(), Some(&fix));
+        assert_eq!((f[1].status, f[1].fix.as_ref()), (Status::Pass, None));
+        assert!(matches!(&f[1].subject, Subject::Process { name, .. } if !name.contains('\x1b')));
     }
 }

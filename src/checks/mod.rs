@@ -2,6 +2,7 @@
 //! reference and config validation are all generated from it.
 
 mod command;
+mod config_error;
 mod configtest;
 mod disk;
 mod dns;
@@ -22,6 +23,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod worktree;
 mod world_writable;
 
 use std::sync::Arc;

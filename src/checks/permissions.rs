@@ -16,6 +16,7 @@ use super::tree::{
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;
 use crate::sys::users::{self, Access, EXEC, READ};
@@ -499,7 +500,7 @@ fn joined(paths: &[PathBuf]) -> String {
 
 impl Check for Permissions {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        let findings = Findings::new(self.max_details);
+        let findings = Findings::recording(self.max_details, Cause::Permissions);
         let scan = self.scan(ctx, &findings, None)?;
         if scan.scanned.is_empty() {
             let missing = joined(&scan.missing);

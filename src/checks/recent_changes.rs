@@ -2,7 +2,7 @@
 //! last worked" in one glance.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,9 +12,10 @@ use toml::Spanned;
 
 use super::tree::Excludes;
 use super::tree::{max_details, walk_options};
-use super::{FieldDoc, Kind, Spec};
+use super::{FieldDoc, Kind, Spec, worktree};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::units::{Dur, fmt_age, fmt_bytes};
 use crate::walk::{self, Entry, WalkError};
@@ -110,7 +111,7 @@ struct RecentVisitor<'a> {
     since: i64,
     count: AtomicU64,
     /// The newest changes: (mtime, path, size), at most max_details of them.
-    newest: Mutex<BTreeSet<(i64, String, u64)>>,
+    newest: Mutex<BTreeSet<(i64, PathBuf, u64)>>,
     errors: Mutex<Vec<String>>,
 }
 
@@ -125,7 +126,7 @@ impl walk::Visitor<()> for RecentVisitor<'_> {
         if e.meta.is_file() && e.meta.mtime >= self.since {
             self.count.fetch_add(1, Ordering::Relaxed);
             let mut n = self.newest.lock().expect("lock");
-            let key = (e.meta.mtime, sanitize::path(e.path), e.meta.size);
+            let key = (e.meta.mtime, e.path.to_path_buf(), e.meta.size);
             if n.len() < self.check.max_details {
                 n.insert(key);
             } else if n.first().is_some_and(|f| *f < key) {
@@ -141,14 +142,38 @@ impl walk::Visitor<()> for RecentVisitor<'_> {
     }
 }
 
-/// `2026-11-29 19:02:11 UTC (5m ago)`.
-fn when(mtime: i64, now: i64) -> String {
+/// `2026-11-29 19:02:11 UTC`.
+fn stamp(mtime: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_secs(mtime.max(0) as u64);
-    let stamp = humantime::format_rfc3339_seconds(t)
+    humantime::format_rfc3339_seconds(t)
         .to_string()
         .replace('T', " ")
-        .replace('Z', " UTC");
-    format!("{stamp} ({})", fmt_age(now - mtime))
+        .replace('Z', " UTC")
+}
+
+/// A changed file as a finding: `/srv/www/index.php modified 5m ago (2026-11-29 19:02:11
+/// UTC), 1.2 KiB`, with the git commands that show and take back the change when it lies
+/// in a checkout.
+fn changed(
+    path: &Path,
+    mtime: i64,
+    size: u64,
+    now: i64,
+    status: Status,
+    git: Option<String>,
+) -> Finding {
+    let shown = sanitize::path(path);
+    let text = format!(
+        "{shown} modified {} ({}), {}",
+        fmt_age(now - mtime),
+        stamp(mtime),
+        fmt_bytes(size)
+    );
+    let mut f = Finding::new(Subject::path(shown), Cause::Deploy, status, text);
+    if let Some(git) = git {
+        f = f.fix(git);
+    }
+    f.at(mtime)
 }
 
 impl Check for Recent {
@@ -178,12 +203,16 @@ impl Check for Recent {
                 .thresholds(self.warn_if_changed.then_some(1.0), None),
         )
         .metric(Metric::new("entries", stats.entries as f64, ""));
+        // A change is a problem on its own only where changes are not expected.
+        let status = if self.warn_if_changed {
+            Status::Warn
+        } else {
+            Status::Pass
+        };
+        let mut trees = worktree::Finder::new(&self.path);
         for (mtime, path, size) in v.newest.into_inner().expect("lock").into_iter().rev() {
-            out.details.push(format!(
-                "{}  {:>9}  {path}",
-                when(mtime, now),
-                fmt_bytes(size)
-            ));
+            let git = trees.find(&path).and_then(|t| t.fix(&path));
+            out.push_finding(changed(&path, mtime, size, now, status, git));
         }
         if count as usize > self.max_details {
             out.details.push(format!(
@@ -218,17 +247,43 @@ impl Check for Recent {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn times_read_well() {
-        assert_eq!(super::when(0, 90), "1970-01-01 00:00:00 UTC (1m30s ago)");
+    fn a_change_reads_as_a_sentence_about_its_file() {
+        let f = changed(Path::new("/srv/a.php"), 0, 1536, 90, Status::Pass, None);
+        assert_eq!(f.subject, Subject::path("/srv/a.php"));
         assert_eq!(
-            super::when(100, 50),
-            "1970-01-01 00:01:40 UTC (in the future)"
+            (f.cause, f.status, f.at),
+            (Cause::Deploy, Status::Pass, Some(0))
+        );
+        assert_eq!(
+            f.text,
+            "/srv/a.php modified 1m30s ago (1970-01-01 00:00:00 UTC), 1.5 KiB"
+        );
+        assert_eq!(f.fix, None);
+        let f = changed(
+            Path::new("/srv/a.php"),
+            100,
+            0,
+            50,
+            Status::Warn,
+            Some("git …\ngit …".into()),
         );
         assert!(
-            super::when(0, 7_300).ends_with("(2h1m ago)"),
+            f.text
+                .contains("modified in the future (1970-01-01 00:01:40 UTC)"),
             "{}",
-            super::when(0, 7_300)
+            f.text
+        );
+        // Two commands: the evidence line stays the sentence alone.
+        assert_eq!(f.detail(), f.text);
+        assert_eq!(f.status, Status::Warn);
+        let long_ago = changed(Path::new("/a"), 0, 0, 7_300, Status::Pass, None);
+        assert!(
+            long_ago.text.contains("modified 2h1m ago"),
+            "{}",
+            long_ago.text
         );
     }
 }

@@ -10,8 +10,9 @@ use toml::Spanned;
 
 use super::http::{CERT_FAIL_DAYS, CERT_WARN_DAYS, cert_days};
 use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Finding, Subject};
 use crate::net::{judge_latency, latency_order, redact, tls};
 use crate::units::{Dur, fmt_duration};
 
@@ -142,8 +143,12 @@ impl Check for Tcp {
         let addrs = match crate::net::resolve(&self.host, self.port, ctx.op_timeout()) {
             Ok(a) => a,
             Err(why) => {
-                return Ok(Outcome::new(Status::Fail, why)
-                    .fix("check the host name, /etc/hosts and the resolver in /etc/resolv.conf (`getent hosts NAME`)"));
+                return Ok(self.problem(
+                    Outcome::pass(""),
+                    Status::Fail,
+                    why,
+                    "check the host name, /etc/hosts and the resolver in /etc/resolv.conf (`getent hosts NAME`)",
+                ));
             }
         };
         let stream = match crate::net::connect(&addrs, ctx.op_timeout()) {
@@ -154,7 +159,7 @@ impl Check for Tcp {
                 } else {
                     "no answer: a firewall dropping packets, or the host is down"
                 };
-                return Ok(Outcome::new(Status::Fail, why).fix(fix));
+                return Ok(self.problem(Outcome::pass(""), Status::Fail, why, fix));
             }
         };
         let peer = stream
@@ -172,8 +177,12 @@ impl Check for Tcp {
                 ctx.op_timeout(),
             ) {
                 Err(e) => {
-                    return Ok(Outcome::new(Status::Fail, format!("connected to {peer}, but {e:#}"))
-                        .fix("is this port TLS from the first byte? STARTTLS ports (25, 587, 5432) are not"));
+                    return Ok(self.problem(
+                        Outcome::pass(""),
+                        Status::Fail,
+                        format!("connected to {peer}, but {e:#}"),
+                        "is this port TLS from the first byte? STARTTLS ports (25, 587, 5432) are not",
+                    ));
                 }
                 Ok(p) => {
                     if let Some(c) = &p.cert {
@@ -190,12 +199,12 @@ impl Check for Tcp {
                     }
                     if let Some(problem) = p.problem {
                         let fix = problem.remedy.advice(self.ca_file.is_some());
-                        return Ok(out
-                            .status_summary(
-                                Status::Fail,
-                                format!("TLS failure on {peer}: {}{cert_note}", problem.text),
-                            )
-                            .fix(fix));
+                        return Ok(self.problem(
+                            out,
+                            Status::Fail,
+                            format!("TLS failure on {peer}: {}{cert_note}", problem.text),
+                            fix,
+                        ));
                     }
                 }
             }
@@ -216,26 +225,126 @@ impl Check for Tcp {
         };
         let summary = format!("{what} {peer} in {}{cert_note}", fmt_duration(took));
         let status = lat.worse(cert_status);
-        if status != Status::Pass && cert_status != Status::Pass {
-            out.fix = Some(Fix {
-                text: "renew the certificate before it expires (e.g. `certbot renew`)".into(),
-                automatic: false,
-            });
+        let summary = if lat == Status::Pass {
+            summary
+        } else {
+            format!("slow: {summary}")
+        };
+        if cert_status != Status::Pass {
+            return Ok(self.problem(
+                out,
+                status,
+                summary,
+                "renew the certificate before it expires (e.g. `certbot renew`)",
+            ));
         }
-        Ok(out.status_summary(
-            status,
-            if lat == Status::Pass {
-                summary
-            } else {
-                format!("slow: {summary}")
-            },
-        ))
+        if lat != Status::Pass {
+            let mut out = out.status_summary(status, summary.clone());
+            // Slow, not down: a dependency the site waits on, the way to a timeout.
+            out.findings.push(Finding::new(
+                self.subject(),
+                Cause::Timeout,
+                status,
+                summary,
+            ));
+            return Ok(out);
+        }
+        Ok(out.status_summary(status, summary))
+    }
+}
+
+impl Tcp {
+    fn subject(&self) -> Subject {
+        Subject::Address {
+            address: self.shown.clone(),
+        }
+    }
+
+    /// A failure about this address: the summary, the fix, and the same as a finding (the
+    /// summary already shows it, so no evidence line repeats it). A time-out is a slow
+    /// dependency; anything else one that is down or misconfigured.
+    fn problem(&self, out: Outcome, status: Status, why: String, fix: &str) -> Outcome {
+        let cause = if why.contains("timed out") {
+            Cause::Timeout
+        } else {
+            Cause::Dependency
+        };
+        let mut out = out.status_summary(status, why.clone()).fix(fix);
+        out.findings
+            .push(Finding::new(self.subject(), cause, status, why).fix(fix));
+        out
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::split_address;
+    use super::*;
+
+    fn tcp(address: &str) -> Tcp {
+        let (host, port) = split_address(address).unwrap();
+        Tcp {
+            shown: address.into(),
+            host,
+            port,
+            warn_latency: None,
+            fail_latency: None,
+            tls: false,
+            ca_file: None,
+            cert_warn: 14.0,
+            cert_fail: 3.0,
+        }
+    }
+
+    #[test]
+    fn a_refused_port_is_a_dependency_finding_about_its_address() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let address = format!("127.0.0.1:{port}");
+        let ctx = Ctx::new("db", Duration::from_secs(2), Duration::from_secs(2));
+        let out = tcp(&address).run(&ctx).unwrap();
+        assert_eq!(out.status, Status::Fail);
+        assert!(out.details.is_empty(), "{:?}", out.details);
+        let f = &out.findings[0];
+        assert_eq!(f.subject, Subject::Address { address });
+        assert_eq!((f.cause, f.status), (Cause::Dependency, Status::Fail));
+        assert_eq!(f.text, out.summary);
+        assert_eq!(f.fix, out.fix);
+        assert_eq!(out.findings.len(), 1);
+    }
+
+    #[test]
+    fn a_time_out_is_a_timeout_finding() {
+        let out = tcp("[::1]:6379").problem(
+            Outcome::pass(""),
+            Status::Fail,
+            "timed out after 5.00s connecting to [::1]:6379".into(),
+            "no answer",
+        );
+        assert_eq!(
+            out.summary,
+            "timed out after 5.00s connecting to [::1]:6379"
+        );
+        let f = &out.findings[0];
+        assert_eq!(
+            f.subject,
+            Subject::Address {
+                address: "[::1]:6379".into()
+            }
+        );
+        assert_eq!(f.cause, Cause::Timeout);
+    }
+
+    #[test]
+    fn a_listening_port_has_no_finding() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = l.local_addr().unwrap().to_string();
+        let ctx = Ctx::new("db", Duration::from_secs(2), Duration::from_secs(2));
+        let out = tcp(&address).run(&ctx).unwrap();
+        assert_eq!(out.status, Status::Pass, "{}", out.summary);
+        assert!(out.findings.is_empty());
+    }
 
     #[test]
     fn addresses() {

@@ -13,6 +13,7 @@ use super::tree::{max_details, refused_note, stopped_early, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;
 use crate::walk::{self, Entry, WalkError};
@@ -237,7 +238,7 @@ struct Scan {
 
 impl Check for WorldWritable {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        let findings = Findings::new(self.max_details);
+        let findings = Findings::recording(self.max_details, Cause::Permissions);
         let scan = self.scan(ctx, &findings, None)?;
         let (roots, entries) = (&scan.roots, scan.entries);
         if roots.is_empty() {

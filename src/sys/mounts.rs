@@ -102,7 +102,9 @@ fn unescape(s: &str) -> Vec<u8> {
 }
 
 /// Mounts that are real, writable local storage, one per filesystem: what `disk` checks
-/// when no `paths` are given.
+/// when no `paths` are given. A tmpfs counts like any other (a full one fails every write
+/// to it: a cache or session directory mounted in RAM under the web root); the system's
+/// own (`/dev/shm`, `/run/user/…`) are left out with the directories they sit in.
 pub fn real_local(mounts: &[Mount]) -> Vec<Mount> {
     let mut out: Vec<Mount> = Vec::new();
     let mut sorted: Vec<&Mount> = mounts.iter().collect();
@@ -110,9 +112,6 @@ pub fn real_local(mounts: &[Mount]) -> Vec<Mount> {
     sorted.sort_by_key(|m| m.point.as_os_str().len());
     for m in sorted {
         if m.read_only || PSEUDO.contains(&m.fstype.as_str()) || under_system_dir(&m.point) {
-            continue;
-        }
-        if m.fstype == "tmpfs" && m.point != Path::new("/tmp") && m.point != Path::new("/run") {
             continue;
         }
         if out.iter().any(|o| o.device == m.device) || !m.point.is_dir() {
@@ -195,6 +194,24 @@ mod tests {
             || p.starts_with("/snap")
             || p == "/mnt/tools"
             || p == "/mnt/bind"));
+    }
+
+    #[test]
+    fn real_local_keeps_a_tmpfs_under_a_web_root() {
+        let t = tempfile::tempdir().unwrap();
+        let cache = t.path().join("html/cache");
+        std::fs::create_dir_all(&cache).unwrap();
+        let text = format!(
+            "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n\
+             41 27 0:51 / {} rw,relatime - tmpfs tmpfs rw,size=64k\n\
+             42 27 0:52 / /run/user/1000 rw - tmpfs tmpfs rw\n",
+            cache.display()
+        );
+        let real: Vec<PathBuf> = real_local(&parse_mountinfo(&text))
+            .into_iter()
+            .map(|m| m.point)
+            .collect();
+        assert_eq!(real, [PathBuf::from("/"), cache]);
     }
 
     #[test]

@@ -520,17 +520,73 @@ fn recent_changes_newest_first() {
         .map(|x| x.as_str().unwrap())
         .collect();
     assert_eq!(d.len(), 2, "{d:?}");
+    let shown = root.display();
     assert!(
-        d[0].ends_with("newer.php") && d[0].contains("(1m ago)"),
+        d[0].starts_with(&format!("{shown}/newer.php modified 1m ago (")),
         "{d:?}"
     );
-    assert!(d[1].ends_with("new.php") && d[1].contains("5 B"), "{d:?}");
+    assert!(
+        d[1].starts_with(&format!("{shown}/new.php modified 1h ago (")) && d[1].ends_with("), 5 B"),
+        "{d:?}"
+    );
+    // Each change is a finding about its file: not a problem where changes are expected,
+    // and outside a git checkout there is no commit to name.
+    let f = &c["findings"][0];
+    assert_eq!(
+        f["subject"],
+        serde_json::json!({"type": "path", "path": format!("{shown}/newer.php")})
+    );
+    assert_eq!(
+        (f["cause"].as_str(), f["status"].as_str()),
+        (Some("deploy"), Some("pass"))
+    );
+    assert_eq!(f["text"], d[0]);
+    assert!(f["fix"].is_null(), "{f}");
     let cfg = format!(
         "[[check]]\nid = \"changes\"\nkind = \"recent_changes\"\npath = \"{}\"\nwindow = \"2h\"\nwarn_if_changed = true\n",
         root.display()
     );
     let out = TestEnv::new().config(&cfg).run(&[]);
     out.expect_code(1);
+}
+
+#[test]
+fn recent_changes_in_a_checkout_name_the_git_commands_without_running_git() {
+    let env = TestEnv::new();
+    let app = env.path().join("app");
+    std::fs::create_dir_all(app.join(".git")).unwrap();
+    // A repository configuration that would run a program if anything ran git in it.
+    let marker = env.path().join("git-ran");
+    std::fs::write(
+        app.join(".git/config"),
+        format!("[core]\n\tfsmonitor = touch {}\n", marker.display()),
+    )
+    .unwrap();
+    env.file("app/public/index.php", "<?php echo 1;");
+    let cfg = format!(
+        "[[check]]\nid = \"changes\"\nkind = \"recent_changes\"\npath = \"{}/public\"\nwarn_if_changed = true\n",
+        app.display()
+    );
+    let out = env.config(&cfg).run(&["--format", "json"]);
+    out.expect_code(1);
+    let c = &json(&out)["checks"][0];
+    let f = &c["findings"][0];
+    assert_eq!(
+        (f["cause"].as_str(), f["status"].as_str()),
+        (Some("deploy"), Some("warn"))
+    );
+    let a = app.display();
+    assert_eq!(
+        f["fix"]["text"],
+        format!(
+            "git -C {a} log -1 --format='%h %an %ar %s' -- public/index.php    # the last commit that changed it\n\
+             git -C {a} checkout HEAD~1 -- public/index.php    # to take it back to the commit before"
+        )
+    );
+    // The commands are shown, not run.
+    assert!(!marker.exists());
+    // The evidence line is the sentence; the commands are the finding's fix.
+    assert_eq!(c["details"][0], f["text"]);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 mod config_errors;
 mod diagnose;
+mod diagnosis;
 mod exit_codes;
 mod filesystem;
 mod fix;

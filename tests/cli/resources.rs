@@ -1,6 +1,6 @@
 //! disk, memory, load, fds and process against real and fake (`SITEDOCTOR_PROC`) hosts.
 
-use crate::testenv::{TestEnv, json};
+use crate::testenv::{Output, TestEnv, json, run_command};
 
 #[test]
 fn builtin_checklist_runs_here() {
@@ -36,31 +36,85 @@ fn builtin_checklist_runs_here() {
     }
 }
 
+/// `sitedoctor ARGS` run in a mount namespace of its own where a tmpfs of `size` is
+/// mounted on `dir` and filled to the brim (a cache or session directory in RAM under the
+/// web root, full): the mount vanishes with the namespace, whatever happens to the test.
+fn with_full_tmpfs(env: &TestEnv, dir: &std::path::Path, size: &str, args: &[&str]) -> Output {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = "mount -t tmpfs -o size=\"$1\" sitedoctor-test \"$2\" || exit 99; \
+         mkdir -p \"$2/uploads/2026\" && head -c 8M /dev/zero > \"$2/uploads/2026/big.bin\" 2>/dev/null; \
+         shift 2; exec \"$@\"";
+    let c = env.command(args);
+    let mut argv = vec![c.get_program().to_owned()];
+    argv.extend(c.get_args().map(ToOwned::to_owned));
+    let mut u = std::process::Command::new("unshare");
+    u.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        size,
+    ])
+    .arg(dir)
+    .args(argv)
+    .current_dir(env.path());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => u.env(k, v),
+            None => u.env_remove(k),
+        };
+    }
+    let out = run_command(u);
+    assert_ne!(out.code, 99, "could not mount a tmpfs: {}", out.stderr);
+    out
+}
+
 #[test]
-fn disk_warns_with_the_largest_directories_as_fix() {
+fn disk_looks_inside_a_full_tmpfs_under_the_web_root_from_its_mount_point() {
     let env = TestEnv::new();
-    std::fs::create_dir_all(env.path().join("data/uploads")).unwrap();
-    std::fs::write(env.path().join("data/uploads/big.bin"), vec![7u8; 3 << 20]).unwrap();
+    let cache = env.path().join("www/html/cache");
+    // The path measured lies on the mount; what fills it must be looked for from the mount.
     let cfg = format!(
-        "[[check]]\nid = \"d\"\nkind = \"disk\"\npaths = [\"{}\"]\nwarn = \"0.001%\"\n",
-        env.path().display()
+        "[[check]]\nid = \"d\"\nkind = \"disk\"\npaths = [\"{}/uploads\"]\n",
+        cache.display()
     );
     let env = env.config(&cfg);
-    let out = env.run(&[]);
-    out.expect_code(1);
+    let out = with_full_tmpfs(&env, &cache, "1m", &[]);
+    out.expect_code(2);
+    let mount = cache.display().to_string();
     assert!(
-        out.stdout.contains("largest directories under"),
+        out.stdout
+            .contains(&format!("largest directories under {mount}:")),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("/data/uploads"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("du -xh --max-depth=2"),
-        "{}",
-        out.stdout
+    assert!(out.stdout.contains("/uploads/2026"), "{}", out.stdout);
+    let v = json(&with_full_tmpfs(&env, &cache, "1m", &["--format", "json"]));
+    let c = &v["checks"][0];
+    assert_eq!(
+        c["findings"],
+        serde_json::json!([{
+            "subject": {"type": "mount", "mount": mount},
+            "cause": "resources",
+            "status": "fail",
+            "text": c["findings"][0]["text"],
+            "fix": {
+                "text": format!("du -xh --max-depth=2 {mount} | sort -h | tail -20"),
+                "automatic": false
+            }
+        }]),
+        "{c}"
     );
-    let v = json(&env.run(&["--format", "json"]));
-    let names: Vec<&str> = v["checks"][0]["metrics"]
+    let text = c["findings"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("{mount}/uploads: 100% used"))
+            && text.ends_with(&format!("(the filesystem mounted at {mount})")),
+        "{text}"
+    );
+    let names: Vec<&str> = c["metrics"]
         .as_array()
         .unwrap()
         .iter()
@@ -70,6 +124,20 @@ fn disk_warns_with_the_largest_directories_as_fix() {
         names.contains(&"used_percent") && names.contains(&"free_bytes"),
         "{names:?}"
     );
+}
+
+#[test]
+fn disk_without_paths_checks_a_tmpfs_under_the_web_root() {
+    let env = TestEnv::new().config("[[check]]\nid = \"d\"\nkind = \"disk\"\n");
+    let cache = env.path().join("www/html/cache");
+    let v = json(&with_full_tmpfs(&env, &cache, "1m", &["--format", "json"]));
+    let mount = cache.display().to_string();
+    let found = v["checks"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["subject"]["mount"] == mount.as_str() && f["status"] == "fail");
+    assert!(found, "{}", v["checks"][0]);
 }
 
 #[test]
@@ -258,4 +326,72 @@ fn process_running_or_not() {
         "{}",
         out.stderr
     );
+}
+
+/// A child killed when the test ends, however it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn fds_records_the_process_over_its_limit() {
+    // A process called sd-fds-probe with 7 of the 8 descriptors its limit allows open (the
+    // dynamic loader needs the eighth to start it).
+    let child = std::process::Command::new("bash")
+        .args([
+            "-c",
+            "ulimit -n 8; exec 3</dev/null 4</dev/null 5</dev/null 6</dev/null; exec -a sd-fds-probe sleep 300",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Reaped(child);
+    let pid = child.0.id();
+    let started = std::time::Instant::now();
+    while !std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| c.starts_with(b"sd-fds-probe"))
+    {
+        assert!(started.elapsed().as_secs() < 10, "the probe did not start");
+        std::thread::yield_now();
+    }
+    let out = TestEnv::new()
+        .config(
+            "[[check]]\nid = \"f\"\nkind = \"fds\"\nprocess = \"sd-fds-probe\"\nfail = \"85%\"\n",
+        )
+        .run(&["--format", "json"]);
+    out.expect_code(2);
+    let c = &json(&out)["checks"][0];
+    assert_eq!(
+        c["findings"],
+        serde_json::json!([{
+            "subject": {"type": "process", "name": "sleep", "pid": pid},
+            "cause": "resources",
+            "status": "fail",
+            "text": c["findings"][0]["text"],
+            "fix": {
+                "text": "systemctl edit sd-fds-probe    # add: [Service] LimitNOFILE=65536, then restart it",
+                "automatic": false
+            }
+        }]),
+        "{c}"
+    );
+    // At least the seven it opened (a test harness may hand it more).
+    let text = c["findings"][0]["text"].as_str().unwrap();
+    let open: u32 = text
+        .strip_prefix(&format!("sleep (pid {pid}): "))
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        open >= 7 && text.contains(" of 8 descriptors open ("),
+        "{text}"
+    );
+    drop(child);
 }

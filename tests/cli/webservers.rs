@@ -56,6 +56,14 @@ fn nginx_config_test_names_file_and_line() {
         c["fix"]["text"].as_str().unwrap().contains("nginx -t"),
         "{c}"
     );
+    // The error is a finding about the directive where it is written, and the fix is
+    // the line to edit.
+    let b = bad.display().to_string();
+    assert_config_finding(
+        &c,
+        serde_json::json!({"type": "directive", "directive": "sever_name", "path": b, "line": 9}),
+        &format!("edit line 9 of {b} (`sever_name`), then run `"),
+    );
     let good = env.file(
         "good.conf",
         &format!("{head}  server {{\n    listen 127.0.0.1:8;\n    server_name shop;\n  }}\n}}\n"),
@@ -67,6 +75,51 @@ fn nginx_config_test_names_file_and_line() {
         &["-p".into(), d, "-e".into(), "stderr".into()],
     );
     assert_eq!(c["status"], "pass", "{c}");
+    assert_eq!(c["findings"], serde_json::json!([]), "{c}");
+}
+
+/// The one finding of a failed config test: about `subject`, its text the summary, its fix
+/// the check's and starting with `fix_start`.
+fn assert_config_finding(c: &serde_json::Value, subject: serde_json::Value, fix_start: &str) {
+    let f = &c["findings"];
+    assert_eq!(f.as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(f[0]["subject"], subject, "{c}");
+    assert_eq!(
+        (f[0]["cause"].as_str(), f[0]["status"].as_str()),
+        (Some("config"), Some("fail"))
+    );
+    assert_eq!(f[0]["text"], c["summary"]);
+    assert_eq!(f[0]["fix"], c["fix"]);
+    let fix = f[0]["fix"]["text"].as_str().unwrap();
+    assert!(
+        fix.starts_with(fix_start) && fix.ends_with("again before reloading"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn nginx_config_test_that_hangs_is_an_error_naming_its_limit() {
+    if !installed("nginx") {
+        return;
+    }
+    let env = TestEnv::new();
+    // A configuration that is a FIFO nobody writes: nginx waits on it forever.
+    let fifo = env.path().join("hang.conf");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let cfg = env.file(
+        "checks.toml",
+        &format!(
+            "[[check]]\nid = \"t\"\nkind = \"configtest\"\nserver = \"nginx\"\nconfig = \"{}\"\ntimeout = \"1s\"\nargs = [\"-p\", \"{}\", \"-e\", \"stderr\"]\n",
+            fifo.display(),
+            env.path().display()
+        ),
+    );
+    let out = env.run(&["--format", "json", "--config", &cfg.display().to_string()]);
+    let c = &json(&out)["checks"][0];
+    assert_eq!(c["status"], "error", "{c}");
+    let s = c["summary"].as_str().unwrap();
+    assert!(s.ends_with("` did not finish within 1s"), "{s}");
+    assert_eq!(c["findings"], serde_json::json!([]), "{c}");
 }
 
 #[test]
@@ -86,6 +139,25 @@ fn apache_config_test_names_file_and_line() {
     assert!(
         s.contains("Syntax error on line 9") && s.contains("Invalid command 'RewriteEngine'"),
         "{s}"
+    );
+    let b = bad.display().to_string();
+    assert_config_finding(
+        &c,
+        serde_json::json!({"type": "directive", "directive": "RewriteEngine", "path": b, "line": 9}),
+        &format!("edit line 9 of {b} (`RewriteEngine`), then run `"),
+    );
+    // An error in an included file is located in that file.
+    let inc = env.file(
+        "sites/shop.conf",
+        "<VirtualHost *:8>\n  ServerName shop\n  Options Bogus\n</VirtualHost>\n",
+    );
+    let main = env.file("main.conf", &format!("{head}Include {}\n", inc.display()));
+    let c = configtest(&env, "apache", &main, &[]);
+    let i = inc.display().to_string();
+    assert_config_finding(
+        &c,
+        serde_json::json!({"type": "path", "path": i, "line": 3}),
+        &format!("edit line 3 of {i}, then run `"),
     );
     let good = env.file("good.conf", &head);
     let c = configtest(&env, "apache", &good, &[]);
@@ -113,6 +185,23 @@ fn php_fpm_config_test() {
     let c = configtest(&env, "php-fpm", &bad, &[]);
     assert_eq!(c["status"], "fail", "{c}");
     assert!(c["summary"].as_str().unwrap().contains("ERROR"), "{c}");
+    let b = bad.display().to_string();
+    assert_config_finding(
+        &c,
+        serde_json::json!({"type": "path", "path": b, "line": 7}),
+        &format!("edit line 7 of {b}, then run `"),
+    );
+    let typo = env.file(
+        "typo.conf",
+        &format!("{head}pm = static\npm.max_childs = 1\n"),
+    );
+    let c = configtest(&env, "php-fpm", &typo, &[]);
+    let t = typo.display().to_string();
+    assert_config_finding(
+        &c,
+        serde_json::json!({"type": "directive", "directive": "pm.max_childs", "path": t, "line": 8}),
+        &format!("edit line 8 of {t} (`pm.max_childs`), then run `"),
+    );
     let good = env.file(
         "good.conf",
         &format!("{head}pm = static\npm.max_children = 1\n"),
@@ -151,7 +240,7 @@ fn htaccess_lint_findings_with_file_and_line() {
         format!("{r}/.htaccess:5: `php_value` but PHP runs under PHP-FPM"),
         format!("{r}/blog/.htaccess:2: `<files>` is never closed"),
         format!("{r}/blog/.htaccess:1: `RewriteRule` with no `RewriteEngine On` before it"),
-        format!("{r}/shop/.htaccess:1: `Optons` is neither core Apache"),
+        format!("{r}/shop/.htaccess:1: `Optons` is a misspelling of `Options`"),
     ] {
         assert!(d.contains(&needle), "{needle:?} not in {d}");
     }

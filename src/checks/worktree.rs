@@ -1,0 +1,134 @@
+//! The git work tree a changed file belongs to, found by looking for `.git` — never by
+//! running `git`: sitedoctor runs as root, the tree may be writable by another user, and a
+//! repository's own configuration can make `git` run programs.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::shell_quote_path;
+use crate::sys::users;
+
+/// A work tree: its top directory and who owns its `.git`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkTree {
+    pub top: PathBuf,
+    pub owner: u32,
+}
+
+/// Finds work trees for files under one root, remembering each directory it looked at.
+pub struct Finder {
+    /// The highest directory looked in: the parent of the scanned root (a web root is
+    /// often `public/` of the checkout).
+    stop: PathBuf,
+    seen: HashMap<PathBuf, Option<WorkTree>>,
+}
+
+impl Finder {
+    pub fn new(root: &Path) -> Finder {
+        Finder {
+            stop: root.parent().unwrap_or(root).to_path_buf(),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The work tree holding `file`, looking upwards from its directory as far as the
+    /// root's parent.
+    pub fn find(&mut self, file: &Path) -> Option<WorkTree> {
+        let dir = file.parent()?;
+        if !dir.starts_with(&self.stop) {
+            return None;
+        }
+        if let Some(known) = self.seen.get(dir) {
+            return known.clone();
+        }
+        let found = match std::fs::symlink_metadata(dir.join(".git")) {
+            // A directory, or a file (`gitdir: …`) for a linked work tree or a submodule.
+            Ok(m) if m.is_dir() || m.is_file() => Some(WorkTree {
+                top: dir.to_path_buf(),
+                owner: m.uid(),
+            }),
+            _ if dir == self.stop => None,
+            _ => self.find(dir),
+        };
+        self.seen.insert(dir.to_path_buf(), found.clone());
+        found
+    }
+}
+
+impl WorkTree {
+    /// The commands to see the last commit that changed `file` and to take it back, run as
+    /// the owner of the repository when that is not who runs sitedoctor (git refuses a
+    /// repository another user owns, and should not run its configuration as root).
+    pub fn fix(&self, file: &Path) -> Option<String> {
+        let rel = file.strip_prefix(&self.top).ok()?;
+        let sudo = if self.owner == nix::unistd::geteuid().as_raw() {
+            String::new()
+        } else {
+            let name = users::user_name(self.owner);
+            let who = if name == self.owner.to_string() {
+                format!("'#{name}'")
+            } else {
+                super::shell_quote(&name)
+            };
+            format!("sudo -u {who} ")
+        };
+        let git = format!("{sudo}git -C {}", shell_quote_path(&self.top));
+        let rel = shell_quote_path(rel);
+        Some(format!(
+            "{git} log -1 --format='%h %an %ar %s' -- {rel}    # the last commit that changed it\n\
+             {git} checkout HEAD~1 -- {rel}    # to take it back to the commit before"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_checkout_above_the_web_root_and_no_further() {
+        let t = tempfile::tempdir().unwrap();
+        let app = t.path().join("app");
+        std::fs::create_dir_all(app.join(".git")).unwrap();
+        std::fs::create_dir_all(app.join("public/css")).unwrap();
+        let mut f = Finder::new(&app.join("public"));
+        let tree = f.find(&app.join("public/css/site.css")).unwrap();
+        assert_eq!(tree.top, app);
+        assert_eq!(f.find(&app.join("public/index.php")), Some(tree));
+        // A repository above the root's parent is not this site's.
+        let mut f = Finder::new(&app.join("public/css"));
+        assert_eq!(f.find(&app.join("public/css/site.css")), None);
+        // A linked work tree has a `.git` file.
+        let linked = t.path().join("linked");
+        std::fs::create_dir_all(&linked).unwrap();
+        std::fs::write(linked.join(".git"), "gitdir: /elsewhere\n").unwrap();
+        let mut f = Finder::new(&linked);
+        assert_eq!(f.find(&linked.join("a.php")).unwrap().top, linked);
+    }
+
+    #[test]
+    fn the_fix_names_the_file_relative_to_the_checkout_and_runs_as_its_owner() {
+        let me = nix::unistd::geteuid().as_raw();
+        let tree = WorkTree {
+            top: "/srv/my app".into(),
+            owner: me,
+        };
+        assert_eq!(
+            tree.fix(Path::new("/srv/my app/public/index.php")).unwrap(),
+            "git -C '/srv/my app' log -1 --format='%h %an %ar %s' -- public/index.php    # the last commit that changed it\n\
+             git -C '/srv/my app' checkout HEAD~1 -- public/index.php    # to take it back to the commit before"
+        );
+        let other = WorkTree {
+            top: "/srv/app".into(),
+            owner: 4_000_123,
+        };
+        assert!(
+            other
+                .fix(Path::new("/srv/app/a.php"))
+                .unwrap()
+                .starts_with("sudo -u '#4000123' git -C /srv/app log -1")
+        );
+        assert_eq!(tree.fix(Path::new("/elsewhere/a.php")), None);
+    }
+}
