@@ -38,7 +38,6 @@ fn closed_port() -> u16 {
 }
 
 #[test]
-
 fn a_denied_include_links_to_the_web_root_the_server_cannot_enter() {
     let (env, root) = site(0o700);
     let d = root.display();
