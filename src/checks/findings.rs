@@ -74,16 +74,27 @@ impl Findings {
     }
 
     pub fn add(&self, f: Finding<'_>) {
-        self.add_entry(f, true);
+        self.add_entry(f, true, None);
+    }
+
+    /// Add a finding about a subject more precise than its path (a directive on a line).
+    pub fn add_about(&self, f: Finding<'_>, subject: Subject) {
+        self.add_entry(f, true, Some(subject));
     }
 
     /// Add a finding; `evidence`: whether it says something about the site (and so is
     /// recorded when this collector records).
-    fn add_entry(&self, f: Finding<'_>, evidence: bool) {
+    fn add_entry(&self, f: Finding<'_>, evidence: bool, subject: Option<Subject>) {
         let mut g = self.inner.lock().expect("findings lock");
         let max = self.max;
         let shown = match self.cause.filter(|_| evidence) {
-            Some(cause) => Shown::Finding(typed(&f, cause)),
+            Some(cause) => Shown::Finding({
+                let mut t = typed(&f, cause);
+                if let Some(s) = subject {
+                    t.subject = s;
+                }
+                t
+            }),
             None => Shown::Line(match &f.fix {
                 Some(fix) => format!("{}: {} → {fix}", f.path, f.what),
                 None => format!("{}: {}", f.path, f.what),
@@ -122,6 +133,7 @@ impl Findings {
                 automatic: false,
             },
             false,
+            None,
         );
     }
 

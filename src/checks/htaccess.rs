@@ -13,6 +13,7 @@ use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::SpanError;
+use crate::finding::{Cause, Subject};
 use crate::sanitize;
 use crate::sys::readcap::{DEFAULT_CAP, ReadError, read_capped, read_capped_at};
 use crate::walk::{self, Entry, WalkError};
@@ -540,6 +541,26 @@ fn read(e: &Entry<'_>) -> Result<Vec<u8>, ReadError> {
     read_capped_at(e.at, e.at_name, DEFAULT_CAP)
 }
 
+/// What a lint finding is about: the directive it names (its text opens with it in
+/// backticks) on that line of that file, or else the line itself.
+fn subject_of(key: &str, what: &str, file: &str, line: usize) -> Subject {
+    let named = what
+        .strip_prefix('`')
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(d, _)| d.trim_start_matches(['<', '/']).trim_end_matches('>'));
+    match (key, named) {
+        ("unknown" | "php-value", Some(d)) if !d.is_empty() => Subject::Directive {
+            directive: d.to_string(),
+            path: Some(file.to_string()),
+            line: u32::try_from(line).ok(),
+        },
+        _ => Subject::Path {
+            path: file.to_string(),
+            line: u32::try_from(line).ok(),
+        },
+    }
+}
+
 struct HtVisitor<'a> {
     check: &'a Htaccess,
     php: Php,
@@ -564,15 +585,19 @@ impl walk::Visitor<()> for HtVisitor<'_> {
                     &String::from_utf8_lossy(&bytes),
                     self.php,
                     |line, status, key, label, what, fix| {
-                        self.findings.add(Finding {
-                            key,
-                            label,
-                            status,
-                            path: format!("{shown}:{line}"),
-                            what,
-                            fix: Some(fix),
-                            automatic: false,
-                        });
+                        let subject = subject_of(key, &what, &shown, line);
+                        self.findings.add_about(
+                            Finding {
+                                key,
+                                label,
+                                status,
+                                path: format!("{shown}:{line}"),
+                                what,
+                                fix: Some(fix),
+                                automatic: false,
+                            },
+                            subject,
+                        );
                     },
                 ),
                 Err(err) => self.findings.add(Finding {
@@ -602,7 +627,7 @@ impl Check for Htaccess {
                 sanitize::path(&self.path)
             )));
         }
-        let findings = Findings::new(self.max_details);
+        let findings = Findings::recording(self.max_details, Cause::Config);
         let php = self.php.unwrap_or_else(detect_php);
         let v = HtVisitor {
             check: self,

@@ -42,7 +42,11 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         out.push(Diagnosis {
             cause: Cause::Config,
             subject: Some(lint.finding.subject.clone()),
-            headline: format!("{}: {}", lint.finding.subject.label(), lint.finding.text),
+            // The lint's text names the file and line already.
+            headline: format!(
+                "{} (the error {} logged)",
+                lint.finding.text, symptom.check.id
+            ),
             evidence: vec![symptom.evidence(), lint.evidence()],
             fix: lint.fix().or_else(|| symptom.fix()),
             linked: true,

@@ -215,3 +215,40 @@ fn notices_and_deny_rules_are_not_alarms() {
     out.expect_code(0);
     assert_eq!(json(&out)["diagnosis"], serde_json::json!([]));
 }
+
+#[test]
+fn apaches_error_links_to_the_htaccess_line_that_causes_it() {
+    let env = TestEnv::new();
+    let root = env.path().join("www");
+    env.file(
+        "www/.htaccess",
+        "<IfModule mod_rewrite.c>\nRewriteEngin On\nRewriteRule ^x$ /y [L]\n</IfModule>\n",
+    );
+    let log = env.file(
+        "apache.log",
+        &format!(
+            "{} [core:alert] [pid 7:tid 7] [client 127.0.0.1:5000] {}/.htaccess: Invalid command 'RewriteEngin', perhaps misspelled or defined by a module not included in the server configuration\n",
+            (Utc::now() - chrono::Duration::minutes(1))
+                .with_timezone(&chrono::Local)
+                .format("[%a %b %d %H:%M:%S%.6f %Y]"),
+            root.display()
+        ),
+    );
+    let env = env.config(&format!(
+        "[[check]]\nid = \"apache-errors\"\nkind = \"log\"\npaths = [\"{}\"]\n\n\
+         [[check]]\nid = \"htaccess\"\nkind = \"htaccess\"\npath = \"{}\"\nphp_handler = \"fpm\"\n",
+        log.display(),
+        root.display()
+    ));
+    let v = json(&env.run(&["--format", "json"]));
+    let d = &v["diagnosis"][0];
+    assert_eq!(d["rule"], "config-line", "{:#}", v["diagnosis"]);
+    assert_eq!(d["fix"], "line 2: `RewriteEngin` → `RewriteEngine`");
+    assert_eq!(
+        d["subject"],
+        serde_json::json!({"type": "directive", "directive": "RewriteEngin",
+            "path": format!("{}/.htaccess", root.display()), "line": 2})
+    );
+    assert_eq!(d["evidence"][0]["check"], "apache-errors");
+    assert_eq!(d["evidence"][1]["check"], "htaccess");
+}
