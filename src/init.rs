@@ -7,11 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::webstack::{self, Server};
 
 /// Tests point detection at a directory of fixtures instead of `/`.
-pub const SYSROOT_ENV: &str = "SITEDOCTOR_SYSROOT";
-
-pub fn sysroot() -> PathBuf {
-    std::env::var_os(SYSROOT_ENV).map_or_else(|| PathBuf::from("/"), PathBuf::from)
-}
+pub use crate::webstack::{SYSROOT_ENV, sysroot};
 
 /// `/var/www/html` → `var-www-html`, for check ids.
 fn slug(p: &Path) -> String {

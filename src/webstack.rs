@@ -4,6 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+/// Where the host's files are read from: `/`, or a tree of fixtures in tests.
+pub const SYSROOT_ENV: &str = "SITEDOCTOR_SYSROOT";
+
+pub fn sysroot() -> PathBuf {
+    std::env::var_os(SYSROOT_ENV).map_or_else(|| PathBuf::from("/"), PathBuf::from)
+}
+
 /// The servers `from_config` and `configtest` know.
 pub const SERVERS: &[&str] = &["nginx", "apache", "php-fpm"];
 
@@ -321,7 +328,7 @@ fn finish(s: &mut Server) {
 /// that need them (`configtest`, `log`'s `from_config`, `htaccess`).
 pub fn installed() -> &'static [Server] {
     static HOST: std::sync::OnceLock<Vec<Server>> = std::sync::OnceLock::new();
-    HOST.get_or_init(|| detect(Path::new("/")))
+    HOST.get_or_init(|| detect(&sysroot()))
 }
 
 /// Installed servers of one kind: "nginx", "apache" or "php-fpm" (one per PHP version).

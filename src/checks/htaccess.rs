@@ -37,7 +37,13 @@ pub static KIND: Kind = Kind {
             name: "path",
             ty: "path",
             default: "—",
-            doc: "The web root to search (required).",
+            doc: "The web root to search (required unless `from_config`).",
+        },
+        FieldDoc {
+            name: "from_config",
+            ty: "list",
+            default: "[]",
+            doc: "Also search the web roots (`DocumentRoot`) Apache's configuration serves: [\"apache\"]. `skip` where Apache is not installed.",
         },
         FieldDoc {
             name: "php_handler",
@@ -78,7 +84,9 @@ path = "/var/www/html"
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HtaccessSpec {
-    path: PathBuf,
+    path: Option<PathBuf>,
+    #[serde(default)]
+    from_config: Vec<Spanned<String>>,
     php_handler: Option<Spanned<String>>,
     #[serde(default)]
     exclude: Vec<Spanned<String>>,
@@ -108,8 +116,23 @@ impl Spec for HtaccessSpec {
                 ));
             }
         };
+        for s in &self.from_config {
+            if s.get_ref() != "apache" {
+                return Err(SpanError::new(
+                    s.span(),
+                    "from_config: only \"apache\" reads .htaccess files",
+                ));
+            }
+        }
+        if self.path.is_none() && self.from_config.is_empty() {
+            return Err(SpanError {
+                span: None,
+                message: "an htaccess check needs `path` or `from_config = [\"apache\"]`".into(),
+            });
+        }
         Ok(Arc::new(Htaccess {
             path: self.path,
+            from_apache: !self.from_config.is_empty(),
             php,
             exclude: Excludes::parse(&self.exclude)?,
             missing_ok: self.missing_ok,
@@ -120,7 +143,9 @@ impl Spec for HtaccessSpec {
 
 #[derive(Debug)]
 struct Htaccess {
-    path: PathBuf,
+    path: Option<PathBuf>,
+    /// Also the document roots Apache's configuration serves.
+    from_apache: bool,
     php: Option<Php>,
     exclude: Excludes,
     missing_ok: bool,
@@ -563,6 +588,8 @@ fn subject_of(key: &str, what: &str, file: &str, line: usize) -> Subject {
 
 struct HtVisitor<'a> {
     check: &'a Htaccess,
+    /// The web root being searched.
+    root: &'a std::path::Path,
     php: Php,
     findings: &'a Findings,
     files: std::sync::atomic::AtomicU64,
@@ -572,7 +599,7 @@ impl walk::Visitor<()> for HtVisitor<'_> {
     fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
         if e.depth > 0
             && !self.check.exclude.is_empty()
-            && self.check.exclude.matches(&self.check.path, e.path, e.name)
+            && self.check.exclude.matches(self.root, e.path, e.name)
         {
             return None;
         }
@@ -619,27 +646,61 @@ impl walk::Visitor<()> for HtVisitor<'_> {
     }
 }
 
+impl Htaccess {
+    /// The web roots to search: `path`, and Apache's document roots when asked.
+    fn roots(&self) -> Vec<PathBuf> {
+        let mut roots: Vec<PathBuf> = self.path.iter().cloned().collect();
+        if self.from_apache {
+            roots.extend(
+                crate::webstack::installed_named("apache")
+                    .flat_map(|a| a.roots.iter().cloned())
+                    .filter(|r| r.is_dir()),
+            );
+        }
+        roots.sort();
+        roots.dedup();
+        roots
+    }
+}
+
 impl Check for Htaccess {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        if self.missing_ok && !self.path.exists() {
-            return Ok(Outcome::skip(format!(
-                "{} does not exist",
-                sanitize::path(&self.path)
-            )));
+        if self.path.is_none() && crate::webstack::installed_named("apache").next().is_none() {
+            return Ok(Outcome::skip("Apache is not installed"));
+        }
+        let mut roots = self.roots();
+        if self.missing_ok {
+            roots.retain(|r| r.exists());
+        }
+        if roots.is_empty() {
+            return Ok(Outcome::skip(match &self.path {
+                Some(p) => format!("{} does not exist", sanitize::path(p)),
+                None => "Apache's configuration names no web root that exists".into(),
+            }));
         }
         let findings = Findings::recording(self.max_details, Cause::Config);
         let php = self.php.unwrap_or_else(detect_php);
-        let v = HtVisitor {
-            check: self,
-            php,
-            findings: &findings,
-            files: 0.into(),
-        };
         let opts = walk_options(ctx, true);
-        let stats =
-            walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
-        let files = v.files.into_inner();
-        let shown = sanitize::path(&self.path);
+        let mut files = 0;
+        let mut complete = true;
+        for root in &roots {
+            let v = HtVisitor {
+                check: self,
+                root,
+                php,
+                findings: &findings,
+                files: 0.into(),
+            };
+            let stats =
+                walk::walk(root, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
+            files += v.files.into_inner();
+            complete &= stats.complete;
+        }
+        let shown = roots
+            .iter()
+            .map(|r| sanitize::path(r))
+            .collect::<Vec<_>>()
+            .join(", ");
         let clean = match files {
             0 => format!("no .htaccess files under {shown}"),
             n => format!("{n} .htaccess file(s) under {shown}, no problems"),
@@ -651,7 +712,7 @@ impl Check for Htaccess {
         );
         out.metrics
             .insert(0, Metric::new("files", files as f64, ""));
-        if !stats.complete {
+        if !complete {
             out.status = out.status.worse(Status::Warn);
             out.details
                 .push("the search stopped at the time limit: raise `timeout`".into());
@@ -672,7 +733,8 @@ mod tests {
 
     fn check_of(path: &std::path::Path) -> Htaccess {
         Htaccess {
-            path: path.to_path_buf(),
+            path: Some(path.to_path_buf()),
+            from_apache: false,
             php: Some(Php::Fpm),
             exclude: Excludes::default(),
             missing_ok: false,

@@ -28,7 +28,8 @@ fn builtin_checklist_runs_here() {
             "nginx-config",
             "apache-config",
             "php-fpm-config",
-            "error-logs"
+            "error-logs",
+            "htaccess"
         ]
     );
     for c in v["checks"].as_array().unwrap() {

@@ -328,3 +328,41 @@ fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites
     );
     env.run(&["init", "--force"]).expect_code(0);
 }
+
+#[test]
+fn the_built_in_checklist_lints_the_htaccess_of_the_roots_apache_serves() {
+    let sys = tempfile::tempdir().unwrap();
+    let r = sys.path();
+    let w = |p: &str, t: &str| {
+        let f = r.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, t).unwrap();
+    };
+    w("usr/sbin/apache2", "");
+    w(
+        "etc/apache2/apache2.conf",
+        "IncludeOptional sites-enabled/*.conf\n",
+    );
+    w(
+        "etc/apache2/sites-enabled/shop.conf",
+        "<VirtualHost *:80>\nDocumentRoot /srv/shop\n</VirtualHost>\n",
+    );
+    w("srv/shop/blog/.htaccess", "RewriteEngin On\n");
+    let env = TestEnv::new().env("SITEDOCTOR_SYSROOT", &r.display().to_string());
+    let out = env.run(&["--only", "htaccess", "--format", "json"]);
+    out.expect_code(2);
+    let c = &json(&out)["checks"][0];
+    let shown = format!("{}/srv/shop/blog/.htaccess", r.display());
+    assert!(
+        c["details"][0].as_str().unwrap().starts_with(&format!(
+            "{shown}:1: `RewriteEngin` is a misspelling of `RewriteEngine`"
+        )),
+        "{c:#}"
+    );
+    // Without Apache, nothing to lint: skip, never fail.
+    let bare = tempfile::tempdir().unwrap();
+    let env = TestEnv::new().env("SITEDOCTOR_SYSROOT", &bare.path().display().to_string());
+    let out = env.run(&["--only", "htaccess", "--format", "json"]);
+    out.expect_code(0);
+    assert_eq!(json(&out)["checks"][0]["status"], "skip");
+}
