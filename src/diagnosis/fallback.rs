@@ -39,22 +39,37 @@ pub fn unlinked(
                 .any(|e| e.check == f.check.id && e.finding == Some(f.index))
         })
     };
-    let mut out: Vec<Diagnosis> = found
-        .iter()
-        .filter(|f| f.is_problem() && !f.check.status.is_ok() && !used(f))
-        .map(|f| Diagnosis {
-            cause: f.finding.cause,
-            subject: Some(f.finding.subject.clone()),
-            headline: format!("{}: {}", f.check.id, f.finding.text),
-            evidence: vec![f.evidence()],
-            fix: f
-                .fix()
-                .or_else(|| f.check.fix.as_ref().map(|x| x.text.clone())),
+    // One cause per check: a check with fourteen loose modes is one problem, not fourteen.
+    let mut out: Vec<Diagnosis> = Vec::new();
+    for c in checks.iter().filter(|c| !c.status.is_ok()) {
+        let own: Vec<&Found<'_>> = found
+            .iter()
+            .filter(|f| std::ptr::eq(f.check, c) && f.is_problem() && !used(f))
+            .collect();
+        let Some(top) = own.iter().max_by_key(|f| f.finding.status.rank()) else {
+            continue;
+        };
+        let one = own.len() == 1;
+        out.push(Diagnosis {
+            cause: top.finding.cause,
+            subject: one.then(|| top.finding.subject.clone()),
+            headline: if one {
+                format!("{}: {}", c.id, top.finding.text)
+            } else {
+                format!("{}: {}", c.id, c.summary)
+            },
+            evidence: own.iter().map(|f| f.evidence()).collect(),
+            fix: if one {
+                top.fix().or_else(|| c.fix.as_ref().map(|x| x.text.clone()))
+            } else {
+                c.fix.as_ref().map(|x| x.text.clone()).or_else(|| top.fix())
+            },
             linked: false,
             rule: "unlinked",
-            weight: cause_weight(f.finding.cause) + status_weight(f.finding.status),
-        })
-        .collect();
+            weight: cause_weight(top.finding.cause) + status_weight(top.finding.status),
+            also: None,
+        });
+    }
     for c in checks
         .iter()
         .filter(|c| !c.status.is_ok() && c.findings.is_empty())
@@ -73,6 +88,7 @@ pub fn unlinked(
             linked: false,
             rule: "unlinked",
             weight: cause_weight(cause) + status_weight(c.status),
+            also: None,
         });
     }
     out

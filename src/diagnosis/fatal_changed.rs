@@ -38,6 +38,10 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             linked: true,
             rule: RULE.name,
             weight: 120,
+            also: Some(format!(
+                "the file changed recently ({}): the change is the likely cause",
+                change.finding.text
+            )),
         });
     }
     out

@@ -31,6 +31,10 @@ pub struct Diagnosis {
     pub linked: bool,
     /// The rule that made it.
     pub rule: &'static str,
+    /// What this link adds when a stronger diagnosis of the same subject absorbs it, as a
+    /// clause of that one's headline ("the file changed 3m ago").
+    #[serde(skip)]
+    pub also: Option<String>,
     /// How strongly the evidence points here; higher ranks first.
     #[serde(skip)]
     pub weight: u32,
@@ -123,20 +127,47 @@ pub fn diagnose(checks: &[CheckResult]) -> Vec<Diagnosis> {
     out
 }
 
-/// One cause per subject: the strongest.
+/// One cause per subject: the strongest, which absorbs what a weaker linked diagnosis of
+/// the same subject adds (a fatal's file that also changed recently: one cause, with the
+/// change as more evidence and its fix as the next step).
 fn dedupe(list: &mut Vec<Diagnosis>) {
-    let mut seen: Vec<(Option<Subject>, Vec<Evidence>)> = Vec::new();
-    list.retain(|d| {
+    let mut kept: Vec<Diagnosis> = Vec::new();
+    for d in list.drain(..) {
         let first = d.evidence.first().cloned();
-        let dup = seen.iter().any(|(s, ev)| {
-            (d.subject.is_some() && *s == d.subject)
-                || first.as_ref().is_some_and(|f| ev.contains(f))
+        let same = kept.iter_mut().find(|k| {
+            (d.subject.is_some() && k.subject == d.subject)
+                || first.as_ref().is_some_and(|f| k.evidence.contains(f))
         });
-        if !dup {
-            seen.push((d.subject.clone(), d.evidence.clone()));
+        match same {
+            None => kept.push(d),
+            Some(k) if d.linked => absorb(k, d),
+            Some(_) => {}
         }
-        !dup
-    });
+    }
+    *list = kept;
+}
+
+fn absorb(into: &mut Diagnosis, from: Diagnosis) {
+    let new: Vec<Evidence> = from
+        .evidence
+        .into_iter()
+        .filter(|e| !into.evidence.contains(e))
+        .collect();
+    if new.is_empty() {
+        return;
+    }
+    into.evidence.extend(new);
+    if let Some(also) = from.also {
+        into.headline = format!("{}; {also}", into.headline);
+    }
+    if let Some(fix) = from.fix
+        && into.fix.as_deref() != Some(fix.as_str())
+    {
+        into.fix = Some(match into.fix.take() {
+            Some(f) => format!("{f}\n{fix}"),
+            None => fix,
+        });
+    }
 }
 
 /// Whether `path` is `dir` or lies under it, comparing whole components.

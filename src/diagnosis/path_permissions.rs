@@ -43,6 +43,7 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             linked: true,
             rule: RULE.name,
             weight: 115,
+            also: None,
         });
     }
     out

@@ -52,6 +52,7 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             linked: true,
             rule: RULE.name,
             weight: 118,
+            also: None,
         });
     }
     out

@@ -46,16 +46,25 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
                 "{url} answered {}; while that request ran, {} logged: {}",
                 short_status(&answer.finding.text),
                 entry.check.id,
-                entry.finding.text
+                without_count(&entry.finding.text)
             ),
             evidence: vec![answer.evidence(), entry.evidence()],
             fix: entry.fix().or_else(|| answer.fix()),
             linked: true,
             rule: RULE.name,
             weight: 125,
+            also: None,
         });
     }
     out
+}
+
+/// `12× PHP Fatal error: …` → `PHP Fatal error: …`: the request wrote one of them.
+fn without_count(text: &str) -> &str {
+    match text.split_once("× ") {
+        Some((n, rest)) if n.bytes().all(|b| b.is_ascii_digit()) => rest,
+        _ => text,
+    }
 }
 
 /// `HTTP 500 Internal Server Error (expected …): …` → `HTTP 500 Internal Server Error`.
@@ -113,7 +122,7 @@ mod tests {
         assert_eq!(d[0].rule, "site-error-log");
         assert_eq!(
             d[0].headline,
-            "http://127.0.0.1:8080/ answered HTTP 500 Internal Server Error; while that request ran, errors logged: 1× PHP Fatal error: boom"
+            "http://127.0.0.1:8080/ answered HTTP 500 Internal Server Error; while that request ran, errors logged: PHP Fatal error: boom"
         );
         assert_eq!(
             d[0].fix.as_deref(),

@@ -34,6 +34,7 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             linked: true,
             rule: RULE.name,
             weight: 110,
+            also: None,
         });
     }
     out
