@@ -188,8 +188,13 @@ fn read(path: &Path) -> Option<String> {
 }
 
 fn dotenv_source(file: &Path) -> Option<Source> {
-    let text = read(file)?;
-    Some(Source {
+    read_dotenv(file).ok()
+}
+
+/// A `.env` file a person named: why it cannot be read, when it cannot.
+pub fn read_dotenv(file: &Path) -> Result<Source, readcap::ReadError> {
+    let text = readcap::read_text_capped(file, readcap::DEFAULT_CAP)?;
+    Ok(Source {
         origin: Origin::DotEnv,
         file: file.to_path_buf(),
         vars: parse_dotenv(&text),
