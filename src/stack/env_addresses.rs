@@ -402,4 +402,18 @@ mod tests {
                     X_URL=not a url\nY_HOST=\"two words\"\nZ_HOST=unknownport\nSQLITE_URL=sqlite:///var/db.sqlite\n";
         assert_eq!(shown(text), vec![]);
     }
+
+    proptest::proptest! {
+        /// Any bytes as a .env file, a pool file or a unit's Environment=: no panic, and no
+        /// address that is not `host:port` with a plain host.
+        #[test]
+        fn parsers_never_panic(text in "[\\PC\n=\"'#:/@\\[\\]]{0,200}") {
+            let s = dotenv(&text);
+            for d in of_source(&s) {
+                proptest::prop_assert!(super::super::probe::split(&d.address).is_some(), "{}", d.address);
+            }
+            let pools = super::super::env_sources::parse_pool(&text, std::path::Path::new("/p"), "u");
+            let _ = declared(&pools);
+        }
+    }
 }

@@ -602,4 +602,16 @@ mod tests {
         let labels: Vec<String> = s.iter().map(Source::label).collect();
         assert_eq!(labels, vec!["PHP-FPM pool www", "unit php8.2-fpm.service"]);
     }
+
+    proptest::proptest! {
+        /// Any text as a unit file or an `Environment=` value: no panic.
+        #[test]
+        fn unit_parsing_never_panics(text in "[\\PC\n=\"'\\\\\\[\\] ]{0,200}") {
+            for (_, v) in unit_settings(&format!("[Service]\n{text}")) {
+                let _ = environment_words(&v);
+            }
+            let _ = environment_words(&text);
+            let _ = parse_dotenv(&text);
+        }
+    }
 }
