@@ -9,6 +9,9 @@ use crate::check::Status;
 use crate::checks::{shell_quote, shell_quote_path};
 use crate::finding::{Cause, Finding, Subject};
 use crate::logscan::classify::{Class, Failure, Peer};
+use crate::stack::env_addresses::{self, Declared, Role};
+use crate::stack::env_sources::{self, Origin, Source};
+use crate::stack::probe::{self, Verdict};
 use crate::units::fmt_bytes;
 
 /// What the fixes need to know of this host, read once per run (tests build their own).
@@ -124,20 +127,36 @@ pub fn finding(e: &Entry<'_>, host: &Host) -> Finding {
             } else {
                 Cause::Dependency
             };
-            let subject = match (address, url) {
+            // A line that names no address (PDO's `[2002] Connection refused`): the one
+            // the app's environment declares for that kind of peer.
+            let declared = match (address, url) {
+                (None, None) => declared_for(*peer, e),
+                _ => None,
+            };
+            let named = address
+                .clone()
+                .or_else(|| declared.as_ref().map(|d| d.address.clone()));
+            let subject = match (&named, url) {
                 (Some(a), _) => Subject::Address { address: a.clone() },
                 (None, Some(u)) => Subject::Url {
                     url: crate::net::redact::url(u),
                 },
                 (None, None) => code_subject(e),
             };
-            f(subject, cause).fix(unreachable_fix(*peer, *failure, address.as_deref()))
+            let probe_at = named.or_else(|| {
+                url.as_deref()
+                    .and_then(env_addresses::url_address)
+                    .map(|(h, p, _)| env_addresses::join(&h, p))
+            });
+            f(subject, cause).fix(unreachable_fix(
+                *peer,
+                *failure,
+                probe_at.as_deref(),
+                declared.as_ref(),
+            ))
         }
-        Class::MissingEnv { var } => f(Subject::Var { name: var.clone() }, Cause::Deploy).fix(
-            format!(
-                "set {var} where the app reads its environment (its .env file, the PHP-FPM pool's env[{var}], or the unit's Environment=), then reload the app server"
-            ),
-        ),
+        Class::MissingEnv { var } => f(Subject::Var { name: var.clone() }, Cause::Deploy)
+            .fix(missing_env_fix(var, &env_sources_of(e))),
         Class::NoSpace { path } => {
             let subject = path
                 .as_ref()
@@ -352,14 +371,50 @@ fn same_listen(listen: &str, upstream: &str) -> bool {
         }
 }
 
-fn unreachable_fix(peer: Peer, failure: Failure, address: Option<&str>) -> String {
+fn unreachable_fix(
+    peer: Peer,
+    failure: Failure,
+    address: Option<&str>,
+    declared: Option<&Declared>,
+) -> String {
     let what = match peer {
         Peer::Database => "the database",
         Peer::Cache => "the cache",
         Peer::Http => "the API",
         Peer::Unknown => "a service the app depends on",
     };
-    let at = address.map_or(String::new(), |a| format!(" at {a}"));
+    let from = declared.map_or(String::new(), |d| format!(" ({} in {})", d.names, d.source));
+    let at = address.map_or(String::new(), |a| format!(" at {a}{from}"));
+    // What the address does now says more than what the line said it did then.
+    match address.and_then(probe::probe_named) {
+        Some(Verdict::Refused) => {
+            return format!(
+                "{what}{at} refuses connections: start it, or point the app at the right host and port"
+            );
+        }
+        Some(Verdict::Accepts(_)) => {
+            return format!(
+                "{what}{at} accepts connections now (it may have been down when the error was logged): if the error comes back, read that service's own log"
+            );
+        }
+        Some(Verdict::Silent(t)) => {
+            return format!(
+                "{what}{at} does not answer within {}: check that service and the network to it (a firewall dropping packets, or a dead host)",
+                crate::units::fmt_limit(t)
+            );
+        }
+        Some(Verdict::Unresolved(why)) => {
+            return format!(
+                "the host name of {what}{at} does not resolve ({why}): check the app's configured host and DNS"
+            );
+        }
+        Some(Verdict::Failed(why)) => {
+            return format!(
+                "sitedoctor cannot reach {what}{at} either ({why}): check that it runs and the network to it"
+            );
+        }
+        Some(Verdict::Forbidden) | None => {}
+    }
     match failure {
         Failure::Refused => format!(
             "{what}{at} refuses connections: start it, or point the app at the right host and port"
@@ -374,6 +429,97 @@ fn unreachable_fix(peer: Peer, failure: Failure, address: Option<&str>) -> Strin
             "the app could not reach {what}{at}: check that it runs and accepts connections"
         ),
     }
+}
+
+/// The env sources of the app an entry points at: the `.env` files near its file, else
+/// those of the web roots; then this host's pools and units.
+fn env_sources_of(e: &Entry<'_>) -> Vec<Source> {
+    match e.location {
+        Some((file, _)) => env_sources::for_file(Path::new(file)),
+        None => {
+            let mut v = env_sources::of_web_roots(&env_sources::sysroot());
+            v.extend(env_sources::host_cached().iter().cloned());
+            v
+        }
+    }
+}
+
+/// The address the app's environment declares for `peer`: the nearest source's when the
+/// entry points into the app, else only when one is declared at all.
+fn declared_for(peer: Peer, e: &Entry<'_>) -> Option<Declared> {
+    let role = match peer {
+        Peer::Database => Role::Database,
+        Peer::Cache => Role::Cache,
+        Peer::Http => Role::Http,
+        Peer::Unknown => return None,
+    };
+    let mut found = env_addresses::declared(&env_sources_of(e))
+        .into_iter()
+        .filter(|d| d.role == role);
+    let first = found.next()?;
+    (e.location.is_some() || found.next().is_none()).then_some(first)
+}
+
+/// Where a missing variable is missing or empty, and where to add it — never its value.
+fn missing_env_fix(var: &str, sources: &[Source]) -> String {
+    let Some(first) = sources.first() else {
+        return format!(
+            "set {var} where the app reads its environment (its .env file, the PHP-FPM pool's env[{var}], or the unit's Environment=), then reload the app server"
+        );
+    };
+    let value = |s: &&Source| s.get(var).map(|v| !v.is_empty());
+    let reload = |s: &Source| match &s.origin {
+        Origin::DotEnv => sources
+            .iter()
+            .find_map(Source::unit)
+            .map_or(String::new(), |u| format!(" and reload {u}")),
+        Origin::Pool { unit, .. } => format!(" and reload {unit}"),
+        Origin::Unit { unit } | Origin::UnitFile { unit } => format!(" and restart {unit}"),
+    };
+    if let Some(s) = sources.iter().find(|s| value(s) == Some(true)) {
+        return format!(
+            "{var} is set in {}, yet the app did not see it: make sure the app reads that source{} (a cached configuration hides a change: Laravel's php artisan config:clear)",
+            s.place_of(var),
+            reload(s)
+        );
+    }
+    if let Some(s) = sources.iter().find(|s| value(s) == Some(false)) {
+        return format!(
+            "{var} is set but empty in {}: give it its value there{}",
+            s.place_of(var),
+            reload(s)
+        );
+    }
+    let target = sources
+        .iter()
+        .find(|s| s.origin == Origin::DotEnv)
+        .or_else(|| {
+            sources
+                .iter()
+                .find(|s| matches!(s.origin, Origin::Pool { .. }))
+        })
+        .unwrap_or(first);
+    let add = match &target.origin {
+        Origin::Pool { pool, .. } => format!(
+            "add env[{var}] = … to pool {pool} in {}",
+            crate::sanitize::path(&target.file)
+        ),
+        Origin::Unit { unit } => {
+            format!("add Environment={var}=… to {unit} (systemctl edit {unit})")
+        }
+        _ => format!("add it to {}", crate::sanitize::path(&target.file)),
+    };
+    let places: Vec<String> = sources.iter().take(4).map(|s| s.place_of(var)).collect();
+    let more = if sources.len() > 4 {
+        " nor elsewhere"
+    } else {
+        ""
+    };
+    format!(
+        "{var} is not set in {}{more}; {add}{}",
+        places.join(" nor in "),
+        reload(target)
+    )
 }
 
 /// The known directive nearest to a misspelled one (`RewriteEngin` → `RewriteEngine`), in
@@ -549,6 +695,82 @@ mod tests {
         assert_eq!(
             fix,
             "free space on /var/www/cache: du -xh --max-depth=2 /var/www/cache | sort -h | tail -20"
+        );
+    }
+
+    fn dotenv(file: &str, text: &str) -> Source {
+        Source {
+            origin: Origin::DotEnv,
+            file: file.into(),
+            vars: env_sources::parse_dotenv(text),
+        }
+    }
+
+    fn pool(env: &str) -> Source {
+        env_sources::parse_pool(
+            &format!("[www]\nlisten = /run/php/php8.2-fpm.sock\n{env}"),
+            Path::new("/etc/php/8.2/fpm/pool.d/www.conf"),
+            "php8.2-fpm",
+        )
+        .remove(0)
+    }
+
+    #[test]
+    fn a_missing_variable_is_named_where_it_is_missing_or_empty() {
+        let sources = vec![
+            dotenv("/srv/app/.env", "APP_KEY=base64:hunter2\n"),
+            pool(""),
+        ];
+        assert_eq!(
+            missing_env_fix("DATABASE_URL", &sources),
+            "DATABASE_URL is not set in /srv/app/.env nor in PHP-FPM pool www (env[DATABASE_URL]); add it to /srv/app/.env and reload php8.2-fpm"
+        );
+        let empty = vec![dotenv("/srv/app/.env", "DATABASE_URL=\n"), pool("")];
+        assert_eq!(
+            missing_env_fix("DATABASE_URL", &empty),
+            "DATABASE_URL is set but empty in /srv/app/.env: give it its value there and reload php8.2-fpm"
+        );
+        let in_pool = vec![pool("env[DATABASE_URL] = mysql://u:hunter2@db/x\n")];
+        let fix = missing_env_fix("DATABASE_URL", &in_pool);
+        assert!(
+            fix.starts_with("DATABASE_URL is set in PHP-FPM pool www (env[DATABASE_URL]), yet"),
+            "{fix}"
+        );
+        assert!(!fix.contains("hunter2"), "{fix}");
+        assert_eq!(
+            missing_env_fix("X", &[pool("")]),
+            "X is not set in PHP-FPM pool www (env[X]); add env[X] = … to pool www in /etc/php/8.2/fpm/pool.d/www.conf and reload php8.2-fpm"
+        );
+        assert!(missing_env_fix("X", &[]).starts_with("set X where the app reads"));
+    }
+
+    #[test]
+    fn an_unreachable_address_is_probed_now() {
+        let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let up = format!("127.0.0.1:{}", open.local_addr().unwrap().port());
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let down = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
+        drop(closed);
+        assert_eq!(
+            unreachable_fix(Peer::Database, Failure::Refused, Some(&down), None),
+            format!(
+                "the database at {down} refuses connections: start it, or point the app at the right host and port"
+            )
+        );
+        assert!(
+            unreachable_fix(Peer::Cache, Failure::Refused, Some(&up), None).starts_with(&format!(
+                "the cache at {up} accepts connections now (it may have been down"
+            ))
+        );
+        // Never a metadata address, whatever the log says: the line's own words decide.
+        assert_eq!(
+            unreachable_fix(
+                Peer::Http,
+                Failure::TimedOut,
+                Some("169.254.169.254:80"),
+                None
+            ),
+            "the API at 169.254.169.254:80 does not answer in time: check that service and the network to it"
         );
     }
 

@@ -1,6 +1,7 @@
 //! The registry of check kinds: one table, one line per kind. `list`, `explain`, the README
 //! reference and config validation are all generated from it.
 
+mod app_deps;
 mod command;
 mod config_error;
 mod configtest;
@@ -49,6 +50,7 @@ pub static KINDS: &[&Kind] = &[
     &recent_changes::KIND,
     &http::KIND,
     &tcp::KIND,
+    &app_deps::KIND,
     &dns::KIND,
     &command::KIND,
     &plugin::KIND,

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binary against temporary configurations.
 
+mod app_deps;
 mod config_errors;
 mod diagnose;
 mod diagnosis;

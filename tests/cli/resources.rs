@@ -25,6 +25,7 @@ fn builtin_checklist_runs_here() {
             "webroot-world-writable",
             "local-http",
             "local-https",
+            "app-dependencies",
             "nginx-config",
             "apache-config",
             "php-fpm-config",
