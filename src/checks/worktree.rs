@@ -1,6 +1,9 @@
-//! The git work tree a changed file belongs to, found by looking for `.git` — never by
-//! running `git`: sitedoctor runs as root, the tree may be writable by another user, and a
-//! repository's own configuration can make `git` run programs.
+//! The git work tree a changed file belongs to, found by looking for `.git`, and the last
+//! commit that touched a file. sitedoctor runs as root, the tree may be writable by another
+//! user, and a repository's own configuration can make `git` run programs: `git` runs only
+//! as the repository's owner (never as root for a repository root does not own, and not at
+//! all when its configuration could be changed by anyone else), with every setting that
+//! runs a program turned off, bounded in time, for a handful of files a run.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -82,9 +85,143 @@ impl WorkTree {
     }
 }
 
+/// At most this many `git log` calls a check run: naming the commit helps a person, but
+/// must not make a run slow on a deploy that touched thousands of files.
+pub const MAX_LOOKUPS: usize = 3;
+
+impl WorkTree {
+    /// `a1b2c3d deploy 5 minutes ago: theme: show the product of the day`, the last commit
+    /// that changed `file`, or `None` when it cannot be read safely and quickly.
+    pub fn last_commit(&self, file: &Path, timeout: std::time::Duration) -> Option<String> {
+        let rel = file.strip_prefix(&self.top).ok()?;
+        let me = nix::unistd::geteuid().as_raw();
+        let git_dir = self.top.join(".git");
+        // Its configuration must be the owner's alone, or the owner's settings are not what
+        // runs.
+        for p in [git_dir.clone(), git_dir.join("config")] {
+            let m = std::fs::symlink_metadata(&p).ok()?;
+            if m.uid() != self.owner || m.mode() & 0o022 != 0 || m.file_type().is_symlink() {
+                return None;
+            }
+        }
+        let mut argv: Vec<String> = Vec::new();
+        if self.owner != me {
+            if me != 0 {
+                return None; // git refuses another user's repository, rightly
+            }
+            let gid = std::fs::metadata(&git_dir).ok()?.gid();
+            argv.extend([
+                "setpriv".into(),
+                format!("--reuid={}", self.owner),
+                format!("--regid={gid}"),
+                "--clear-groups".into(),
+                "--".into(),
+            ]);
+        }
+        argv.extend(
+            [
+                "git",
+                "--no-pager",
+                "--no-optional-locks",
+                "-c",
+                "core.fsmonitor=false",
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "log.showSignature=false",
+                "-c",
+                "gpg.program=false",
+                "-c",
+                "safe.directory=*",
+            ]
+            .map(String::from),
+        );
+        argv.push(format!("--git-dir={}", git_dir.display()));
+        argv.push(format!("--work-tree={}", self.top.display()));
+        argv.extend(["log", "-1", "--format=%h %an %ar: %s", "--"].map(String::from));
+        argv.push(rel.to_str()?.to_string());
+        let env: std::collections::BTreeMap<String, String> = [
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GIT_TERMINAL_PROMPT", "0"),
+            ("HOME", "/nonexistent"),
+            ("LC_ALL", "C"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let done = crate::sys::child::run(&crate::sys::child::Spec {
+            argv: &argv,
+            env: &env,
+            cwd: Some(Path::new("/")),
+            timeout,
+        })
+        .ok()?;
+        if done.code != Some(0) {
+            return None;
+        }
+        let line = done.stdout.text();
+        let line = crate::sanitize::terminal(line.lines().next()?.trim());
+        (!line.is_empty()).then(|| crate::units::clip(&line, 160))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=tester"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    }
+
+    #[test]
+    fn names_the_last_commit_that_changed_a_file() {
+        if crate::sys::child::which("git").is_none() {
+            eprintln!("git is not installed: nothing to test");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let app = t.path();
+        std::fs::write(app.join("a.php"), "1").unwrap();
+        git(app, &["init", "-q"]);
+        git(app, &["add", "a.php"]);
+        git(app, &["commit", "-qm", "first"]);
+        std::fs::write(app.join("a.php"), "2").unwrap();
+        git(app, &["commit", "-qam", "theme: the product of the day"]);
+        let me = nix::unistd::geteuid().as_raw();
+        let tree = WorkTree {
+            top: app.to_path_buf(),
+            owner: me,
+        };
+        let line = tree
+            .last_commit(&app.join("a.php"), std::time::Duration::from_secs(5))
+            .expect("a commit");
+        assert!(
+            line.contains(" tester ") && line.ends_with(": theme: the product of the day"),
+            "{line}"
+        );
+        // A configuration others can change is not run at all.
+        let config = app.join(".git/config");
+        let mode = std::fs::metadata(&config).unwrap().mode();
+        std::fs::set_permissions(
+            &config,
+            std::os::unix::fs::PermissionsExt::from_mode(mode | 0o002),
+        )
+        .unwrap();
+        assert_eq!(
+            tree.last_commit(&app.join("a.php"), std::time::Duration::from_secs(5)),
+            None
+        );
+    }
 
     #[test]
     fn finds_the_checkout_above_the_web_root_and_no_further() {
