@@ -1,0 +1,6 @@
+//! The app stack behind the web server, read from this host as data: what listens on an
+//! upstream's address and which unit or pool should, what app-server workers wait on, and
+//! the PHP settings in force.
+
+pub mod listeners;
+pub mod unit_files;
