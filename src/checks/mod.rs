@@ -14,6 +14,7 @@ mod http;
 mod load;
 mod log;
 pub mod log_finding;
+mod log_stack;
 mod memory;
 mod permissions;
 mod plugin;

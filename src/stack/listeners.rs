@@ -74,7 +74,11 @@ impl Holder {
     pub fn label(&self) -> String {
         let name = crate::sanitize::terminal(&self.name);
         match &self.unit {
-            Some(u) => format!("{name} (pid {}, {})", self.pid, crate::sanitize::terminal(u)),
+            Some(u) => format!(
+                "{name} (pid {}, {})",
+                self.pid,
+                crate::sanitize::terminal(u)
+            ),
             None => format!("{name} (pid {})", self.pid),
         }
     }
@@ -111,13 +115,15 @@ pub fn listening(proc: &Path, ep: &Endpoint) -> Listening {
             if ips.is_empty() {
                 return Listening::Unknown;
             }
-            let rows = procfs::tcp_rows(proc);
-            if rows.is_empty() {
+            let Some(rows) = procfs::tcp_rows(proc) else {
                 return Listening::Unknown;
-            }
+            };
             rows.iter()
                 .filter(|r| r.state == TCP_LISTEN && r.local.port() == *port)
-                .filter(|r| ips.iter().any(|ip| procfs::listen_covers(r.local.ip(), *ip)))
+                .filter(|r| {
+                    ips.iter()
+                        .any(|ip| procfs::listen_covers(r.local.ip(), *ip))
+                })
                 .map(|r| r.inode)
                 .collect()
         }
@@ -125,13 +131,14 @@ pub fn listening(proc: &Path, ep: &Endpoint) -> Listening {
             let rows = procfs::unix_rows(proc);
             let inodes: HashSet<u64> = rows
                 .iter()
+                .flatten()
                 .filter(|r| r.listening && r.path.as_deref() == Some(path.as_str()))
                 .map(|r| r.inode)
                 .collect();
             if inodes.is_empty() && std::fs::symlink_metadata(path).is_err() {
                 return Listening::NoSuchSocket;
             }
-            if rows.is_empty() {
+            if rows.is_none() {
                 return Listening::Unknown;
             }
             inodes
@@ -176,46 +183,7 @@ pub fn holders_of(proc: &Path, inodes: &HashSet<u64>) -> Vec<Holder> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A fake /proc: `net/tcp`, `net/unix`, and processes with fds pointing at sockets.
-    pub(crate) struct FakeProc(pub tempfile::TempDir);
-
-    impl FakeProc {
-        pub fn new() -> FakeProc {
-            let f = FakeProc(tempfile::tempdir().unwrap());
-            f.file("net/tcp", "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n");
-            f.file("net/tcp6", "  sl  local_address remote_address st\n");
-            f.file("net/unix", "Num       RefCount Protocol Flags    Type St Inode Path\n");
-            f
-        }
-        pub fn file(&self, rel: &str, text: &str) {
-            let p = self.0.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        }
-        pub fn append(&self, rel: &str, line: &str) {
-            use std::io::Write;
-            let mut f = std::fs::OpenOptions::new()
-                .append(true)
-                .open(self.0.path().join(rel))
-                .unwrap();
-            writeln!(f, "{line}").unwrap();
-        }
-        pub fn process(&self, pid: u32, comm: &str, cgroup: &str, sockets: &[u64]) {
-            self.file(&format!("{pid}/comm"), &format!("{comm}\n"));
-            self.file(&format!("{pid}/cgroup"), cgroup);
-            let fd = self.0.path().join(format!("{pid}/fd"));
-            std::fs::create_dir_all(&fd).unwrap();
-            std::os::unix::fs::symlink("/dev/null", fd.join("0")).unwrap();
-            for (i, s) in sockets.iter().enumerate() {
-                std::os::unix::fs::symlink(format!("socket:[{s}]"), fd.join((i + 3).to_string()))
-                    .unwrap();
-            }
-        }
-        pub fn path(&self) -> &Path {
-            self.0.path()
-        }
-    }
+    use crate::stack::testing::FakeProc;
 
     #[test]
     fn endpoints_parse() {
@@ -288,9 +256,17 @@ mod tests {
         std::fs::write(&stale, "").unwrap();
         p.append(
             "net/unix",
-            &format!("0000000000000000: 00000002 00000000 00010000 0001 01 900 {}", sock.display()),
+            &format!(
+                "0000000000000000: 00000002 00000000 00010000 0001 01 900 {}",
+                sock.display()
+            ),
         );
-        p.process(812, "php-fpm8.2", "0::/system.slice/php8.2-fpm.service\n", &[900]);
+        p.process(
+            812,
+            "php-fpm8.2",
+            "0::/system.slice/php8.2-fpm.service\n",
+            &[900],
+        );
         let Listening::By(h) = listening(p.path(), &Endpoint::Unix(sock.display().to_string()))
         else {
             panic!()

@@ -3,4 +3,7 @@
 //! the PHP settings in force.
 
 pub mod listeners;
+pub mod php_ini;
+#[cfg(test)]
+pub mod testing;
 pub mod unit_files;

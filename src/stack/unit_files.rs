@@ -190,7 +190,10 @@ mod tests {
             "etc/systemd/system/app.service",
             "[Service]\nExecStart=/usr/bin/node app.js --port 8000\n",
         );
-        w("etc/systemd/system/api.socket", "[Socket]\nListenStream=127.0.0.1:8000\n");
+        w(
+            "etc/systemd/system/api.socket",
+            "[Socket]\nListenStream=127.0.0.1:8000\n",
+        );
         w("etc/systemd/system/notes.txt", "ListenStream=8000\n");
         assert_eq!(
             configured_for(t.path(), &tcp(8000)),

@@ -338,13 +338,14 @@ pub fn parse_tcp_row(line: &str) -> Option<TcpRow> {
 }
 
 /// Every TCP socket of this network namespace, IPv4 and IPv6, under the proc root `proc`
-/// (capped; unreadable tables are skipped).
-pub fn tcp_rows(proc: &std::path::Path) -> Vec<TcpRow> {
+/// (capped; an unreadable table is skipped); `None` when neither table could be read.
+pub fn tcp_rows(proc: &std::path::Path) -> Option<Vec<TcpRow>> {
     let mut out = Vec::new();
+    let mut read = false;
     for f in ["net/tcp", "net/tcp6"] {
-        for_lines(&proc.join(f), |l| out.extend(parse_tcp_row(l)));
+        read |= for_lines(&proc.join(f), |l| out.extend(parse_tcp_row(l)));
     }
-    out
+    read.then_some(out)
 }
 
 /// One row of /proc/net/unix: a unix socket, whether it listens, its inode and its path.
@@ -373,19 +374,21 @@ pub fn parse_unix_row(line: &str) -> Option<UnixRow> {
     })
 }
 
-/// Every unix socket of this host that has a path or listens (capped).
-pub fn unix_rows(proc: &std::path::Path) -> Vec<UnixRow> {
+/// Every unix socket of this host that has a path or listens (capped); `None` when the
+/// table could not be read.
+pub fn unix_rows(proc: &std::path::Path) -> Option<Vec<UnixRow>> {
     let mut out = Vec::new();
     for_lines(&proc.join("net/unix"), |l| {
         out.extend(parse_unix_row(l).filter(|r| r.listening || r.path.is_some()))
-    });
-    out
+    })
+    .then_some(out)
 }
 
-fn for_lines(path: &std::path::Path, mut each: impl FnMut(&str)) {
+/// Call `each` on every line after the header; false when the file could not be opened.
+fn for_lines(path: &std::path::Path, mut each: impl FnMut(&str)) -> bool {
     use std::io::BufRead;
     let Ok(file) = std::fs::File::open(path) else {
-        return;
+        return false;
     };
     std::io::BufReader::new(file)
         .lines()
@@ -393,6 +396,7 @@ fn for_lines(path: &std::path::Path, mut each: impl FnMut(&str)) {
         .skip(1)
         .take(NET_ROWS_CAP)
         .for_each(|l| each(&l));
+    true
 }
 
 /// The process ids under the proc root, in ascending order, at most `cap`.
@@ -426,13 +430,18 @@ pub fn socket_inodes(proc: &std::path::Path, pid: u32, cap: usize) -> Vec<u64> {
 
 /// `socket:[12345]` → 12345.
 pub fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 /// A process's short name (`comm`), when readable.
 pub fn comm(proc: &std::path::Path, pid: u32) -> Option<String> {
     let b = super::readcap::read_capped(&proc.join(format!("{pid}/comm")), 4096).ok()?;
-    let s = String::from_utf8_lossy(&b).trim_end_matches('\n').to_string();
+    let s = String::from_utf8_lossy(&b)
+        .trim_end_matches('\n')
+        .to_string();
     (!s.is_empty()).then_some(s)
 }
 
@@ -489,7 +498,10 @@ mod socket_tests {
 
     #[test]
     fn unix_rows_parse() {
-        let l = parse_unix_row("0000000000000000: 00000002 00000000 00010000 0001 01 23456 /run/php/php8.2-fpm.sock").unwrap();
+        let l = parse_unix_row(
+            "0000000000000000: 00000002 00000000 00010000 0001 01 23456 /run/php/php8.2-fpm.sock",
+        )
+        .unwrap();
         assert_eq!(
             l,
             UnixRow {
