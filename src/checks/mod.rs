@@ -23,6 +23,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod workers;
 mod world_writable;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub static KINDS: &[&Kind] = &[
     &load::KIND,
     &fds::KIND,
     &process::KIND,
+    &workers::KIND,
     &env::KIND,
     &permissions::KIND,
     &world_writable::KIND,

@@ -7,3 +7,4 @@ pub mod php_ini;
 #[cfg(test)]
 pub mod testing;
 pub mod unit_files;
+pub mod workers;

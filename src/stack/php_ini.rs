@@ -46,16 +46,7 @@ const FILES_CAP: usize = 256;
 /// Every `memory_limit` setting of every PHP-FPM under `root` (`/` on a real host).
 pub fn memory_limits(root: &Path) -> Vec<Setting> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(root.join("etc/php")) else {
-        return out;
-    };
-    let mut versions: Vec<String> = rd
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    versions.sort();
-    for v in versions.iter().take(16) {
-        let fpm = root.join("etc/php").join(v).join("fpm");
+    for (v, fpm) in fpm_dirs(root) {
         let mut files = vec![fpm.join("php.ini")];
         files.extend(crate::sys::expand_glob(&fpm.join("conf.d/*.ini")));
         files.push(fpm.join("php-fpm.conf"));
@@ -66,10 +57,30 @@ pub fn memory_limits(root: &Path) -> Vec<Setting> {
             else {
                 continue;
             };
-            out.extend(settings_in(&text, f, v));
+            out.extend(settings_in(&text, f, &v));
         }
     }
     out
+}
+
+/// `/etc/php/VERSION/fpm` of every PHP version under `root`, oldest first.
+fn fpm_dirs(root: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(rd) = std::fs::read_dir(root.join("etc/php")) else {
+        return Vec::new();
+    };
+    let mut versions: Vec<String> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    versions.sort();
+    versions.truncate(16);
+    versions
+        .into_iter()
+        .map(|v| {
+            let dir = root.join("etc/php").join(&v).join("fpm");
+            (v, dir)
+        })
+        .collect()
 }
 
 /// The `memory_limit` settings of one ini-style file (`;` and `#` start comments).
@@ -149,6 +160,32 @@ pub fn explaining(settings: &[Setting], bytes: u64, log: &Path) -> Option<Settin
         .cloned()
 }
 
+/// The pools under `root` whose status page is enabled: (pool, `pm.status_path`).
+pub fn status_paths(root: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let files = fpm_dirs(root)
+        .into_iter()
+        .flat_map(|(_, d)| crate::sys::expand_glob(&d.join("pool.d/*.conf")));
+    for f in files.take(FILES_CAP) {
+        let Ok(text) = crate::sys::readcap::read_text_capped(&f, crate::sys::readcap::DEFAULT_CAP)
+        else {
+            continue;
+        };
+        let mut pool = String::new();
+        for raw in text.lines() {
+            let line = raw.split(';').next().unwrap_or("").trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                pool = name.trim().to_string();
+            } else if let Some((k, v)) = line.split_once('=')
+                && k.trim() == "pm.status_path"
+            {
+                out.push((pool.clone(), v.trim().to_string()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,6 +241,16 @@ mod tests {
         );
         assert_eq!(pool.line, 3);
         assert_eq!(explaining(&all, 64 << 20, Path::new("/x")), None);
+        assert!(status_paths(r).is_empty());
+        write(
+            r,
+            "etc/php/8.2/fpm/pool.d/www.conf",
+            "[www]\n;pm.status_path = /off\npm.status_path = /fpm-status\n",
+        );
+        assert_eq!(
+            status_paths(r),
+            vec![("www".to_string(), "/fpm-status".to_string())]
+        );
         assert!(memory_limits(Path::new("/no/such/root")).is_empty());
     }
 }

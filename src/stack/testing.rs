@@ -5,6 +5,12 @@ use std::path::Path;
 /// A fake /proc: `net/tcp`, `net/unix`, and processes with fds pointing at sockets.
 pub struct FakeProc(pub tempfile::TempDir);
 
+impl Default for FakeProc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl FakeProc {
     pub fn new() -> FakeProc {
         let f = FakeProc(tempfile::tempdir().unwrap());

@@ -1,6 +1,7 @@
-//! An nginx upstream error names what serves that upstream on this host now — the process
-//! listening there, or the systemd unit configured for it when nothing does — and a PHP
-//! memory error names the file and line that set the limit it hit.
+//! The app stack behind the web server: an nginx upstream error names what serves that
+//! upstream on this host now — the process listening there, or the systemd unit configured
+//! for it when nothing does —, a PHP memory error names the file and line that set the limit
+//! it hit, and `workers` names the address an app-server worker waits on.
 
 use chrono::Utc;
 
@@ -129,5 +130,72 @@ fn memory_exhausted_names_where_the_limit_is_set() {
             "memory_limit is 128M, set in {} line 4: raise it there and reload php8.2-fpm (systemctl reload php8.2-fpm), or make /srv/app/report.php:5 use less",
             fpm.join("php.ini").display()
         )
+    );
+}
+
+#[test]
+fn a_worker_waiting_on_a_hung_api_is_named_with_that_address() {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    // An API that accepts, reads the request and never answers.
+    let api = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = api.local_addr().unwrap().port();
+    let (got_request, request_arrived) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut conn, _) = api.accept().unwrap();
+        let mut buf = [0u8; 4];
+        conn.read_exact(&mut buf).unwrap();
+        got_request.send(()).unwrap();
+        // Hold the connection open, unanswered, until the worker goes away.
+        while conn.read(&mut buf).is_ok_and(|n| n > 0) {}
+    });
+    // A "gunicorn" worker (python, named as gunicorn names its processes) calling that API.
+    let mut worker = std::process::Command::new("/usr/bin/python3")
+        .arg0("gunicorn")
+        .args([
+            "-c",
+            &format!(
+                "import socket; s = socket.create_connection(('127.0.0.1', {port})); s.sendall(b'GET /pay HTTP/1.0\\r\\n\\r\\n'); s.recv(1)"
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    request_arrived
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the worker sent its request");
+    let env = TestEnv::new()
+        .config("[[check]]\nid = \"workers\"\nkind = \"workers\"\nwarn = \"1ms\"\nfail = \"1h\"\n");
+    let address = format!("127.0.0.1:{port}");
+    let mut found = None;
+    // The kernel counts the wait in clock ticks: the first look may come within the tick
+    // the request was sent in.
+    for _ in 0..50 {
+        let v = json(&env.run(&["--format", "json"]));
+        let check = &v["checks"][0];
+        if let Some(f) = check["findings"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["subject"]["address"] == address))
+        {
+            found = Some((check.clone(), f.clone()));
+            break;
+        }
+    }
+    let _ = worker.kill();
+    let _ = worker.wait();
+    let (check, f) = found.expect("the waiting worker is reported");
+    assert_eq!(check["status"], "warn", "{check:#}");
+    assert_eq!(f["cause"], "timeout");
+    let text = f["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("gunicorn (pid {}) has waited ", worker.id()))
+            && text.ends_with(&format!(" on {address}")),
+        "{text}"
+    );
+    assert!(
+        f["fix"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("the service at {address} is slow or hung")),
+        "{f:#}"
     );
 }
