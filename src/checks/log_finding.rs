@@ -12,7 +12,6 @@ use crate::logscan::classify::{Class, Failure, Peer};
 use crate::stack::env_addresses::{self, Declared, Role};
 use crate::stack::env_sources::{self, Origin, Source};
 use crate::stack::probe::{self, Verdict};
-use crate::units::fmt_bytes;
 
 /// What the fixes need to know of this host, read once per run (tests build their own).
 #[derive(Debug, Clone, Default)]
@@ -25,6 +24,10 @@ pub struct Host {
     pub pools: Vec<(String, String, String)>,
     /// The mount points of this host, for "which filesystem holds this path".
     pub mounts: Vec<PathBuf>,
+    /// The proc root to see what listens on an upstream (`None`: do not look).
+    pub proc: Option<PathBuf>,
+    /// The root under which unit files and PHP settings are read (`None`: do not look).
+    pub root: Option<PathBuf>,
 }
 
 impl Host {
@@ -36,7 +39,16 @@ impl Host {
 
     /// Read from this host's web stack.
     pub fn detect() -> Host {
-        let servers = crate::webstack::installed();
+        // Tests point it at a directory of fixtures, as they do for `init`.
+        let root = std::env::var_os(crate::init::SYSROOT_ENV)
+            .map_or_else(|| PathBuf::from("/"), PathBuf::from);
+        let fixtures;
+        let servers = if root == Path::new("/") {
+            crate::webstack::installed()
+        } else {
+            fixtures = crate::webstack::detect(&root);
+            &fixtures
+        };
         let apache = servers.iter().find(|s| s.name == "apache");
         let mut pools = Vec::new();
         for s in servers.iter().filter(|s| s.name == "php-fpm") {
@@ -58,6 +70,8 @@ impl Host {
             mounts: crate::sys::mounts::read()
                 .map(|m| m.into_iter().map(|m| m.point).collect())
                 .unwrap_or_default(),
+            proc: Some(crate::sys::procfs::proc_root()),
+            root: Some(root),
         }
     }
 }
@@ -171,11 +185,14 @@ pub fn finding(e: &Entry<'_>, host: &Host) -> Finding {
                 q = shell_quote_path(&mount)
             ))
         }
-        Class::MemoryExhausted { limit } => f(code_subject(e), Cause::Resources).fix(format!(
-            "the script needs more than PHP's memory_limit ({}): raise memory_limit where it is set (php.ini, or the pool's php_admin_value[memory_limit]) and reload PHP-FPM, or make {} use less",
-            fmt_bytes(*limit),
-            e.location.map_or("the script".to_string(), |(p, l)| format!("{p}:{l}"))
-        )),
+        Class::MemoryExhausted { limit } => f(code_subject(e), Cause::Resources).fix(
+            super::log_stack::memory_fix(
+                *limit,
+                e.log,
+                e.location.map(|(p, l)| format!("{p}:{l}")),
+                host,
+            ),
+        ),
         Class::PermissionDenied { path } => f(Subject::path(path.clone()), Cause::Permissions)
             .fix(format!(
                 "let the web server's user read {p} and enter every directory above it: namei -l {q}",
@@ -322,32 +339,7 @@ fn upstream_fix(
         .pools
         .iter()
         .find(|(_, listen, _)| same_listen(listen, up));
-    let what = match pool {
-        Some((name, _, unit)) => format!("PHP-FPM pool {name} ({unit})"),
-        None => "the app server configured for it".to_string(),
-    };
-    let restart = match pool {
-        Some((_, _, unit)) => format!("systemctl restart {unit}"),
-        None => "start or restart that app server".to_string(),
-    };
-    let req = request.map_or(String::new(), |r| format!(" ({r})"));
-    match failure {
-        Failure::Refused | Failure::NoLive => {
-            format!("nothing answers on {up}, where {what} should listen: {restart}")
-        }
-        Failure::TimedOut => format!(
-            "{what} on {up} is too slow{req}: see what its workers wait on (a database or an API), or raise its timeout"
-        ),
-        Failure::Closed => format!(
-            "{what} on {up} closed the connection before answering{req}: its workers crash; read its own error log"
-        ),
-        Failure::Denied => format!(
-            "the web server may not connect to {up}: give its user access to the socket (listen.owner/listen.group/listen.mode of {what})"
-        ),
-        Failure::Unresolved | Failure::Other => {
-            format!("the web server could not talk to {what} on {up}: {restart}")
-        }
-    }
+    super::log_stack::upstream_fix(failure, up, request, pool, host)
 }
 
 /// An FPM `listen` value and an nginx upstream name the same place: `/run/php/x.sock` ↔
@@ -672,7 +664,7 @@ mod tests {
         );
         assert_eq!(
             f.fix.unwrap().text,
-            "nothing answers on unix:/run/php/php8.2-fpm.sock, where PHP-FPM pool www (php8.2-fpm) should listen: systemctl restart php8.2-fpm"
+            "nothing answers on unix:/run/php/php8.2-fpm.sock, where PHP-FPM pool www (php8.2-fpm.service) should listen: systemctl restart php8.2-fpm"
         );
         let api = r#"upstream timed out (110: Connection timed out) while reading response header from upstream, request: "GET /pay HTTP/1.1", upstream: "http://127.0.0.1:8099/pay""#;
         let c = classify(api, &[]);

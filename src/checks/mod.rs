@@ -16,6 +16,7 @@ mod http;
 mod load;
 mod log;
 pub mod log_finding;
+mod log_stack;
 mod memory;
 mod permissions;
 mod plugin;
@@ -24,6 +25,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod workers;
 mod worktree;
 mod world_writable;
 
@@ -44,6 +46,7 @@ pub static KINDS: &[&Kind] = &[
     &load::KIND,
     &fds::KIND,
     &process::KIND,
+    &workers::KIND,
     &env::KIND,
     &permissions::KIND,
     &world_writable::KIND,

@@ -5,6 +5,7 @@ pub mod mounts;
 pub mod procfs;
 pub mod procs;
 pub mod readcap;
+pub mod sockdiag;
 pub mod users;
 
 use std::path::{Path, PathBuf};

@@ -297,3 +297,246 @@ mod listen_tests {
         }
     }
 }
+
+/// One row of /proc/net/tcp{,6}: a TCP socket, its ends, its state and its inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRow {
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+    /// The kernel's state number: 1 ESTABLISHED, 2 SYN_SENT, 10 LISTEN.
+    pub state: u8,
+    pub inode: u64,
+}
+
+pub const TCP_ESTABLISHED: u8 = 1;
+pub const TCP_SYN_SENT: u8 = 2;
+pub const TCP_LISTEN: u8 = 10;
+
+/// At most this many rows of each /proc/net table are read: a host with more sockets than
+/// this is answered from the first ones rather than slowly.
+const NET_ROWS_CAP: usize = 200_000;
+
+/// A line of /proc/net/tcp{,6}: `sl local remote st tx:rx tr:when retrnsmt uid timeout inode`.
+pub fn parse_tcp_row(line: &str) -> Option<TcpRow> {
+    let f: Vec<&str> = line.split_whitespace().take(10).collect();
+    if f.len() < 10 {
+        return None;
+    }
+    let addr = |s: &str| {
+        let (ip, port) = s.split_once(':')?;
+        Some(std::net::SocketAddr::new(
+            hex_ip(ip)?,
+            u16::from_str_radix(port, 16).ok()?,
+        ))
+    };
+    Some(TcpRow {
+        local: addr(f[1])?,
+        remote: addr(f[2])?,
+        state: u8::from_str_radix(f[3], 16).ok()?,
+        inode: f[9].parse().ok()?,
+    })
+}
+
+/// Every TCP socket of this network namespace, IPv4 and IPv6, under the proc root `proc`
+/// (capped; an unreadable table is skipped); `None` when neither table could be read.
+pub fn tcp_rows(proc: &std::path::Path) -> Option<Vec<TcpRow>> {
+    let mut out = Vec::new();
+    let mut read = false;
+    for f in ["net/tcp", "net/tcp6"] {
+        read |= for_lines(&proc.join(f), |l| out.extend(parse_tcp_row(l)));
+    }
+    read.then_some(out)
+}
+
+/// One row of /proc/net/unix: a unix socket, whether it listens, its inode and its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixRow {
+    pub listening: bool,
+    pub inode: u64,
+    pub path: Option<String>,
+}
+
+/// A line of /proc/net/unix: `Num RefCount Protocol Flags Type St Inode [Path]`; a listening
+/// socket has `__SO_ACCEPTCON` (0x10000) in its flags.
+pub fn parse_unix_row(line: &str) -> Option<UnixRow> {
+    let mut f = line.split_whitespace();
+    let num = f.next()?;
+    if !num.ends_with(':') {
+        return None;
+    }
+    let flags = u32::from_str_radix(f.nth(2)?, 16).ok()?;
+    let inode = f.nth(2)?.parse().ok()?;
+    let path: Vec<&str> = f.collect();
+    Some(UnixRow {
+        listening: flags & 0x10000 != 0,
+        inode,
+        path: (!path.is_empty()).then(|| path.join(" ")),
+    })
+}
+
+/// Every unix socket of this host that has a path or listens (capped); `None` when the
+/// table could not be read.
+pub fn unix_rows(proc: &std::path::Path) -> Option<Vec<UnixRow>> {
+    let mut out = Vec::new();
+    for_lines(&proc.join("net/unix"), |l| {
+        out.extend(parse_unix_row(l).filter(|r| r.listening || r.path.is_some()))
+    })
+    .then_some(out)
+}
+
+/// Call `each` on every line after the header; false when the file could not be opened.
+fn for_lines(path: &std::path::Path, mut each: impl FnMut(&str)) -> bool {
+    use std::io::BufRead;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .skip(1)
+        .take(NET_ROWS_CAP)
+        .for_each(|l| each(&l));
+    true
+}
+
+/// The process ids under the proc root, in ascending order, at most `cap`.
+pub fn pids(proc: &std::path::Path, cap: usize) -> Vec<u32> {
+    let mut v: Vec<u32> = std::fs::read_dir(proc)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort_unstable();
+    v.truncate(cap);
+    v
+}
+
+/// The socket inodes a process holds open (`/proc/PID/fd/N` → `socket:[INODE]`), looking at
+/// no more than `cap` descriptors; empty when they cannot be read (another user's process,
+/// unprivileged).
+pub fn socket_inodes(proc: &std::path::Path, pid: u32, cap: usize) -> Vec<u64> {
+    let dir = proc.join(pid.to_string()).join("fd");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .take(cap)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|t| socket_inode(&t.to_string_lossy()))
+        .collect()
+}
+
+/// `socket:[12345]` → 12345.
+pub fn socket_inode(link: &str) -> Option<u64> {
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+/// A process's short name (`comm`), when readable.
+pub fn comm(proc: &std::path::Path, pid: u32) -> Option<String> {
+    let b = super::readcap::read_capped(&proc.join(format!("{pid}/comm")), 4096).ok()?;
+    let s = String::from_utf8_lossy(&b)
+        .trim_end_matches('\n')
+        .to_string();
+    (!s.is_empty()).then_some(s)
+}
+
+/// A process's command line, arguments joined with spaces, when readable.
+pub fn cmdline(proc: &std::path::Path, pid: u32) -> Option<String> {
+    let b = super::readcap::read_capped(&proc.join(format!("{pid}/cmdline")), 64 * 1024).ok()?;
+    let words: Vec<String> = b
+        .split(|c| *c == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The systemd service a process belongs to, from /proc/PID/cgroup.
+pub fn systemd_unit(proc: &std::path::Path, pid: u32) -> Option<String> {
+    let b = super::readcap::read_capped(&proc.join(format!("{pid}/cgroup")), 64 * 1024).ok()?;
+    parse_cgroup_unit(&String::from_utf8_lossy(&b))
+}
+
+/// `0::/system.slice/gunicorn.service` (v2) or `1:name=systemd:/system.slice/x.service`
+/// (v1) → the innermost `.service` of the systemd hierarchy.
+pub fn parse_cgroup_unit(text: &str) -> Option<String> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("0::"))
+        .or_else(|| text.lines().find(|l| l.contains(":name=systemd:")))?;
+    let path = line.splitn(3, ':').nth(2)?;
+    path.split('/')
+        .rev()
+        .find(|c| c.ends_with(".service") && c.len() > ".service".len())
+        .map(str::to_string)
+}
+
+/// Whether a socket listening on `listening` accepts connections to `target` (a wildcard
+/// covers its family; `::` covers both).
+pub fn listen_covers(listening: IpAddr, target: IpAddr) -> bool {
+    covers(listening, target)
+}
+
+#[cfg(test)]
+mod socket_tests {
+    use super::*;
+
+    #[test]
+    fn tcp_rows_parse_with_inode_and_state() {
+        let r = parse_tcp_row("   0: 0100007F:1F40 0100007F:D2C4 01 00000000:00000000 00:00000000 00000000  1000        0 4242 1 0000000000000000 20 4 30 10 -1").unwrap();
+        assert_eq!(r.local, "127.0.0.1:8000".parse().unwrap());
+        assert_eq!(r.remote, "127.0.0.1:53956".parse().unwrap());
+        assert_eq!((r.state, r.inode), (TCP_ESTABLISHED, 4242));
+        assert_eq!(parse_tcp_row("  sl  local_address rem_address   st"), None);
+        assert_eq!(parse_tcp_row("   0: 0100007F:1F40"), None);
+    }
+
+    #[test]
+    fn unix_rows_parse() {
+        let l = parse_unix_row(
+            "0000000000000000: 00000002 00000000 00010000 0001 01 23456 /run/php/php8.2-fpm.sock",
+        )
+        .unwrap();
+        assert_eq!(
+            l,
+            UnixRow {
+                listening: true,
+                inode: 23456,
+                path: Some("/run/php/php8.2-fpm.sock".into())
+            }
+        );
+        let c = parse_unix_row("0000000000000000: 00000003 00000000 00000000 0001 03 777").unwrap();
+        assert!(!c.listening && c.path.is_none());
+        assert_eq!(parse_unix_row("Num       RefCount Protocol Flags"), None);
+    }
+
+    #[test]
+    fn cgroup_names_the_service() {
+        assert_eq!(
+            parse_cgroup_unit("0::/system.slice/gunicorn.service\n").as_deref(),
+            Some("gunicorn.service")
+        );
+        assert_eq!(
+            parse_cgroup_unit("12:pids:/x\n1:name=systemd:/system.slice/php8.2-fpm.service\n")
+                .as_deref(),
+            Some("php8.2-fpm.service")
+        );
+        assert_eq!(
+            parse_cgroup_unit("0::/user.slice/user-0.slice/session-3.scope\n"),
+            None
+        );
+        assert_eq!(parse_cgroup_unit("garbage"), None);
+    }
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(socket_inode("socket:[99]"), Some(99));
+        assert_eq!(socket_inode("pipe:[99]"), None);
+        assert_eq!(socket_inode("socket:[x]"), None);
+    }
+}

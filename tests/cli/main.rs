@@ -22,4 +22,5 @@ mod subcommands;
 mod testenv;
 mod tls;
 mod trust;
+mod upstreams;
 mod webservers;

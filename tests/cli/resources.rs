@@ -21,6 +21,7 @@ fn builtin_checklist_runs_here() {
             "memory",
             "load",
             "fds",
+            "workers",
             "webroot-permissions",
             "webroot-world-writable",
             "local-http",
