@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::tree::OneOrMany;
 use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::net::redact::{self, Secrets};
 use crate::sys::child;
 use crate::units::fmt_limit;

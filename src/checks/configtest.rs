@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::command::shown;
 use super::{FieldDoc, Kind, Spec, config_error, shell_quote};
 use crate::check::{Check, Ctx, Fix, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sys::child;
 use crate::webstack::{self, Server};

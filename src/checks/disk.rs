@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec, check_order};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::sys::mounts;

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::units::fmt_duration;
 

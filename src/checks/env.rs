@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::sys::{procfs, procs, readcap};

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause as FindingCause, Finding, Subject};
 use crate::net::errors::{self, Cause, Phase};
 use crate::net::{judge_latency, latency_order, redact, tls};

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sys::{procfs, procs};
 

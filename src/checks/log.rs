@@ -14,7 +14,7 @@ use super::tree::OneOrMany;
 use super::tree::max_details;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::Finding;
 use crate::logscan::backward::Backward;
 use crate::logscan::classify::{Class, classify};

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec, check_order};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::sys::{procfs, procs};
 use crate::units::{Level, fmt_bytes};
 

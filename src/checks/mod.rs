@@ -36,7 +36,7 @@ use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
 use crate::check::Check;
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::units::Level;
 
 /// Every check kind. Adding one is a new file under `src/checks/` and one line here.

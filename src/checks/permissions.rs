@@ -15,7 +15,7 @@ use super::tree::{
 };
 use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::command::shown;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
 use crate::sys::child;

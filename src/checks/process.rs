@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec, shell_quote};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::sys::procs;
 
 pub static KIND: Kind = Kind {

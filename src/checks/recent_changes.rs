@@ -14,7 +14,7 @@ use super::tree::Excludes;
 use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec, worktree};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::units::{Dur, fmt_age, fmt_bytes};

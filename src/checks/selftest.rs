@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::units::Dur;
 
 pub static KIND: Kind = Kind {

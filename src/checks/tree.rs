@@ -9,7 +9,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use toml::Spanned;
 
 use crate::check::Ctx;
-use crate::config::SpanError;
+use crate::span::SpanError;
 use crate::walk;
 use std::time::Duration;
 

@@ -82,31 +82,6 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// A problem found inside one check table, before its file name is known.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SpanError {
-    pub span: Option<Range<usize>>,
-    pub message: String,
-}
-
-impl SpanError {
-    pub fn new(span: Range<usize>, message: impl Into<String>) -> SpanError {
-        SpanError {
-            span: Some(span),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<toml::de::Error> for SpanError {
-    fn from(e: toml::de::Error) -> Self {
-        SpanError {
-            span: e.span(),
-            message: e.message().trim().to_string(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

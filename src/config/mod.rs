@@ -14,7 +14,8 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-pub use error::{ConfigError, SpanError};
+pub use crate::span::SpanError;
+pub use error::ConfigError;
 pub use source::{Resolved, Source};
 pub use trust::Distrust;
 
