@@ -10,8 +10,8 @@ use std::path::Path;
 
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 
-use crate::checks::shell_quote_path;
 use crate::sanitize;
+use crate::shell::shell_quote_path;
 use crate::sys::users;
 use crate::walk::{Distrust, Meta, Root};
 

@@ -328,13 +328,13 @@ fn summarize(cli: &Cli, shared: &Shared, refusals: &[String]) -> bool {
 fn only_args(cli: &Cli) -> String {
     let mut s = String::new();
     for c in &cli.config {
-        s.push_str(&format!(" --config {}", crate::checks::shell_quote_path(c)));
+        s.push_str(&format!(" --config {}", crate::shell::shell_quote_path(c)));
     }
     for o in &cli.only {
-        s.push_str(&format!(" --only {}", crate::checks::shell_quote(o)));
+        s.push_str(&format!(" --only {}", crate::shell::shell_quote(o)));
     }
     for o in &cli.skip {
-        s.push_str(&format!(" --skip {}", crate::checks::shell_quote(o)));
+        s.push_str(&format!(" --skip {}", crate::shell::shell_quote(o)));
     }
     s
 }

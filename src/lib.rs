@@ -22,6 +22,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sanitize;
+pub mod shell;
 pub mod span;
 pub mod stack;
 pub mod sys;

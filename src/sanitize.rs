@@ -113,7 +113,7 @@ mod tests {
     fn shell_commands_quote_bidi_controls_exactly() {
         let p = Path::new("/srv/a\u{202e}txt.php");
         assert_eq!(
-            crate::checks::shell_quote_path(p),
+            crate::shell::shell_quote_path(p),
             "$'/srv/a\\xe2\\x80\\xaetxt.php'"
         );
     }

@@ -11,8 +11,8 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::span::SpanError;
 use crate::stack::env_addresses::{self, Declared, Role};
 use crate::stack::env_sources::{self, Source};
 use crate::stack::probe::{self, Verdict};

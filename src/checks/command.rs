@@ -9,10 +9,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::tree::OneOrMany;
-use super::{FieldDoc, Kind, Spec, shell_quote};
+use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::net::redact::{self, Secrets};
+use crate::shell::shell_quote;
+use crate::span::SpanError;
 use crate::sys::child;
 use crate::units::fmt_limit;
 

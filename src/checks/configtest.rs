@@ -8,10 +8,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::command::shown;
-use super::{FieldDoc, Kind, Spec, config_error, shell_quote};
+use super::{FieldDoc, Kind, Spec, config_error};
 use crate::check::{Check, Ctx, Fix, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::shell::shell_quote;
+use crate::span::SpanError;
 use crate::sys::child;
 use crate::webstack::{self, Server};
 

@@ -11,9 +11,9 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec, check_order};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
+use crate::span::SpanError;
 use crate::sys::mounts;
 use crate::units::{Level, fmt_bytes};
 
@@ -429,7 +429,7 @@ fn mount_point(mounts_all: &[mounts::Mount], path: &Path) -> PathBuf {
 /// The command that shows what fills a filesystem, run on its mount point so that it
 /// looks inside that filesystem and only there.
 fn du_command(point: &Path, inodes: bool) -> String {
-    let q = super::shell_quote_path(point);
+    let q = crate::shell::shell_quote_path(point);
     if inodes {
         format!("du --inodes -x --max-depth=2 {q} | sort -n | tail -20")
     } else {

@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::span::SpanError;
 use crate::units::fmt_duration;
 
 pub static KIND: Kind = Kind {

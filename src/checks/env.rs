@@ -8,11 +8,12 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, shell_quote};
+use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
+use crate::shell::shell_quote;
+use crate::span::SpanError;
 use crate::sys::{procfs, procs, readcap};
 
 pub static KIND: Kind = Kind {

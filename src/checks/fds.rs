@@ -6,10 +6,11 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, check_order, shell_quote};
+use super::{FieldDoc, Kind, Spec, check_order};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::shell::shell_quote;
+use crate::span::SpanError;
 use crate::sys::{procfs, procs};
 use crate::units::Level;
 

@@ -12,9 +12,9 @@ use super::tree::Excludes;
 use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Subject};
 use crate::sanitize;
+use crate::span::SpanError;
 use crate::sys::readcap::{DEFAULT_CAP, ReadError, read_capped, read_capped_at};
 use crate::walk::{self, Entry, WalkError};
 

@@ -12,10 +12,10 @@ use toml::Spanned;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause as FindingCause, Finding, Subject};
 use crate::net::errors::{self, Cause, Phase};
 use crate::net::{judge_latency, latency_order, redact, tls};
+use crate::span::SpanError;
 use crate::units::{Dur, fmt_bytes, fmt_duration};
 
 pub static KIND: Kind = Kind {

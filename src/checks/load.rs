@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::span::SpanError;
 use crate::sys::{procfs, procs};
 
 pub static KIND: Kind = Kind {

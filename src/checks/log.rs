@@ -14,13 +14,13 @@ use super::tree::OneOrMany;
 use super::tree::max_details;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::Finding;
 use crate::logscan::backward::Backward;
 use crate::logscan::classify::{Class, classify};
 use crate::logscan::patterns::{self, Patterns, Severity};
 use crate::logscan::timestamp;
 use crate::sanitize;
+use crate::span::SpanError;
 use crate::units::{Dur, clip, fmt_age, fmt_bytes};
 
 pub static KIND: Kind = Kind {

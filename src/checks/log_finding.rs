@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::check::Status;
-use crate::checks::{shell_quote, shell_quote_path};
 use crate::finding::{Cause, Finding, Subject};
 use crate::logscan::classify::{Class, Failure, Peer};
+use crate::shell::{shell_quote, shell_quote_path};
 use crate::stack::env_addresses::{self, Declared, Role};
 use crate::stack::env_sources::{self, Origin, Source};
 use crate::stack::probe::{self, Verdict};

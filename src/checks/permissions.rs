@@ -13,12 +13,13 @@ use super::tree::{
     Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, refused_note,
     stopped_early, walk_options,
 };
-use super::{FieldDoc, Kind, Spec, shell_quote, shell_quote_path};
+use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;
+use crate::shell::{shell_quote, shell_quote_path};
+use crate::span::SpanError;
 use crate::sys::users::{self, Access, EXEC, READ};
 use crate::walk::{self, Entry, Meta, WalkError};
 

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::command::shown;
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Outcome, Status};
-use crate::span::SpanError;
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
+use crate::span::SpanError;
 use crate::sys::child;
 use crate::units::fmt_limit;
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, shell_quote};
+use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use crate::shell::shell_quote;
 use crate::span::SpanError;
 use crate::sys::procs;
 

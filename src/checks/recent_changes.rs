@@ -14,9 +14,9 @@ use super::tree::Excludes;
 use super::tree::{max_details, walk_options};
 use super::{FieldDoc, Kind, Spec, worktree};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
+use crate::span::SpanError;
 use crate::units::{Dur, fmt_age, fmt_bytes};
 use crate::walk::{self, Entry, WalkError};
 
@@ -253,7 +253,7 @@ impl Check for Recent {
             out.status = Status::Warn;
             out = out.fix(format!(
                 "review the newest changes above; if they broke the site, revert them (redeploy the last release, or `git -C {} status` / `git diff`)",
-                super::shell_quote_path(&self.path)
+                crate::shell::shell_quote_path(&self.path)
             ));
         }
         Ok(out)

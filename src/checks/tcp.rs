@@ -11,9 +11,9 @@ use toml::Spanned;
 use super::http::{CERT_FAIL_DAYS, CERT_WARN_DAYS, cert_days};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
 use crate::net::{judge_latency, latency_order, redact, tls};
+use crate::span::SpanError;
 use crate::units::{Dur, fmt_duration};
 
 pub static KIND: Kind = Kind {

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::{Cause, Finding, Subject};
+use crate::span::SpanError;
 use crate::stack::workers::{self, Wait};
 use crate::units::Dur;
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::shell_quote_path;
+use crate::shell::shell_quote_path;
 use crate::sys::users;
 
 /// A work tree: its top directory and who owns its `.git`.
@@ -72,7 +72,7 @@ impl WorkTree {
             let who = if name == self.owner.to_string() {
                 format!("'#{name}'")
             } else {
-                super::shell_quote(&name)
+                crate::shell::shell_quote(&name)
             };
             format!("sudo -u {who} ")
         };

@@ -12,10 +12,10 @@ use super::tree::{Excludes, ONE_FILE_SYSTEM, OneOrMany, mode_text};
 use super::tree::{max_details, refused_note, stopped_early, walk_options};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
-use crate::span::SpanError;
 use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;
+use crate::span::SpanError;
 use crate::walk::{self, Entry, WalkError};
 
 /// Scanned when no `paths` are given, those that exist.

@@ -12,8 +12,8 @@ use nix::unistd::{Gid, Group, Uid, User};
 
 use super::ConfigError;
 use crate::check::{Fix, Status};
-use crate::checks::shell_quote_path;
 use crate::report::CheckResult;
+use crate::shell::shell_quote_path;
 use crate::sys::users::user_name;
 
 /// Symlinks followed before giving up, as the kernel's `MAXSYMLINKS`.
