@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::judge::{judge_expiry, judge_latency, latency_order};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause as FindingCause, Finding, Subject};
 use crate::net::errors::{self, Cause, Phase};
-use crate::net::{judge_latency, latency_order, redact, tls};
+use crate::net::{redact, tls};
 use crate::span::SpanError;
 use crate::units::{Dur, fmt_bytes, fmt_duration};
 
@@ -502,7 +503,7 @@ impl Http {
             );
         }
         if let Some(c) = &cert {
-            let (cs, metric) = tls::judge_expiry(c, self.cert_warn, self.cert_fail);
+            let (cs, metric) = judge_expiry(c, self.cert_warn, self.cert_fail);
             out.metrics.push(metric);
             out.details.push(format!(
                 "certificate: {}; issued by {}; {}",
@@ -575,7 +576,7 @@ impl Http {
                     c.issuer,
                     c.expiry_text()
                 ));
-                let (_, metric) = tls::judge_expiry(&c, self.cert_warn, self.cert_fail);
+                let (_, metric) = judge_expiry(&c, self.cert_warn, self.cert_fail);
                 out.metrics.push(metric);
                 if c.days_left() < 0.0 {
                     summary = format!("{summary} ({})", c.expiry_text());

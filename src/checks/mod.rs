@@ -13,6 +13,7 @@ mod fields;
 mod findings;
 mod htaccess;
 mod http;
+mod judge;
 mod load;
 mod log;
 pub mod log_finding;

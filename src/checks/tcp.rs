@@ -9,10 +9,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::http::{CERT_FAIL_DAYS, CERT_WARN_DAYS, cert_days};
+use super::judge::{judge_expiry, judge_latency, latency_order};
 use super::{FieldDoc, Kind, Spec};
 use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
-use crate::net::{judge_latency, latency_order, redact, tls};
+use crate::net::{redact, tls};
 use crate::span::SpanError;
 use crate::units::{Dur, fmt_duration};
 
@@ -186,7 +187,7 @@ impl Check for Tcp {
                 }
                 Ok(p) => {
                     if let Some(c) = &p.cert {
-                        let (s, metric) = tls::judge_expiry(c, self.cert_warn, self.cert_fail);
+                        let (s, metric) = judge_expiry(c, self.cert_warn, self.cert_fail);
                         out.metrics.push(metric);
                         out.details.push(format!(
                             "certificate: {}; issued by {}; {}",

@@ -24,38 +24,6 @@ pub fn loopback_addrs(host: &str) -> Option<Vec<std::net::IpAddr>> {
     ip.to_canonical().is_loopback().then_some(vec![ip])
 }
 
-/// Latency thresholds shared by `http` and `tcp`, checked at config time.
-pub fn latency_order(
-    warn: &Option<toml::Spanned<crate::units::Dur>>,
-    fail: &Option<toml::Spanned<crate::units::Dur>>,
-) -> Result<(), crate::config::SpanError> {
-    if let (Some(w), Some(f)) = (warn, fail)
-        && w.get_ref().0 > f.get_ref().0
-    {
-        return Err(crate::config::SpanError::new(
-            w.span(),
-            "warn_latency is looser than fail_latency: the warning must come first, so warn_latency must not be above fail_latency",
-        ));
-    }
-    Ok(())
-}
-
-/// Judge a measured latency.
-pub fn judge_latency(
-    took: Duration,
-    warn: Option<Duration>,
-    fail: Option<Duration>,
-) -> crate::check::Status {
-    use crate::check::Status;
-    if fail.is_some_and(|f| took > f) {
-        Status::Fail
-    } else if warn.is_some_and(|w| took > w) {
-        Status::Warn
-    } else {
-        Status::Pass
-    }
-}
-
 /// Resolve `host:port` through the system resolver (so /etc/hosts counts, as for the app),
 /// giving up after `timeout`. getaddrinfo cannot be cancelled: it finishes in a thread of
 /// its own, and its answer is dropped if it comes too late.

@@ -15,7 +15,6 @@ use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 
 use super::tls_reason::{Problem, describe};
 use super::trust::Verifier;
-use crate::check::{Metric, Status};
 
 pub fn provider() -> Arc<CryptoProvider> {
     static P: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
@@ -149,21 +148,6 @@ impl PeerCert {
             format!("expires in {:.0} day(s), on {date}", days.floor())
         }
     }
-}
-
-/// Judge days left against the thresholds; returns the status and a metric.
-pub fn judge_expiry(cert: &PeerCert, warn_days: f64, fail_days: f64) -> (Status, Metric) {
-    let days = cert.days_left();
-    let status = if days < fail_days {
-        Status::Fail
-    } else if days < warn_days {
-        Status::Warn
-    } else {
-        Status::Pass
-    };
-    let metric = Metric::new("cert_days_left", (days * 10.0).floor() / 10.0, "d")
-        .thresholds(Some(warn_days), Some(fail_days));
-    (status, metric)
 }
 
 /// What a handshake learned.
