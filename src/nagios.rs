@@ -1,17 +1,44 @@
 //! The Nagios plugin conventions (monitoring-plugins guidelines): exit codes, the output's
 //! first line and long text, and performance data with its range syntax.
 
-use crate::check::{Metric, Status};
+/// A plugin's state, as its exit code says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
 
-/// Exit 0/1/2/3 is OK/WARNING/CRITICAL/UNKNOWN.
-pub fn status_of(code: i32) -> Option<Status> {
+/// Exit 0/1/2/3 is OK/WARNING/CRITICAL/UNKNOWN; any other code is no state.
+pub fn state_of(code: i32) -> Option<State> {
     match code {
-        0 => Some(Status::Pass),
-        1 => Some(Status::Warn),
-        2 => Some(Status::Fail),
-        3 => Some(Status::Error),
+        0 => Some(State::Ok),
+        1 => Some(State::Warning),
+        2 => Some(State::Critical),
+        3 => Some(State::Unknown),
         _ => None,
     }
+}
+
+/// One item of performance data: `'label'=value[UOM];[warn];[crit];[min];[max]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Perf {
+    pub label: String,
+    pub value: f64,
+    /// The unit of measurement (`s`, `%`, `B`, `c`...), empty for a plain number.
+    pub uom: String,
+    pub warn: Option<Threshold>,
+    pub crit: Option<Threshold>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// A warn or crit field: the range it means and its text as the plugin wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    pub range: Range,
+    pub text: String,
 }
 
 /// A threshold range: alert outside `start..=end`, or inside it when `inside`.
@@ -87,8 +114,8 @@ pub fn lower_is_worse(warn: Option<f64>, fail: Option<f64>) -> bool {
 }
 
 /// Parse performance data: `'label'=value[UOM];[warn];[crit];[min];[max]`, space-separated.
-/// Returns the metrics and descriptions of the items that could not be read.
-pub fn perfdata(text: &str) -> (Vec<Metric>, Vec<String>) {
+/// Returns the items and descriptions of the items that could not be read.
+pub fn perfdata(text: &str) -> (Vec<Perf>, Vec<String>) {
     let mut metrics = Vec::new();
     let mut bad = Vec::new();
     for item in split_items(text) {
@@ -131,7 +158,7 @@ fn split_items(text: &str) -> Vec<String> {
 }
 
 /// `Some(None)` for an undetermined value, `None` for a malformed item.
-fn parse_item(item: &str) -> Option<Option<Metric>> {
+fn parse_item(item: &str) -> Option<Option<Perf>> {
     let (label, rest) = item.rsplit_once('=')?;
     let label = label.trim_matches('\'').to_string();
     if label.is_empty() {
@@ -152,11 +179,15 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
     if !["", "s", "ms", "us", "%", "B", "KB", "MB", "GB", "TB", "c"].contains(&uom) {
         return None;
     }
-    let mut m = Metric::new(label, value, uom);
-    let range = |t: Option<&str>| -> Option<Option<(Range, String)>> {
+    let range = |t: Option<&str>| -> Option<Option<Threshold>> {
         match t.map(str::trim) {
             None | Some("") => Some(None),
-            Some(t) => Range::parse(t).map(|r| Some((r, t.to_string()))),
+            Some(t) => Range::parse(t).map(|range| {
+                Some(Threshold {
+                    range,
+                    text: t.to_string(),
+                })
+            }),
         }
     };
     let warn = range(fields.next())?;
@@ -167,17 +198,15 @@ fn parse_item(item: &str) -> Option<Option<Metric>> {
             Some(t) => t.parse().ok().filter(|v: &f64| v.is_finite()).map(Some),
         }
     };
-    m.min = bound(fields.next())?;
-    m.max = bound(fields.next())?;
-    if let Some((r, text)) = warn {
-        m.warn = r.limit();
-        m.warn_range = Some(text);
-    }
-    if let Some((r, text)) = crit {
-        m.fail = r.limit();
-        m.fail_range = Some(text);
-    }
-    Some(Some(m))
+    Some(Some(Perf {
+        label,
+        value,
+        uom: uom.to_string(),
+        warn,
+        crit,
+        min: bound(fields.next())?,
+        max: bound(fields.next())?,
+    }))
 }
 
 /// A plugin's output: the summary, the long text, and all performance data (after `|` on
@@ -259,17 +288,18 @@ mod tests {
         assert_eq!(bad, vec!["bogus".to_string()]);
         assert_eq!(m.len(), 3);
         assert_eq!(
-            (m[0].name.as_str(), m[0].value, m[0].unit.as_str()),
+            (m[0].label.as_str(), m[0].value, m[0].uom.as_str()),
             ("time", 0.012, "s")
         );
+        let limit = |t: &Option<Threshold>| t.as_ref().and_then(|t| t.range.limit());
         assert_eq!(
-            (m[0].warn, m[0].fail, m[0].min, m[0].max),
+            (limit(&m[0].warn), limit(&m[0].crit), m[0].min, m[0].max),
             (Some(1.0), Some(2.0), Some(0.0), Some(10.0))
         );
-        assert_eq!(m[1].name, "free space");
-        assert_eq!(m[1].warn_range.as_deref(), Some("20:"));
-        assert_eq!(m[1].warn, Some(20.0));
-        assert_eq!(m[2].unit, "B");
+        assert_eq!(m[1].label, "free space");
+        assert_eq!(m[1].warn.as_ref().map(|t| t.text.as_str()), Some("20:"));
+        assert_eq!(limit(&m[1].warn), Some(20.0));
+        assert_eq!(m[2].uom, "B");
     }
 
     #[test]

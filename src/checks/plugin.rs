@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::command::shown;
 use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Outcome, Status};
+use crate::check::{Check, Ctx, Metric, Outcome, Status};
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
 use crate::span::SpanError;
@@ -109,6 +109,32 @@ impl Spec for PluginSpec {
 }
 
 /// Root must never run a program someone else could have replaced (plugin_dir included).
+/// The status a plugin's state stands for: UNKNOWN means the plugin could not judge.
+fn status_of(state: nagios::State) -> Status {
+    match state {
+        nagios::State::Ok => Status::Pass,
+        nagios::State::Warning => Status::Warn,
+        nagios::State::Critical => Status::Fail,
+        nagios::State::Unknown => Status::Error,
+    }
+}
+
+/// A performance data item as a metric: the limit each range stands for, and its text.
+fn metric_of(p: nagios::Perf) -> Metric {
+    let mut m = Metric::new(p.label, p.value, &p.uom);
+    m.min = p.min;
+    m.max = p.max;
+    if let Some(t) = p.warn {
+        m.warn = t.range.limit();
+        m.warn_range = Some(t.text);
+    }
+    if let Some(t) = p.crit {
+        m.fail = t.range.limit();
+        m.fail_range = Some(t.text);
+    }
+    m
+}
+
 fn untrusted(d: &Distrust) -> String {
     format!(
         "refusing to run plugin {}: other users can change it: {}. Make it trusted with: {}",
@@ -143,7 +169,7 @@ impl Check for Plugin {
         let parsed = nagios::split_output(&text);
         let (metrics, bad) = nagios::perfdata(&parsed.perf);
         let mut out = Outcome::pass(parsed.summary.clone());
-        out.metrics = metrics;
+        out.metrics = metrics.into_iter().map(metric_of).collect();
         out.details = parsed.long.iter().take(50).cloned().collect();
         if parsed.long.len() > 50 {
             out.details
@@ -176,8 +202,8 @@ impl Check for Plugin {
             ));
         }
         let status = match f.code {
-            Some(c) => match nagios::status_of(c) {
-                Some(s) => s,
+            Some(c) => match nagios::state_of(c) {
+                Some(s) => status_of(s),
                 None => {
                     return Ok(out.status_summary(
                         Status::Error,
