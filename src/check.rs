@@ -1,5 +1,5 @@
-//! What a check is and what it returns: findings are data (an [`Outcome`]), only a broken
-//! check returns an error.
+//! What a check returns: findings are data (an [`Outcome`]), only a broken check returns
+//! an error. What a check is (the `Check` trait the kinds implement) lives with the kinds.
 
 use std::time::{Duration, Instant};
 
@@ -220,7 +220,8 @@ impl Outcome {
 pub struct Ctx {
     /// The check's id, for fixes that name it (`sitedoctor fix --only ID`).
     pub id: String,
-    /// The configured timeout (for `http`, of one try; see [`Check::budget`]).
+    /// The configured timeout (for `http`, of one try: a kind that retries has a budget of
+    /// several).
     pub timeout: Duration,
     /// The moment the runner stops waiting for this check.
     pub deadline: Instant,
@@ -247,29 +248,5 @@ impl Ctx {
     /// directory scan for a fix) and must stop in time.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
-    }
-}
-
-/// A configured, validated check, ready to run. Implementations only read.
-pub trait Check: Send + Sync + std::fmt::Debug {
-    /// Look, judge, and say what was found. Return `Err` only when the check itself
-    /// could not run (the report shows it as `error` with the message).
-    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
-
-    /// How long the whole check may take, given its configured timeout. Checks that retry
-    /// need more than one timeout.
-    fn budget(&self, timeout: Duration) -> Duration {
-        timeout
-    }
-
-    /// Offer every automatic fix (mode changes) the current state calls for, one at a time,
-    /// so that any number of them needs no memory. Returns whether this kind has automatic
-    /// fixes at all. Offering changes nothing: the sink decides whether to apply.
-    fn mode_fixes(
-        &self,
-        _ctx: &Ctx,
-        _sink: &(dyn Fn(crate::fixes::ModeFix<'_>) + Sync),
-    ) -> anyhow::Result<bool> {
-        Ok(false)
     }
 }

@@ -342,7 +342,8 @@ fn only_args(cli: &Cli) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::{Check, Ctx, Outcome};
+    use crate::check::{Ctx, Outcome};
+    use crate::checks::Check;
     use crate::walk::{Meta, Root};
     use clap::Parser;
     use std::os::unix::fs::PermissionsExt;

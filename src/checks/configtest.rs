@@ -8,8 +8,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::command::shown;
-use super::{FieldDoc, Kind, Spec, config_error};
-use crate::check::{Check, Ctx, Fix, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec, config_error};
+use crate::check::{Ctx, Fix, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::shell::shell_quote;
 use crate::span::SpanError;

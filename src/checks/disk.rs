@@ -9,8 +9,8 @@ use nix::sys::statvfs::statvfs;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, check_order};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec, check_order};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::span::SpanError;

@@ -8,8 +8,8 @@ use std::time::Instant;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::span::SpanError;
 use crate::units::fmt_duration;

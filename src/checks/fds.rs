@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, check_order};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec, check_order};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::shell::shell_quote;
 use crate::span::SpanError;

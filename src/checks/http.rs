@@ -11,8 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::judge::{judge_expiry, judge_latency, latency_order};
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause as FindingCause, Finding, Subject};
 use crate::net::errors::{self, Cause, Phase};
 use crate::net::{redact, tls};

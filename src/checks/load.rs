@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Fix, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Fix, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::span::SpanError;
 use crate::sys::{procfs, procs};

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{FieldDoc, Kind, Spec, check_order};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec, check_order};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::span::SpanError;
 use crate::sys::{procfs, procs};
 use crate::units::{Level, fmt_bytes};

@@ -1,5 +1,6 @@
-//! The registry of check kinds: one table, one line per kind. `list`, `explain`, the README
-//! reference and config validation are all generated from it.
+//! What a check is (the [`Check`] trait every kind implements) and the registry of check
+//! kinds: one table, one line per kind. `list`, `explain`, the README reference and config
+//! validation are all generated from it.
 
 mod app_deps;
 mod command;
@@ -31,14 +32,36 @@ mod worktree;
 mod world_writable;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeValue, ValueDeserializer};
 
-use crate::check::Check;
+use crate::check::{Ctx, Outcome};
+use crate::fixes::ModeFix;
 use crate::span::SpanError;
 use crate::units::Level;
+
+/// A configured, validated check, ready to run. Implementations only read.
+pub trait Check: Send + Sync + std::fmt::Debug {
+    /// Look, judge, and say what was found. Return `Err` only when the check itself
+    /// could not run (the report shows it as `error` with the message).
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
+
+    /// How long the whole check may take, given its configured timeout. Checks that retry
+    /// need more than one timeout.
+    fn budget(&self, timeout: Duration) -> Duration {
+        timeout
+    }
+
+    /// Offer every automatic fix (mode changes) the current state calls for, one at a time,
+    /// so that any number of them needs no memory. Returns whether this kind has automatic
+    /// fixes at all. Offering changes nothing: the sink decides whether to apply.
+    fn mode_fixes(&self, _ctx: &Ctx, _sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+}
 
 /// Every check kind. Adding one is a new file under `src/checks/` and one line here.
 pub static KINDS: &[&Kind] = &[

@@ -13,8 +13,8 @@ use super::tree::{
     Excludes, ONE_FILE_SYSTEM, OneOrMany, max_details, mode_field, mode_text, refused_note,
     stopped_early, walk_options,
 };
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::Cause;
 use crate::fixes::ModeFix;
 use crate::sanitize;

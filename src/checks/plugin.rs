@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::command::shown;
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
 use crate::span::SpanError;

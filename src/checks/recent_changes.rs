@@ -12,8 +12,8 @@ use toml::Spanned;
 
 use super::tree::Excludes;
 use super::tree::{max_details, walk_options};
-use super::{FieldDoc, Kind, Spec, worktree};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec, worktree};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::span::SpanError;

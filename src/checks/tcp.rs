@@ -10,8 +10,8 @@ use toml::Spanned;
 
 use super::http::{CERT_FAIL_DAYS, CERT_WARN_DAYS, cert_days};
 use super::judge::{judge_expiry, judge_latency, latency_order};
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::net::{redact, tls};
 use crate::span::SpanError;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{FieldDoc, Kind, Spec};
-use crate::check::{Check, Ctx, Metric, Outcome, Status};
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::span::SpanError;
 use crate::stack::workers::{self, Wait};

@@ -19,7 +19,8 @@ pub use error::ConfigError;
 pub use source::{Resolved, Source};
 pub use trust::Distrust;
 
-use crate::check::{Check, Status};
+use crate::check::Status;
+use crate::checks::Check;
 use crate::checks::{self, Kind};
 use crate::units::Dur;
 
