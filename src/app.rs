@@ -228,7 +228,7 @@ fn run_checks(
     let mut report = runner::run(&specs, opts);
     // In the report, not on stderr: cron mails stderr even under --quiet.
     if let Some(warning) = config::trust::warning(untrusted) {
-        report.prepend(warning);
+        report.prepend(warning, crate::diagnosis::diagnose);
     }
     let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let human_on_terminal = cli.output.is_none() && std::io::stdout().is_terminal();

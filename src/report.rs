@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::check::{Fix, Metric, Status};
+use crate::finding::{Cause, Subject};
 
 /// Bumped when a field changes meaning or disappears; adding fields keeps the number.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -20,9 +21,43 @@ pub struct Report {
     pub worst: Status,
     /// The likely causes of a 500, strongest first, linking findings across checks
     /// (additive to schema 1).
-    pub diagnosis: Vec<crate::diagnosis::Diagnosis>,
+    pub diagnosis: Vec<Diagnosis>,
     /// In checklist order.
     pub checks: Vec<CheckResult>,
+}
+
+/// One likely cause of the 500.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnosis {
+    pub cause: Cause,
+    pub subject: Option<Subject>,
+    /// One sentence that names the subject and what is wrong with it.
+    pub headline: String,
+    /// The findings it rests on, first the symptom, then what explains it.
+    pub evidence: Vec<Evidence>,
+    /// The one thing to try first.
+    pub fix: Option<String>,
+    /// Whether findings of different checks were linked (false: one check's word alone).
+    pub linked: bool,
+    /// The rule that made it.
+    pub rule: &'static str,
+    /// What this link adds when a stronger diagnosis of the same subject absorbs it, as a
+    /// clause of that one's headline ("the file changed 3m ago").
+    #[serde(skip)]
+    pub also: Option<String>,
+    /// How strongly the evidence points here; higher ranks first.
+    #[serde(skip)]
+    pub weight: u32,
+}
+
+/// What a diagnosis rests on: the check, the index of the finding in that check's
+/// `findings` (`null` for a check that records none: then its summary is the evidence), and
+/// the text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub check: String,
+    pub finding: Option<usize>,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,8 +126,10 @@ pub struct CheckResult {
 }
 
 impl Report {
+    /// The report of a run; `diagnosis` is what `crate::diagnosis` made of `checks`.
     pub fn new(
         checks: Vec<CheckResult>,
+        diagnosis: Vec<Diagnosis>,
         started: std::time::SystemTime,
         duration: std::time::Duration,
     ) -> Report {
@@ -111,7 +148,7 @@ impl Report {
             duration_ms: duration.as_millis() as u64,
             summary: Counts::of(&checks),
             worst,
-            diagnosis: crate::diagnosis::diagnose(&checks),
+            diagnosis,
             checks,
         }
     }
@@ -119,12 +156,16 @@ impl Report {
 
 impl Report {
     /// Put a result before the checks' own (a warning about the run itself), counted like
-    /// any other.
-    pub fn prepend(&mut self, result: CheckResult) {
+    /// any other. The diagnosis is the caller's to make again, with the new result.
+    pub fn prepend(
+        &mut self,
+        result: CheckResult,
+        diagnosis: impl FnOnce(&[CheckResult]) -> Vec<Diagnosis>,
+    ) {
         self.worst = self.worst.worse(result.status);
         self.checks.insert(0, result);
         self.summary = Counts::of(&self.checks);
-        self.diagnosis = crate::diagnosis::diagnose(&self.checks);
+        self.diagnosis = diagnosis(&self.checks);
     }
 }
 

@@ -74,7 +74,9 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
     let start = Instant::now();
     let mut checks = results(specs, opts);
     reread_logs(specs, &mut checks, opts);
-    Report::new(checks, started_at, start.elapsed())
+    let took = start.elapsed();
+    let diagnosis = crate::diagnosis::diagnose(&checks);
+    Report::new(checks, diagnosis, started_at, took)
 }
 
 /// When the site answered an error, the `log` checks may have read their files before the

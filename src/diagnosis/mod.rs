@@ -11,44 +11,10 @@ mod same_line;
 mod site_error_log;
 mod upstream;
 
-use serde::Serialize;
-
-use crate::finding::{Cause, Finding, Subject};
+use crate::finding::{Cause, Finding};
 use crate::report::CheckResult;
-
-/// One likely cause of the 500.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Diagnosis {
-    pub cause: Cause,
-    pub subject: Option<Subject>,
-    /// One sentence that names the subject and what is wrong with it.
-    pub headline: String,
-    /// The findings it rests on, first the symptom, then what explains it.
-    pub evidence: Vec<Evidence>,
-    /// The one thing to try first.
-    pub fix: Option<String>,
-    /// Whether findings of different checks were linked (false: one check's word alone).
-    pub linked: bool,
-    /// The rule that made it.
-    pub rule: &'static str,
-    /// What this link adds when a stronger diagnosis of the same subject absorbs it, as a
-    /// clause of that one's headline ("the file changed 3m ago").
-    #[serde(skip)]
-    pub also: Option<String>,
-    /// How strongly the evidence points here; higher ranks first.
-    #[serde(skip)]
-    pub weight: u32,
-}
-
-/// What a diagnosis rests on: the check, the index of the finding in that check's
-/// `findings` (`null` for a check that records none: then its summary is the evidence), and
-/// the text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Evidence {
-    pub check: String,
-    pub finding: Option<usize>,
-    pub text: String,
-}
+/// The data a diagnosis is lives in the report (the model); the rules here compute it.
+pub use crate::report::{Diagnosis, Evidence};
 
 /// A finding with the check that made it.
 #[derive(Debug, Clone, Copy)]
