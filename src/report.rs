@@ -126,7 +126,7 @@ pub struct CheckResult {
 }
 
 impl Report {
-    /// The report of a run; `diagnosis` is what `crate::diagnosis` made of `checks`.
+    /// The report of a run; `diagnosis` is what the link rules made of `checks`.
     pub fn new(
         checks: Vec<CheckResult>,
         diagnosis: Vec<Diagnosis>,
