@@ -5,10 +5,12 @@
 
 mod fallback;
 mod fatal_changed;
+mod fds_exhausted;
 mod full_mount;
 mod path_permissions;
 mod same_line;
 mod site_error_log;
+mod site_unexplained;
 mod upstream;
 
 use crate::finding::{Cause, Finding};
@@ -63,6 +65,7 @@ pub static RULES: &[&Rule] = &[
     &full_mount::RULE,
     &upstream::RULE,
     &same_line::RULE,
+    &fds_exhausted::RULE,
 ];
 
 /// How many causes a report shows at most.
@@ -85,6 +88,7 @@ pub fn diagnose(checks: &[CheckResult]) -> Vec<Diagnosis> {
         })
         .collect();
     let mut out: Vec<Diagnosis> = RULES.iter().flat_map(|r| (r.link)(&found)).collect();
+    out.extend(site_unexplained::unexplained(checks, &found));
     out.extend(fallback::unlinked(checks, &found, &out));
     // Stable: among equals, the rule order and the checklist order decide.
     out.sort_by_key(|d| std::cmp::Reverse(d.weight));

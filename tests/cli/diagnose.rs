@@ -104,6 +104,15 @@ fn an_old_entry_is_not_the_cause_of_a_500_now() {
         list.iter().all(|d| d["linked"] == false),
         "nothing links an entry 30 minutes old to a request made now: {list:#?}"
     );
+    // It says what was read instead, and where to look next.
+    let site = &list[0];
+    assert_eq!(site["rule"], "site-unexplained", "{list:#?}");
+    assert!(
+        site["headline"].as_str().unwrap().contains(
+            "no log read here has an entry from that request (read: errors: 1 fatal error(s)"
+        ),
+        "{site:#}"
+    );
 }
 
 #[test]
