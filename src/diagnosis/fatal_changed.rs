@@ -26,23 +26,24 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             continue;
         };
         let at = line.map_or(path.clone(), |l| format!("{path}:{l}"));
-        out.push(Diagnosis {
-            cause: Cause::Code,
-            subject: Some(fatal.finding.subject.clone()),
-            headline: format!(
+        // About the fatal's own file and line: the change is what explains it.
+        let mut d = super::linked(
+            &RULE,
+            fatal,
+            change,
+            format!(
                 "{at} raises a fatal error, and the file changed recently ({}): the change is the likely cause",
                 change.finding.text
             ),
-            evidence: vec![fatal.evidence(), change.evidence()],
-            fix: change.fix().or_else(|| fatal.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 120,
-            also: Some(format!(
-                "the file changed recently ({}): the change is the likely cause",
-                change.finding.text
-            )),
-        });
+            120,
+        );
+        d.cause = Cause::Code;
+        d.subject = Some(fatal.finding.subject.clone());
+        d.also = Some(format!(
+            "the file changed recently ({}): the change is the likely cause",
+            change.finding.text
+        ));
+        out.push(d);
     }
     out
 }

@@ -33,22 +33,18 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         }) else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: Cause::Resources,
-            subject: Some(proc.finding.subject.clone()),
-            headline: format!(
+        out.push(super::linked(
+            &RULE,
+            symptom,
+            proc,
+            format!(
                 "{} ran out of file descriptors ({} logged \"Too many open files\"): {}",
                 proc.finding.subject.label(),
                 symptom.check.id,
                 proc.finding.text
             ),
-            evidence: vec![symptom.evidence(), proc.evidence()],
-            fix: proc.fix().or_else(|| symptom.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 112,
-            also: None,
-        });
+            112,
+        ));
     }
     out
 }

@@ -28,20 +28,16 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: Cause::Resources,
-            subject: Some(full.finding.subject.clone()),
-            headline: format!(
+        out.push(super::linked(
+            &RULE,
+            write,
+            full,
+            format!(
                 "{mount} is full, and writing {path} failed for lack of space: {}",
                 full.finding.text
             ),
-            evidence: vec![write.evidence(), full.evidence()],
-            fix: full.fix().or_else(|| write.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 115,
-            also: None,
-        });
+            115,
+        ));
     }
     out
 }

@@ -49,6 +49,29 @@ impl Found<'_> {
     }
 }
 
+/// The diagnosis a rule makes when `symptom` (what went wrong) is explained by
+/// `explanation` (what is wrong): about the explanation's subject and cause, with both as
+/// evidence, and the explanation's fix first (the symptom's when it has none).
+pub fn linked(
+    rule: &Rule,
+    symptom: &Found<'_>,
+    explanation: &Found<'_>,
+    headline: String,
+    weight: u32,
+) -> Diagnosis {
+    Diagnosis {
+        cause: explanation.finding.cause,
+        subject: Some(explanation.finding.subject.clone()),
+        headline,
+        evidence: vec![symptom.evidence(), explanation.evidence()],
+        fix: explanation.fix().or_else(|| symptom.fix()),
+        linked: true,
+        rule: rule.name,
+        weight,
+        also: None,
+    }
+}
+
 /// A link rule: reads every finding, returns the causes it can prove.
 pub struct Rule {
     pub name: &'static str,

@@ -31,20 +31,16 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: Cause::Permissions,
-            subject: Some(mode.finding.subject.clone()),
-            headline: format!(
+        out.push(super::linked(
+            &RULE,
+            denied,
+            mode,
+            format!(
                 "{path} cannot be opened ({}): {}",
                 denied.check.id, mode.finding.text
             ),
-            evidence: vec![denied.evidence(), mode.evidence()],
-            fix: mode.fix().or_else(|| denied.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 115,
-            also: None,
-        });
+            115,
+        ));
     }
     out
 }

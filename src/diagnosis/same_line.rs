@@ -39,21 +39,17 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         }) else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: Cause::Config,
-            subject: Some(lint.finding.subject.clone()),
-            // The lint's text names the file and line already.
-            headline: format!(
+        // The lint's text names the file and line already.
+        out.push(super::linked(
+            &RULE,
+            symptom,
+            lint,
+            format!(
                 "{} (the error {} logged)",
                 lint.finding.text, symptom.check.id
             ),
-            evidence: vec![symptom.evidence(), lint.evidence()],
-            fix: lint.fix().or_else(|| symptom.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 118,
-            also: None,
-        });
+            118,
+        ));
     }
     out
 }

@@ -39,22 +39,18 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         let Subject::Url { url } = &answer.finding.subject else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: entry.finding.cause,
-            subject: Some(entry.finding.subject.clone()),
-            headline: format!(
+        out.push(super::linked(
+            &RULE,
+            answer,
+            entry,
+            format!(
                 "{url} answered {}; while that request ran, {} logged: {}",
                 short_status(&answer.finding.text),
                 entry.check.id,
                 without_count(&entry.finding.text)
             ),
-            evidence: vec![answer.evidence(), entry.evidence()],
-            fix: entry.fix().or_else(|| answer.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 125,
-            also: None,
-        });
+            125,
+        ));
     }
     out
 }

@@ -25,17 +25,13 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
         }) else {
             continue;
         };
-        out.push(Diagnosis {
-            cause: probe.finding.cause,
-            subject: Some(probe.finding.subject.clone()),
-            headline: format!("{address}: {}", probe.finding.text),
-            evidence: vec![symptom.evidence(), probe.evidence()],
-            fix: probe.fix().or_else(|| symptom.fix()),
-            linked: true,
-            rule: RULE.name,
-            weight: 110,
-            also: None,
-        });
+        out.push(super::linked(
+            &RULE,
+            symptom,
+            probe,
+            format!("{address}: {}", probe.finding.text),
+            110,
+        ));
     }
     out
 }
