@@ -51,8 +51,9 @@ fn usage(msg: String) -> Failure {
 /// On SIGINT or SIGTERM, kill every child's process group (they run in their own, so neither
 /// a terminal's Ctrl-C nor a `kill` of sitedoctor reaches them), then exit 130.
 fn install_interrupt_handler() {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // SIGHUP too: a dropped SSH session must not leave the checks' programs running.
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
                 crate::sys::child::kill_all();

@@ -198,7 +198,12 @@ impl Log {
         groups: &mut HashMap<String, Group>,
         deadline: std::time::Instant,
     ) -> anyhow::Result<FileScan> {
-        let file = std::fs::File::open(path).map_err(|e| crate::sys::denied_or(path, &e))?;
+        // A FIFO or device at a log's path is refused at once: waiting on it would hold the
+        // check to its timeout and hide the fatal errors of every other file.
+        let file = crate::sys::readcap::open_regular(path).map_err(|e| match e {
+            crate::sys::readcap::ReadError::Io(io) => crate::sys::denied_or(path, &io),
+            other => anyhow::anyhow!("cannot read {}: {other}", sanitize::path(path)),
+        })?;
         let mut scan = FileScan::default();
         let mtime = file
             .metadata()?

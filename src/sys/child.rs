@@ -72,8 +72,11 @@ pub fn which(program: &str) -> Option<PathBuf> {
         "/sbin",
         "/bin",
     ];
+    // Only absolute directories: an empty PATH entry (or no PATH at all) means the current
+    // directory to a shell, where anyone may have left a program of that name.
     std::env::split_paths(&path)
         .chain(extra.iter().map(PathBuf::from))
+        .filter(|d| d.is_absolute())
         .map(|d| d.join(program))
         .find(|p| {
             use std::os::unix::fs::PermissionsExt;

@@ -63,22 +63,41 @@ pub fn read_capped_at(dir: &impl AsFd, name: &OsStr, cap: u64) -> Result<Vec<u8>
     read_fd(fd, cap)
 }
 
+/// Open `path` for reading (following symlinks) only if it is a regular file: a FIFO,
+/// socket or device is refused at once instead of blocking the reader.
+pub fn open_regular(path: &Path) -> Result<std::fs::File, ReadError> {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+    .map_err(std::io::Error::from)?;
+    regular(&fd)?;
+    Ok(std::fs::File::from(fd))
+}
+
+/// Refuse anything but a regular file, naming what it is.
+fn regular(fd: &OwnedFd) -> Result<(), ReadError> {
+    let st = rustix::fs::fstat(fd).map_err(std::io::Error::from)?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::RegularFile => Ok(()),
+        FileType::Directory => Err(ReadError::NotRegular("a directory")),
+        FileType::Fifo => Err(ReadError::NotRegular("a FIFO")),
+        FileType::Socket => Err(ReadError::NotRegular("a socket")),
+        FileType::CharacterDevice => Err(ReadError::NotRegular("a character device")),
+        FileType::BlockDevice => Err(ReadError::NotRegular("a block device")),
+        _ => Err(ReadError::NotRegular("not a file")),
+    }
+}
+
 /// Read a UTF-8 text file with [`read_capped`]; invalid UTF-8 is replaced, never fatal.
 pub fn read_text_capped(path: &Path, cap: u64) -> Result<String, ReadError> {
     read_capped(path, cap).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 fn read_fd(fd: OwnedFd, cap: u64) -> Result<Vec<u8>, ReadError> {
+    regular(&fd)?;
     let st = rustix::fs::fstat(&fd).map_err(std::io::Error::from)?;
-    match FileType::from_raw_mode(st.st_mode) {
-        FileType::RegularFile => {}
-        FileType::Directory => return Err(ReadError::NotRegular("a directory")),
-        FileType::Fifo => return Err(ReadError::NotRegular("a FIFO")),
-        FileType::Socket => return Err(ReadError::NotRegular("a socket")),
-        FileType::CharacterDevice => return Err(ReadError::NotRegular("a character device")),
-        FileType::BlockDevice => return Err(ReadError::NotRegular("a block device")),
-        _ => return Err(ReadError::NotRegular("not a file")),
-    }
     if st.st_size as u64 > cap {
         return Err(ReadError::TooLarge(cap));
     }

@@ -373,3 +373,31 @@ fn reading_stops_at_the_deadline_even_inside_one_line() {
         "{c}"
     );
 }
+
+#[test]
+fn a_fifo_at_a_log_path_hides_no_fatal_and_costs_no_timeout() {
+    let env = TestEnv::new();
+    let a = env.file(
+        "logs/a.log",
+        &format!(
+            "{} PHP Fatal error:  Uncaught Error: boom in /srv/a.php:3\n",
+            utc_ago(1, PHP_UTC)
+        ),
+    );
+    let fifo = env.path().join("logs/laravel.log");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+    let (c, out) = check(&env, &[&a, &fifo], "timeout = \"5s\"");
+    out.expect_code(2);
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(4),
+        "{:?}",
+        out.elapsed
+    );
+    assert!(summary(&c).contains("boom"), "{c:#}");
+    assert!(
+        c["details"]
+            .to_string()
+            .contains("not a regular file (it is a FIFO)"),
+        "{c:#}"
+    );
+}

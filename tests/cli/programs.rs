@@ -206,7 +206,11 @@ fn marker(n: u32) -> String {
 #[test]
 fn an_interrupt_kills_every_child_group_before_exit_130() {
     use nix::sys::signal::{Signal, kill};
-    for (n, signal) in [(1, Signal::SIGTERM), (2, Signal::SIGINT)] {
+    for (n, signal) in [
+        (1, Signal::SIGTERM),
+        (2, Signal::SIGINT),
+        (4, Signal::SIGHUP),
+    ] {
         let m = marker(n);
         let env = cmd(&format!(
             "command = [\"sh\", \"-c\", \"sleep {m} & sleep {m}\"]\ntimeout = \"60s\""
@@ -260,4 +264,27 @@ fn a_timeout_names_the_configured_limit() {
         c["summary"],
         "check_thing did not finish within 1s: killed, with everything it started"
     );
+}
+
+#[test]
+fn a_program_in_the_current_directory_is_never_run_for_an_empty_path_entry() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = crate::testenv::TestEnv::new();
+    let marker = env.path().join("ran");
+    // What an attacker leaves where the admin happens to run sitedoctor from.
+    for name in ["apache2ctl", "apachectl", "nginx"] {
+        let p = env.file(name, &format!("#!/bin/sh\ntouch {}\n", marker.display()));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    for path in [":/usr/bin", ""] {
+        let mut c = env.command(&["--only", "apache-config,nginx-config", "--format", "json"]);
+        c.env_clear()
+            .env("PATH", path)
+            .env("SITEDOCTOR_SELFTEST", "0");
+        let _ = crate::testenv::run_command(c);
+        assert!(
+            !marker.exists(),
+            "PATH={path:?} ran ./apache2ctl or ./nginx"
+        );
+    }
 }
