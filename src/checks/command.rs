@@ -245,6 +245,7 @@ impl Command {
         let spec = child::Spec {
             argv: &self.argv,
             env: &self.env,
+            clear_env: false,
             cwd: self.cwd.as_deref(),
             timeout: ctx.op_timeout(),
         };

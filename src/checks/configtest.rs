@@ -171,6 +171,7 @@ impl Check for Configtest {
             let spec = child::Spec {
                 argv: &argv,
                 env: &Default::default(),
+                clear_env: false,
                 cwd: None,
                 timeout: ctx.op_timeout(),
             };

@@ -161,6 +161,7 @@ impl Check for Plugin {
         let spec = child::Spec {
             argv: &self.argv,
             env: &self.env,
+            clear_env: false,
             cwd: None,
             timeout: ctx.op_timeout(),
         };

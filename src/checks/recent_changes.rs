@@ -215,8 +215,9 @@ impl Check for Recent {
             let tree = trees.find(&path);
             let git = tree.as_ref().and_then(|t| t.fix(&path));
             let mut f = changed(&path, mtime, size, now, status, git);
-            // The newest few: the commit that last touched each, read as the repository's
-            // owner, within what is left of the time.
+            // The newest few: the commit that last touched each, read as the work tree's
+            // owner where nobody else can change the tree (else only the commands are
+            // shown), within what is left of the time.
             if let Some(t) = &tree
                 && lookups < worktree::MAX_LOOKUPS
                 && ctx.remaining() > std::time::Duration::from_millis(300)

@@ -39,7 +39,11 @@ pub struct Finished {
 
 pub struct Spec<'a> {
     pub argv: &'a [String],
+    /// Added to the inherited environment, or with `clear_env` the whole of it.
     pub env: &'a BTreeMap<String, String>,
+    /// Start from an empty environment: for a program whose behaviour the caller's
+    /// variables could change (`GIT_DIR`, `GIT_CONFIG_PARAMETERS`, `GIT_SSH_COMMAND`…).
+    pub clear_env: bool,
     pub cwd: Option<&'a Path>,
     pub timeout: Duration,
 }
@@ -126,8 +130,11 @@ pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
     cmd.args(&spec.argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .envs(spec.env)
+        .stderr(Stdio::piped());
+    if spec.clear_env {
+        cmd.env_clear();
+    }
+    cmd.envs(spec.env)
         // Its own process group, so a timeout kills everything it started.
         .process_group(0);
     if let Some(d) = spec.cwd {
@@ -330,6 +337,7 @@ mod tests {
         run(&Spec {
             argv: &argv,
             env: &BTreeMap::new(),
+            clear_env: false,
             cwd: None,
             timeout: Duration::from_millis(timeout_ms),
         })
@@ -342,6 +350,25 @@ mod tests {
         assert_eq!((f.code, f.timed_out), (Some(3), false));
         assert_eq!(f.stdout.text(), "out\n");
         assert_eq!(f.stderr.text(), "err\n");
+    }
+
+    #[test]
+    fn a_cleared_environment_passes_only_what_is_given() {
+        let argv = vec![
+            "/bin/sh".to_string(),
+            "-c".to_string(),
+            "echo \"${HOME-none} $ONLY\"".to_string(),
+        ];
+        let env = BTreeMap::from([("ONLY".to_string(), "this".to_string())]);
+        let f = run(&Spec {
+            argv: &argv,
+            env: &env,
+            clear_env: true,
+            cwd: None,
+            timeout: Duration::from_secs(5),
+        })
+        .unwrap();
+        assert_eq!(f.stdout.text(), "none this\n");
     }
 
     #[test]
@@ -405,6 +432,7 @@ mod tests {
         let e = run(&Spec {
             argv: &argv,
             env: &BTreeMap::new(),
+            clear_env: false,
             cwd: None,
             timeout: Duration::from_secs(1),
         })
