@@ -172,19 +172,38 @@ struct Command {
 }
 
 /// `nginx -t -c '/etc/my nginx.conf'`: how the command line reads in a report, secrets
-/// masked (`--password=***`, `--token ***`, `https://***:***@host/`).
+/// masked (`--password=***`, `--token ***`, `mysql '-p***'`, `https://***:***@host/`).
 pub fn shown(argv: &[String]) -> String {
     argv.iter()
         .enumerate()
         .map(|(i, a)| {
             if i > 0 && secret_flag(&argv[i - 1]) {
                 redact::MASK.to_string()
+            } else if mysql_password(argv, i).is_some() {
+                let flag = if argv[i].starts_with("-p") { "-p" } else { "" };
+                shell_quote(&format!("{flag}{}", redact::MASK))
             } else {
                 shell_quote(&redact::text(a))
             }
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The password in `argv[i]` when it is `-pSECRET`, or follows a bare `-p`, after a MySQL
+/// or MariaDB program (`mysql`, `sudo mysqldump`, `check_mysql`); elsewhere `-p` is often a
+/// port or a path.
+fn mysql_password(argv: &[String], i: usize) -> Option<&str> {
+    let before = argv.get(..i)?;
+    if !before.iter().any(|p| redact::takes_mysql_password(p)) {
+        return None;
+    }
+    let arg = argv.get(i)?;
+    match redact::attached_password(arg) {
+        Some(p) => Some(p),
+        None if before.last().is_some_and(|f| f == "-p") && !arg.starts_with('-') => Some(arg),
+        None => None,
+    }
 }
 
 /// `--password` or `-token` given alone: the next argument is its value.
@@ -194,9 +213,9 @@ fn secret_flag(arg: &str) -> bool {
         && redact::is_secret_name(arg.trim_start_matches('-'))
 }
 
-/// What a command check must never show: its `env` values, and the secrets in its
-/// arguments (a program may print its own command line).
-fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
+/// What a check that runs a program (`command`, `plugin`) must never show: its `env`
+/// values, and the secrets in its arguments (a program may print its own command line).
+pub(super) fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
     let mut s = Secrets::new();
     for v in env.values() {
         s.add(v);
@@ -205,13 +224,28 @@ fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
         if i > 0 && secret_flag(&argv[i - 1]) {
             s.add(a);
         }
+        if let Some(p) = mysql_password(argv, i) {
+            s.add(p);
+        }
         s.add_text(a);
     }
     s
 }
 
+/// What `judge` says, and its error, with `secrets` masked in every line: the one rule for
+/// every check that runs a program.
+pub(super) fn masking(
+    secrets: &Secrets,
+    judge: impl FnOnce() -> anyhow::Result<Outcome>,
+) -> anyhow::Result<Outcome> {
+    match judge() {
+        Ok(out) => Ok(out.masked(|t| secrets.mask(t))),
+        Err(e) => Err(anyhow::anyhow!(secrets.mask(&format!("{e:#}")))),
+    }
+}
+
 /// Captured output with the secrets masked (where the cap cut it, a secret's beginning too).
-fn masked(c: &child::Captured, secrets: &Secrets) -> child::Captured {
+pub(super) fn masked(c: &child::Captured, secrets: &Secrets) -> child::Captured {
     let text = c.text();
     let text = if c.dropped > 0 {
         secrets.mask_cut(&text)
@@ -226,10 +260,7 @@ fn masked(c: &child::Captured, secrets: &Secrets) -> child::Captured {
 
 impl Check for Command {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        match self.judge(ctx) {
-            Ok(out) => Ok(out.masked(|t| self.secrets.mask(t))),
-            Err(e) => Err(anyhow::anyhow!(self.secrets.mask(&format!("{e:#}")))),
-        }
+        masking(&self.secrets, || self.judge(ctx))
     }
 }
 

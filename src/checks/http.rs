@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -333,11 +333,25 @@ struct Http {
 /// The body is read up to this much for matching and for the first line of an error page.
 const BODY_CAP: u64 = 1 << 20;
 
+/// The URLs one try was redirected to, in order, as the client followed them.
+type Chain = Arc<Mutex<Vec<reqwest::Url>>>;
+
 impl Http {
-    fn client(&self, timeout: Duration) -> anyhow::Result<reqwest::blocking::Client> {
+    /// A client for one try; each redirect it follows is written down in `chain`.
+    fn client(
+        &self,
+        timeout: Duration,
+        chain: &Chain,
+    ) -> anyhow::Result<reqwest::blocking::Client> {
         let tls = tls::client_config(self.ca_file.as_deref(), self.insecure)?;
         let policy = if self.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
+            let (limit, chain) = (reqwest::redirect::Policy::limited(10), Arc::clone(chain));
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if let Ok(mut c) = chain.lock() {
+                    c.push(attempt.url().clone());
+                }
+                limit.redirect(attempt)
+            })
         } else {
             reqwest::redirect::Policy::none()
         };
@@ -367,8 +381,32 @@ impl Http {
         u
     }
 
+    /// The request's own secrets and those of every URL it was redirected to (a `Location`
+    /// may carry a token the server then echoes back).
+    fn secrets_of(&self, chain: &Chain) -> redact::Secrets {
+        let mut s = self.secrets.clone();
+        if let Ok(c) = chain.lock() {
+            c.iter().for_each(|u| s.add_url(u));
+        }
+        s
+    }
+
+    /// One try, judged, with the secrets of every URL it went through masked.
+    fn attempt(&self, timeout: Duration) -> anyhow::Result<Outcome> {
+        let chain = Chain::default();
+        let client = self.client(timeout, &chain)?;
+        let out = self.exchange(&client, timeout, &chain);
+        let secrets = self.secrets_of(&chain);
+        Ok(out.masked(|t| secrets.mask(t)))
+    }
+
     /// One request, judged. The outcome's status is its verdict.
-    fn attempt(&self, client: &reqwest::blocking::Client, timeout: Duration) -> Outcome {
+    fn exchange(
+        &self,
+        client: &reqwest::blocking::Client,
+        timeout: Duration,
+        chain: &Chain,
+    ) -> Outcome {
         let mut req = client
             .request(self.method.clone(), self.url.clone())
             .headers(self.headers.clone());
@@ -437,8 +475,10 @@ impl Http {
             None => status.is_success() || status.is_redirection(),
         };
         if !ok_status {
-            // Debug pages echo the request: mask before cutting, so no secret is left half-shown.
-            let masked = self.secrets.mask(&String::from_utf8_lossy(&body));
+            // Debug pages echo the request: mask before cutting, so no secret is left
+            // half-shown, and after decoding HTML, so no way of escaping it hides one.
+            let text = redact::html_decode(&String::from_utf8_lossy(&body));
+            let masked = self.secrets_of(chain).mask(&text);
             let first = first_line(masked.as_bytes(), &content_type);
             let expected = self.expect.as_ref().map_or("2xx or 3xx".to_string(), |l| {
                 l.iter()
@@ -705,8 +745,7 @@ impl Check for Http {
         for attempt in 1..=tries {
             used = attempt;
             let per_try = ctx.timeout.min(ctx.op_timeout());
-            let client = self.client(per_try)?;
-            out = self.attempt(&client, per_try);
+            out = self.attempt(per_try)?;
             if out.status != Status::Fail || attempt == tries {
                 break;
             }

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::command::shown;
+use super::command::{masked, masking, secrets_of, shown};
 use super::{Check, FieldDoc, Kind, Spec};
 use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::config::trust::{self, Distrust};
 use crate::nagios;
+use crate::net::redact::Secrets;
 use crate::span::SpanError;
 use crate::sys::child;
 use crate::units::fmt_limit;
@@ -100,6 +101,7 @@ impl Spec for PluginSpec {
         let mut argv = vec![program.to_string_lossy().into_owned()];
         argv.extend(self.args);
         Ok(Arc::new(Plugin {
+            secrets: secrets_of(&argv, &self.env),
             name,
             program,
             argv,
@@ -146,6 +148,9 @@ fn untrusted(d: &Distrust) -> String {
 
 #[derive(Debug)]
 struct Plugin {
+    /// `env` values and secret-looking arguments, masked in everything the check prints
+    /// (as `command` masks them).
+    secrets: Secrets,
     name: String,
     program: PathBuf,
     argv: Vec<String>,
@@ -158,6 +163,12 @@ impl Check for Plugin {
         if let Some(d) = trust::check(&self.program) {
             return Ok(Outcome::error(untrusted(&d)).fix(d.fixes().join("\n")));
         }
+        masking(&self.secrets, || self.judge(ctx))
+    }
+}
+
+impl Plugin {
+    fn judge(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let spec = child::Spec {
             argv: &self.argv,
             env: &self.env,
@@ -166,7 +177,12 @@ impl Check for Plugin {
             timeout: ctx.op_timeout(),
         };
         let f = child::run(&spec).map_err(anyhow::Error::msg)?;
-        let text = f.stdout.text();
+        // Masked before it is parsed: a secret must not survive as a metric's label either.
+        let (stdout, stderr) = (
+            masked(&f.stdout, &self.secrets),
+            masked(&f.stderr, &self.secrets),
+        );
+        let text = stdout.text();
         let parsed = nagios::split_output(&text);
         let (metrics, bad) = nagios::perfdata(&parsed.perf);
         let mut out = Outcome::pass(parsed.summary.clone());
@@ -182,13 +198,13 @@ impl Check for Plugin {
                 bad.join(" ")
             ));
         }
-        if f.stdout.dropped > 0 {
+        if stdout.dropped > 0 {
             out.details.push(format!(
                 "… {} more bytes of output not kept",
-                f.stdout.dropped
+                stdout.dropped
             ));
         }
-        for l in child::tail_lines(&f.stderr, 5) {
+        for l in child::tail_lines(&stderr, 5) {
             out.details.push(format!("stderr: {l}"));
         }
         let line = shown(&self.argv);

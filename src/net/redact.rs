@@ -6,8 +6,9 @@ mod forms;
 mod secrets;
 mod text;
 
+pub use forms::html_decode;
 pub use secrets::Secrets;
-pub use text::text;
+pub use text::{attached_password, takes_mysql_password, text};
 
 /// What a secret is replaced with.
 pub const MASK: &str = "***";

@@ -219,10 +219,41 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `text` HTML-escaped in the style `mode` names: `html` (no apostrophe), `py` (Python's
+/// `html.escape`, `&#x27;`), `owasp` (also `&#x2F;`), `xml` (`&apos;`), `php`
+/// (`htmlspecialchars`, `&#039;`), or every character as a decimal (`dec`) or hex (`hex`)
+/// reference with leading zeros.
+fn html_escaped(text: &str, mode: &str) -> String {
+    match mode {
+        "dec" => text
+            .chars()
+            .map(|c| format!("&#{:05};", c as u32))
+            .collect(),
+        "hex" => text
+            .chars()
+            .map(|c| format!("&#x{:04X};", c as u32))
+            .collect(),
+        _ => {
+            let e = text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;");
+            match mode {
+                "py" => e.replace('\'', "&#x27;"),
+                "owasp" => e.replace('\'', "&#x27;").replace('/', "&#x2F;"),
+                "xml" => e.replace('\'', "&apos;"),
+                "php" => e.replace('\'', "&#039;"),
+                _ => e,
+            }
+        }
+    }
+}
+
 /// A debug page: answers 500 with the request echoed on one line (the request line, the
 /// headers a client chose, the body), in the form the query's `mode` asks for: `plain`,
-/// `decoded` (percent-decoded), `json` (escaped as PHP's json_encode does, `\/`) or `html`
-/// (escaped, in the <title>).
+/// `decoded` (percent-decoded), `json` (escaped as PHP's json_encode does, `\/`) or HTML
+/// escaped in one of the styles of [`html_escaped`], in the <title>.
 fn echo_server() -> u16 {
     use std::io::{BufRead, BufReader, Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -275,17 +306,13 @@ fn echo_server() -> u16 {
                         format!("{{\"request\":{}}}", serde_json::Value::String(echo))
                             .replace('/', "\\/"),
                     ),
-                    "html" => {
-                        let e = echo
-                            .replace('&', "&amp;")
-                            .replace('<', "&lt;")
-                            .replace('>', "&gt;")
-                            .replace('"', "&quot;");
-                        (
-                            "text/html",
-                            format!("<html><title>Error: {e}</title></html>"),
-                        )
-                    }
+                    "html" | "py" | "owasp" | "xml" | "php" | "dec" | "hex" => (
+                        "text/html",
+                        format!(
+                            "<html><title>Error: {}</title></html>",
+                            html_escaped(&echo, mode)
+                        ),
+                    ),
                     _ => ("text/plain", echo),
                 };
                 let mut s = s;
@@ -442,6 +469,96 @@ fn command_output_shows_no_env_value() {
         "mysql --password=*** --token ***",
         "mysql '--password=***' --token ***",
         "echo token=$SD_API",
+    ] {
+        assert!(human.contains(shown), "{shown:?} not in:\n{human}");
+    }
+}
+
+/// A header value echoed HTML-escaped in any common style, or as numeric references for
+/// every character, is masked: the page is decoded before it is masked.
+#[test]
+fn every_html_escaping_of_a_header_is_masked() {
+    let port = echo_server();
+    let headers = "headers = { X-Api-Key = \"ab/cd'ef&gh<s3cr3tXYZ\" }";
+    let modes = ["html", "py", "owasp", "xml", "php", "dec", "hex"];
+    let toml: String = modes
+        .iter()
+        .map(|m| http(m, &format!("http://127.0.0.1:{port}/?mode={m}"), headers))
+        .collect();
+    let also: Vec<String> = ["dec", "hex"]
+        .iter()
+        .map(|m| html_escaped(MARK, m))
+        .collect();
+    let also: Vec<&str> = also.iter().map(String::as_str).collect();
+    let human = run_everywhere(&toml, &also);
+    // Each page reached the report decoded, the value masked.
+    for m in modes {
+        let shown = format!("Error: GET /?mode={m} HTTP/1.1 | x-api-key: ***");
+        assert!(human.contains(&shown), "{shown:?} not in:\n{human}");
+    }
+}
+
+/// A token in a redirect's target is masked where the page it leads to echoes it: the
+/// query, fragment and path secrets of every URL the request went through are masked, in
+/// every form, like the configured URL's.
+#[test]
+fn a_redirect_targets_secrets_are_masked() {
+    let hook = "XcV8qWm2Lp9RtY4zKd7Hs3Nf";
+    let port = crate::servers::http(100, move |path, _| {
+        if path.starts_with("/redir") {
+            crate::servers::Reply::new(302, "")
+                .header("Location", "/next?token=REDIR-s3cr3t-123&x=1")
+        } else if path.starts_with("/next") {
+            crate::servers::Reply::new(301, "").header(
+                "Location",
+                &format!("/hooks/{hook}/target?sig=sig%2Fs3cr3t+v"),
+            )
+        } else {
+            crate::servers::Reply::new(500, &format!("ECHO path={path} | {}", pct_decode(path)))
+        }
+    });
+    let toml = http(
+        "redir",
+        &format!("http://127.0.0.1:{port}/redir?auth=AUTH-s3cr3t"),
+        "expect_status = [200]",
+    );
+    let human = run_everywhere(&toml, &[hook]);
+    let shown = "ECHO path=/hooks/***/target?sig=***";
+    assert!(human.contains(shown), "{shown:?} not in:\n{human}");
+}
+
+/// A plugin's `env` values are masked in all it prints, as a command's are.
+#[test]
+fn plugin_output_shows_no_env_value() {
+    let toml = "[[check]]\nid = \"plug\"\nkind = \"plugin\"\nplugin = \"/bin/sh\"\n\
+        args = [\"-c\", \"echo \\\"CRITICAL - $X_TOKEN | a=1\\\"; echo \\\"more $X_TOKEN\\\"; echo \\\"err $X_TOKEN\\\" >&2; exit 2\"]\n\
+        env = { X_TOKEN = \"PlugEnv-s3cr3t-44\" }\n";
+    let human = run_everywhere(toml, &[]);
+    for shown in ["plug: CRITICAL - ***\n", "more ***\n", "stderr: err ***\n"] {
+        assert!(human.contains(shown), "{shown:?} not in:\n{human}");
+    }
+}
+
+/// A MySQL-style password attached to `-p` (or after a bare `-p`), for a MySQL or MariaDB
+/// program, is masked in the command line shown and in what the program prints; `-p` for
+/// another program is left alone.
+#[test]
+fn mysql_dash_p_passwords_are_masked() {
+    let toml = "[[check]]\nid = \"argv\"\nkind = \"command\"\n\
+        command = [\"sh\", \"-c\", \"echo $0 $1 $2; exit 1\", \"/usr/bin/mysql\", \"-umon\", \"-pmy-s3cr3t-pw\"]\n\
+        [[check]]\nid = \"shell\"\nkind = \"command\"\nshell = true\n\
+        command = \"echo mariadb-dump -h db -p'sh-s3cr3t pw' app; exit 1\"\n\
+        [[check]]\nid = \"plug\"\nkind = \"plugin\"\nplugin = \"/bin/sh\"\n\
+        args = [\"-c\", \"echo \\\"CRITICAL - cannot connect as $0 $1 $2\\\"; exit 2\", \"check_mysql\", \"-p\", \"plug-s3cr3t\"]\n\
+        [[check]]\nid = \"port\"\nkind = \"command\"\ncommand = [\"sh\", \"-c\", \"exit 1\", \"nc\", \"-p8080\"]\n";
+    let human = run_everywhere(toml, &[]);
+    for shown in [
+        "/usr/bin/mysql -umon '-p***'",
+        "stdout: /usr/bin/mysql -umon -p***",
+        "mariadb-dump -h db -p'\\''***'\\'' app; exit 1'`",
+        "stdout: mariadb-dump -h db -p*** app",
+        "cannot connect as check_mysql -p ***",
+        "nc -p8080",
     ] {
         assert!(human.contains(shown), "{shown:?} not in:\n{human}");
     }

@@ -42,12 +42,90 @@ pub fn pct_encode(s: &str, form: bool) -> String {
     out
 }
 
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+/// HTML-escaped in each of the common styles: as most templates do (`&#39;`), as Python's
+/// `html.escape` (`&#x27;`), PHP's `htmlspecialchars` (`&#039;`), XML (`&apos;`) and OWASP's
+/// encoder (`&#x27;` and `&#x2F;`). The first is the usual one.
+pub fn html_escapes(s: &str) -> Vec<String> {
+    let base = s
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
+        .replace('"', "&quot;");
+    let mut out: Vec<String> = ["&#39;", "&#x27;", "&#039;", "&apos;"]
+        .iter()
+        .map(|apos| base.replace('\'', apos))
+        .collect();
+    out.push(base.replace('\'', "&#x27;").replace('/', "&#x2F;"));
+    out.dedup();
+    out
+}
+
+/// HTML character references decoded: the named ones a server escapes with (`&amp;`
+/// `&lt;` `&gt;` `&quot;` `&apos;` `&nbsp;`) and every numeric one, decimal or hex, with any
+/// number of leading zeros and with or without its `;`. An invalid code point becomes
+/// U+FFFD; anything else that is not a reference is kept as written.
+pub fn html_decode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('&') {
+        out.push_str(rest.get(..at).unwrap_or(""));
+        let tail = rest.get(at..).unwrap_or("");
+        match char_ref(tail) {
+            Some((c, used)) => {
+                out.push(c);
+                rest = tail.get(used..).unwrap_or("");
+            }
+            None => {
+                out.push('&');
+                rest = tail.get(1..).unwrap_or("");
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+const NAMED: &[(&str, char)] = &[
+    ("&amp;", '&'),
+    ("&lt;", '<'),
+    ("&gt;", '>'),
+    ("&quot;", '"'),
+    ("&apos;", '\''),
+    ("&nbsp;", '\u{a0}'),
+];
+
+/// The character a reference at the start of `s` (which starts with `&`) stands for, and
+/// how many bytes it takes.
+fn char_ref(s: &str) -> Option<(char, usize)> {
+    for (name, c) in NAMED {
+        if s.get(..name.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(name))
+        {
+            return Some((*c, name.len()));
+        }
+    }
+    let num = s.strip_prefix("&#")?;
+    let (radix, digits_at) = match num.as_bytes().first() {
+        Some(b'x' | b'X') => (16, 3),
+        _ => (10, 2),
+    };
+    let digits = s.get(digits_at..)?;
+    let len = digits
+        .bytes()
+        .take_while(|b| (*b as char).is_digit(radix))
+        .count();
+    if len == 0 {
+        return None;
+    }
+    let value = digits.get(..len)?.bytes().fold(0u32, |v, b| {
+        v.saturating_mul(radix)
+            .saturating_add((b as char).to_digit(radix).unwrap_or(0))
+    });
+    let c = char::from_u32(value)
+        .filter(|c| *c != '\0')
+        .unwrap_or('\u{fffd}');
+    let semi = usize::from(digits.as_bytes().get(len) == Some(&b';'));
+    Some((c, digits_at + len + semi))
 }
 
 /// The inside of a JSON string.
@@ -139,7 +217,29 @@ mod tests {
         assert_eq!(pct_encode("a b/c~*", false), "a%20b%2Fc~%2A");
         assert_eq!(pct_encode("a b/c~*", true), "a+b%2Fc%7E*");
         assert_eq!(json_escape("a\"b\\c"), "a\\\"b\\\\c");
-        assert_eq!(html_escape("<a&'>"), "&lt;a&amp;&#39;&gt;");
+        assert_eq!(
+            html_escapes("<a&'/>"),
+            [
+                "&lt;a&amp;&#39;/&gt;",
+                "&lt;a&amp;&#x27;/&gt;",
+                "&lt;a&amp;&#039;/&gt;",
+                "&lt;a&amp;&apos;/&gt;",
+                "&lt;a&amp;&#x27;&#x2F;&gt;"
+            ]
+        );
+        for escaped in [
+            "ab/cd&#x27;ef&amp;gh&lt;K",
+            "ab&#x2F;cd&apos;ef&AMP;gh&LT;K",
+            "ab/cd&#039;ef&#38gh&#0000060;K",
+            "&#97;&#x62;&#X2f;&#99;&#100;&#39;&#x00065;&#102;&#38;&#103;&#104;&#60;&#75;",
+        ] {
+            assert_eq!(html_decode(escaped), "ab/cd'ef&gh<K", "{escaped}");
+        }
+        assert_eq!(
+            html_decode("a &amp;amp; &bogus; &#; &#xZ & &#0; &#99999999999;"),
+            "a &amp; &bogus; &#; &#xZ & \u{fffd} \u{fffd}"
+        );
+        assert_eq!(html_decode("&nbsp;é&"), "\u{a0}é&");
         assert_eq!(
             json_ascii("pässwört😀"),
             "p\\u00e4ssw\\u00f6rt\\ud83d\\ude00"

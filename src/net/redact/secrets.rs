@@ -55,7 +55,9 @@ impl Secrets {
     }
 
     /// A secret value, in each form it may be sent or echoed in: as written, percent-
-    /// decoded, percent-encoded (component and form), HTML- and JSON-escaped.
+    /// decoded, percent-encoded (component and form), HTML- (in each common style) and
+    /// JSON-escaped. A page that escapes every character (`&#97;&#98;…`) is decoded with
+    /// [`super::html_decode`] before it is masked.
     pub fn add(&mut self, value: &str) {
         let mut bases = vec![value.to_string()];
         let decoded = forms::pct_decode(value);
@@ -68,11 +70,13 @@ impl Secrets {
                 b.clone(),
                 forms::pct_encode(b, false),
                 forms::pct_encode(b, true),
-                forms::html_escape(b),
                 json.replace('/', "\\/"),
                 forms::json_ascii(b).replace('/', "\\/"),
                 json,
-            ] {
+            ]
+            .into_iter()
+            .chain(forms::html_escapes(b))
+            {
                 self.push(&form);
             }
         }

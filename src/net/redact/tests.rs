@@ -217,6 +217,43 @@ fn free_text_assignments_and_urls() {
     assert_eq!(s.mask("k3y-v4lue dbpw-value app ok"), "*** *** *** ok");
 }
 
+#[test]
+fn mysql_attached_passwords() {
+    for (line, shown) in [
+        ("mysql -u root -pS3cret db", "mysql -u root -p*** db"),
+        (
+            "/usr/bin/mysqldump -h db -p'pw x' a; mariadb-admin -pZz9 ping",
+            "/usr/bin/mysqldump -h db -p'***' a; mariadb-admin -p*** ping",
+        ),
+        (
+            "sudo MySQL \"-pQ\" -e 'select 1'",
+            "sudo MySQL \"-p***\" -e 'select 1'",
+        ),
+        // A bare `-p` asks for the password; elsewhere `-p` is a port or a path.
+        ("mysql -p -h db x", "mysql -p -h db x"),
+        (
+            "/usr/lib/nagios/plugins/check_mysql -H db -p S3c -u m",
+            "/usr/lib/nagios/plugins/check_mysql -H db -p *** -u m",
+        ),
+        ("ssh -p2222 db mysql -P 3306", "ssh -p2222 db mysql -P 3306"),
+        ("mkdir -p/tmp/x && mysql db", "mkdir -p/tmp/x && mysql db"),
+        ("mysql db; nc -p9000 h", "mysql db; nc -p9000 h"),
+    ] {
+        assert_eq!(text(line), shown, "{line}");
+    }
+    let mut s = Secrets::new();
+    s.add_text("mysql -uroot -pS3cret-pw db; mysql -p'an0ther pw'");
+    assert_eq!(s.mask("with S3cret-pw, an0ther pw"), "with ***, ***");
+    assert!(takes_mysql_password("/opt/x/bin/mariadb-dump"));
+    assert!(takes_mysql_password("MYSQL"));
+    assert!(takes_mysql_password("check_mysql_query"));
+    assert!(!takes_mysql_password("/usr/bin/nc"));
+    assert!(!takes_mysql_password("/mysql/bin/psql"));
+    assert_eq!(attached_password("-pS3cret"), Some("S3cret"));
+    assert_eq!(attached_password("-p"), None);
+    assert_eq!(attached_password("--password"), None);
+}
+
 proptest::proptest! {
     /// Any text and any secrets: no panic, and no secret of three or more characters is
     /// left whole where it was not part of a longer word.
