@@ -326,7 +326,15 @@ fn a_password_with_at_hash_or_slash_is_never_taken_for_a_host() {
     assert_eq!(c["status"], "pass", "{c:#}");
     // Each format's words ("with" in a Prometheus HELP line) are counted in a run whose
     // passwords are plain: the hostile run may show no run of 4 characters more often.
-    let formats = ["human", "json", "junit", "tap", "nagios", "prometheus", "github"];
+    let formats = [
+        "human",
+        "json",
+        "junit",
+        "tap",
+        "nagios",
+        "prometheus",
+        "github",
+    ];
     let shown = |format: &str| {
         let out = env.run(&["--format", format]);
         format!("{}{}", out.stdout, out.stderr)
