@@ -14,7 +14,7 @@ use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::span::SpanError;
 use crate::stack::env_addresses::{self, Declared, Role};
-use crate::stack::env_sources::{self, Source};
+use crate::stack::env_sources::{self, Source, Value};
 use crate::stack::probe::{self, Verdict};
 use crate::units::{clip, fmt_duration, fmt_limit};
 
@@ -144,6 +144,30 @@ impl Check for AppDeps {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let (sources, problems) = self.sources();
         let declared = env_addresses::declared(&sources);
+        // Every URL's user info and every host's password: no line may show any part.
+        let secrets: Vec<Value> = sources
+            .iter()
+            .flat_map(env_addresses::every_secret)
+            .collect();
+        let withheld: Vec<String> = env_addresses::withheld(&sources)
+            .into_iter()
+            .map(|w| format!("{w}: not probed, its host or port repeats text from its user name or password, so it is never shown nor looked up"))
+            .collect();
+        Ok(self
+            .judged(ctx, &sources, &declared, problems, withheld)
+            .masked(|t| env_addresses::mask(t, &secrets)))
+    }
+}
+
+impl AppDeps {
+    fn judged(
+        &self,
+        ctx: &Ctx,
+        sources: &[Source],
+        declared: &[Declared],
+        problems: Vec<String>,
+        withheld: Vec<String>,
+    ) -> Outcome {
         if declared.is_empty() {
             let mut out = if sources.is_empty() {
                 Outcome::skip(
@@ -160,7 +184,8 @@ impl Check for AppDeps {
                 out = out.status_summary(Status::Warn, problems[0].clone());
                 out.details.extend(problems);
             }
-            return Ok(out);
+            out.details.extend(withheld);
+            return out;
         }
         let budget = ctx.op_timeout();
         let probed: Vec<(&Declared, Verdict)> = std::thread::scope(|s| {
@@ -190,8 +215,9 @@ impl Check for AppDeps {
                 declared.len() - MAX_PROBES
             ));
         }
+        out.details.extend(withheld);
         out.details.extend(problems.iter().cloned());
-        Ok(judge(out, &problems))
+        judge(out, &problems)
     }
 }
 
@@ -305,6 +331,7 @@ mod tests {
             names: "DB_HOST and DB_PORT".into(),
             source: "/srv/app/.env".into(),
             role,
+            secrets: Vec::new(),
         }
     }
 

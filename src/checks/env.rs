@@ -14,6 +14,7 @@ use crate::finding::{Cause, Finding, Subject};
 use crate::sanitize;
 use crate::shell::shell_quote;
 use crate::span::SpanError;
+use crate::stack::env_sources;
 use crate::sys::{procfs, procs, readcap};
 
 pub static KIND: Kind = Kind {
@@ -151,39 +152,14 @@ fn presence_of(pairs: impl Iterator<Item = (Vec<u8>, bool)>) -> Presence {
         .collect()
 }
 
-/// Parse a dotenv or systemd EnvironmentFile: `KEY=value`, `export KEY=value`, comments,
-/// quotes (a quoted value may span lines).
+/// Which variables a dotenv or systemd EnvironmentFile sets, read by the one dotenv
+/// parser (`export KEY=value`, comments, quotes, values across lines); a later assignment
+/// wins. Values are dropped here.
 pub fn parse_env_file(text: &str) -> Presence {
-    let mut out = Presence::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").map_or(line, str::trim_start);
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let key = key.trim();
-        let value = value.trim();
-        let mut nonempty = !value.is_empty() && !value.starts_with('#');
-        if let Some(q) = value.chars().next().filter(|c| *c == '"' || *c == '\'') {
-            let inner = &value[1..];
-            nonempty = !(inner.starts_with(q));
-            // Skip the rest of a value that continues on following lines.
-            if !inner.contains(q) {
-                for cont in lines.by_ref() {
-                    if cont.contains(q) {
-                        break;
-                    }
-                }
-                nonempty = true;
-            }
-        }
-        out.insert(key.to_string(), nonempty);
-    }
-    out
+    env_sources::parse_dotenv(text)
+        .into_iter()
+        .map(|(k, v)| (k, !v.is_empty()))
+        .collect()
 }
 
 impl Env {
@@ -363,7 +339,8 @@ mod tests {
     #[test]
     fn dotenv_presence() {
         let p = parse_env_file(
-            "# comment\nexport A=1\nB=\nC=\"\"\nD='x'\nE=\"multi\nline\"\nF = spaced\nG=#notvalue\n",
+            "# comment\nexport A=1\nB=\nC=\"\"\nD='x'\nE=\"multi\nline\"\nF = spaced\nG=#notvalue\n\
+             export\tTAB=1\n  export   SPACES=1\nexport H=\"a \\\" b\nI=not a var\"\nexport=1\n",
         );
         assert_eq!(p.get("A"), Some(&true));
         assert_eq!(p.get("B"), Some(&false));
@@ -373,5 +350,13 @@ mod tests {
         assert_eq!(p.get("F"), Some(&true));
         assert_eq!(p.get("G"), Some(&false));
         assert!(!p.contains_key("line\""));
+        // `export` followed by a tab or several blanks, and an escaped quote that does not end
+        // the value (the line after it belongs to H).
+        assert_eq!(p.get("TAB"), Some(&true));
+        assert_eq!(p.get("SPACES"), Some(&true));
+        assert_eq!(p.get("H"), Some(&true));
+        assert!(!p.contains_key("I"), "{p:?}");
+        // As in a shell, `export=1` sets a variable named export.
+        assert_eq!(p.get("export"), Some(&true));
     }
 }

@@ -288,3 +288,71 @@ fn a_healthy_app_passes() {
         )
     );
 }
+
+/// Passwords with unescaped `@`, `#`, `/`: the host is what follows the LAST `@`, and no
+/// part of a password reaches any format nor a DNS query.
+#[test]
+fn a_password_with_at_hash_or_slash_is_never_taken_for_a_host() {
+    let (_db, db) = listening();
+    let (_cache, cache) = listening();
+    let env = TestEnv::new();
+    let db_pw = "Tr0ub4dor@HorseBatteryStaple#2";
+    let cache_pw = "Pa55@word/with/slash";
+    let dotenv = |db_pw: &str, cache_pw: &str| {
+        format!(
+            "DATABASE_URL=mysql://shop:{db_pw}@127.0.0.1:{db}/shop\nREDIS_URL=redis://:{cache_pw}@127.0.0.1:{cache}\n"
+        )
+    };
+    env.file("app/.env", &dotenv(db_pw, cache_pw));
+    let cfg = format!(
+        "[[check]]\nid = \"deps\"\nkind = \"app_deps\"\npaths = [\"{}\"]\nfrom_web_stack = false\n",
+        env.path().join("app").display()
+    );
+    let env = env.config(&cfg);
+    let out = env.run(&["--format", "json"]);
+    out.expect_code(0);
+    let c = &json(&out)["checks"][0];
+    let probed: Vec<&str> = c["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["subject"]["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        probed,
+        vec![format!("127.0.0.1:{db}"), format!("127.0.0.1:{cache}")],
+        "{c:#}"
+    );
+    assert_eq!(c["status"], "pass", "{c:#}");
+    // Each format's words ("with" in a Prometheus HELP line) are counted in a run whose
+    // passwords are plain: the hostile run may show no run of 4 characters more often.
+    let formats = [
+        "human",
+        "json",
+        "junit",
+        "tap",
+        "nagios",
+        "prometheus",
+        "github",
+    ];
+    let shown = |format: &str| {
+        let out = env.run(&["--format", format]);
+        format!("{}{}", out.stdout, out.stderr)
+    };
+    env.file("app/.env", &dotenv("x", "y"));
+    let plain: Vec<String> = formats.iter().map(|f| shown(f)).collect();
+    env.file("app/.env", &dotenv(db_pw, cache_pw));
+    for (format, plain) in formats.iter().zip(&plain) {
+        let hostile = shown(format);
+        for pw in [db_pw, cache_pw] {
+            let pw: Vec<char> = pw.chars().collect();
+            for part in pw.windows(4) {
+                let part: String = part.iter().collect();
+                assert!(
+                    hostile.matches(&part).count() <= plain.matches(&part).count(),
+                    "{format}: {part:?} in {hostile}"
+                );
+            }
+        }
+    }
+}
