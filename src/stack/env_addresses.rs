@@ -5,7 +5,7 @@
 use super::env_sources::{Source, Value};
 
 /// Secret text this long or longer is never shown, wherever it appears.
-const MIN_SECRET: usize = 3;
+const MIN_SECRET: usize = 5;
 
 /// What a declared address is, judged from its variable's name or its URL's scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,10 +326,17 @@ pub fn url_address(raw: &str) -> Option<(String, u16, String)> {
     Some((host, port, d.scheme))
 }
 
-/// What of a URL value must never be shown: its user info as written and percent-decoded.
+/// What of a URL value must never be shown: its password (or a user name that stands alone,
+/// `https://TOKEN@host`), as written and percent-decoded. A user name beside a password is
+/// not a secret, and masking it would garble paths and words that share it (`shop`).
 fn url_secrets(raw: &str) -> Vec<Value> {
     let Some(info) = dsn(raw).and_then(|d| d.userinfo) else {
         return Vec::new();
+    };
+    let info = match info.split_once(':') {
+        Some((_, password)) if !password.is_empty() => password,
+        Some((user, _)) => user,
+        None => info,
     };
     let decoded = percent_decoded(info);
     let mut out = vec![Value::new(info)];
@@ -613,7 +620,7 @@ mod tests {
         let secrets = every_secret(&s);
         let shown = mask(&format!("{d:?} {value}"), &secrets);
         let pw: Vec<char> = password.chars().collect();
-        for part in pw.windows(3) {
+        for part in pw.windows(MIN_SECRET) {
             let part: String = part.iter().collect();
             assert!(!shown.contains(&part), "{part:?} of {value:?} in {shown}");
         }
@@ -714,17 +721,17 @@ mod tests {
         let secrets = every_secret(&s);
         assert_eq!(
             mask("say hunter2 or unter or hun", &secrets),
-            "say *** or *** or ***"
+            "say *** or *** or hun"
         );
         assert_eq!(of_source(&s)[0].secrets, secrets);
     }
 
     #[test]
-    fn masking_takes_every_run_of_three() {
+    fn masking_takes_every_run_of_five() {
         let secrets = [Value::new("Tr0ub4dor@Horse")];
         assert_eq!(
-            mask("a Horse, 4do, Tr and Tr0", &secrets),
-            "a ***, ***, Tr and ***"
+            mask("a Horse, 4dor@, Tr and Tr0u", &secrets),
+            "a ***, ***, Tr and Tr0u"
         );
         assert_eq!(mask("nothing here", &[]), "nothing here");
         assert_eq!(mask("éé€", &[Value::new("€é€")]), "éé€");
