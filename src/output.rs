@@ -4,11 +4,11 @@
 //! device, a socket — is refused, never replaced. A symlink owned by another user than root
 //! or us is never followed, wherever it is on the way.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::collections::VecDeque;
-use std::ffi::OsString;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 

@@ -460,7 +460,16 @@ mod tests {
             assert!(is_system_dir(Path::new(p)), "{p} must be refused");
         }
         // A system directory itself is refused, but sites live below these.
-        for p in ["/", "/usr", "/usr/local", "/usr/share", "/var", "/home", "/srv", "/opt"] {
+        for p in [
+            "/",
+            "/usr",
+            "/usr/local",
+            "/usr/share",
+            "/var",
+            "/home",
+            "/srv",
+            "/opt",
+        ] {
             assert!(is_system_dir(Path::new(p)), "{p} itself must be refused");
         }
         for p in [

@@ -308,8 +308,14 @@ fn every_kind_that_reveals_what_files_hold_is_refused_and_the_rest_warn() {
     let w = www.display();
     for (kind, fields) in [
         ("htaccess", format!("path = \"{w}\"")),
-        ("app_deps", format!("paths = [\"{w}/.env\"]\nfrom_web_stack = false")),
-        ("env", format!("vars = [\"DB_PASSWORD\"]\nfrom_file = \"{w}/.env\"")),
+        (
+            "app_deps",
+            format!("paths = [\"{w}/.env\"]\nfrom_web_stack = false"),
+        ),
+        (
+            "env",
+            format!("vars = [\"DB_PASSWORD\"]\nfrom_file = \"{w}/.env\""),
+        ),
     ] {
         let env = TestEnv::new();
         // Another check before it: the whole file is refused, not just that check.
