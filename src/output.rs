@@ -1,18 +1,27 @@
-//! Writing the report (`--output`, `init`): a regular file is replaced atomically; a FIFO, a
-//! character device or an inherited descriptor (`/dev/stdout`, `/dev/fd/N`) is written as it
-//! is; anything else — a directory, a block device, a socket, a symlink another user planted
-//! in a shared directory — is refused, never replaced.
+//! Writing the report (`--output`, `init`): a regular file is replaced atomically, keeping its
+//! permissions (and, as root, its owner); a FIFO, a character device or an inherited descriptor
+//! (`/dev/stdout`, `/dev/fd/N`) is written as it is; anything else — a directory, a block
+//! device, a socket — is refused, never replaced. A symlink owned by another user than root
+//! or us is never followed, wherever it is on the way.
 
+use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
 
 use crate::sanitize;
 use crate::sys::io_reason;
+
+/// Symlinks followed before giving up, as the kernel's `MAXSYMLINKS`.
+const MAX_SYMLINKS: usize = 40;
+
+/// The mode of a new report: node_exporter, running as its own user, must read it.
+const NEW_MODE: u32 = 0o644;
 
 /// Why the report could not be written: "cannot write PATH: why".
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +58,7 @@ pub fn to_path(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     if let Some(n) = inherited_fd(path) {
         return write_inherited(n, bytes).map_err(fail);
     }
-    refuse_shared_symlinks(path).map_err(fail)?;
+    refuse_foreign_symlinks(path).map_err(fail)?;
     let meta = match std::fs::metadata(path) {
         Ok(m) => Some(m),
         // Nothing there yet, or a symlink to nothing: a new file replaces it.
@@ -63,7 +72,6 @@ pub fn to_path(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     if ft.is_file() {
         write_atomic(path, bytes)
     } else if ft.is_fifo() || ft.is_char_device() {
-        refuse_foreign_link_to_device(path).map_err(fail)?;
         write_stream(path, &meta, bytes).map_err(fail)
     } else if ft.is_dir() {
         Err(fail(
@@ -150,57 +158,70 @@ fn by_pidfd(n: i32) -> rustix::io::Result<OwnedFd> {
     rustix::process::pidfd_getfd(me, n, rustix::process::PidfdGetfdFlags::empty())
 }
 
-/// Refuse a symlink on the way to `path` that sits in a sticky world-writable directory
-/// (`/tmp`) and belongs to someone other than us or that directory's owner: what the
-/// kernel's `protected_symlinks` refuses to follow, whether or not it is switched on here.
-fn refuse_shared_symlinks(path: &Path) -> Result<(), String> {
+/// Refuse a symlink anywhere on the way to `path` (the path itself, a directory above it, or
+/// where a link leads) that belongs to someone other than root or us: its owner could point it
+/// at a directory only root may write to, or at `/dev/port`. Stricter than the kernel's
+/// `protected_symlinks`, which judges only links in sticky directories. Links root or we own
+/// are followed, and what they lead to is judged in turn.
+fn refuse_foreign_symlinks(path: &Path) -> Result<(), String> {
     let me = rustix::process::geteuid().as_raw();
-    let mut prefixes: Vec<&Path> = path
-        .ancestors()
-        .filter(|p| !p.as_os_str().is_empty())
-        .collect();
-    prefixes.reverse();
-    for p in prefixes {
-        let Ok(link) = std::fs::symlink_metadata(p) else {
-            return Ok(());
-        };
-        if !link.file_type().is_symlink() || link.uid() == me {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot tell the current directory ({})", reason(&e)))?
+            .join(path)
+    };
+    let mut cur = PathBuf::from("/");
+    let mut todo: VecDeque<OsString> = VecDeque::new();
+    push_front(&mut todo, &abs);
+    let mut links = 0;
+    while let Some(name) = todo.pop_front() {
+        if name == ".." {
+            cur.pop(); // `cur` holds no symlink: its parent is the real one
             continue;
         }
-        let dir = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
+        let next = cur.join(&name);
+        let Ok(meta) = std::fs::symlink_metadata(&next) else {
+            return Ok(()); // nothing there yet: nobody's link to follow
         };
-        let Ok(d) = std::fs::metadata(dir) else {
+        if !meta.file_type().is_symlink() {
+            cur = next;
             continue;
-        };
-        let shared = d.mode() & 0o1002 == 0o1002;
-        if shared && link.uid() != d.uid() {
+        }
+        if meta.uid() != 0 && meta.uid() != me {
             return Err(format!(
-                "{} is a symlink owned by {} in {}, a directory everyone may write to; \
-                 sitedoctor does not follow it (another user could point it anywhere). \
-                 Write the report somewhere only you can write to",
-                sanitize::path(p),
-                crate::sys::users::user_name(link.uid()),
-                sanitize::path(dir)
+                "{} is a symlink owned by {} (uid {}), who could point it anywhere; sitedoctor \
+                 does not follow another user's symlink. Give the path it leads to, or write \
+                 the report somewhere only root or you can change",
+                sanitize::path(&next),
+                crate::sys::users::user_name(meta.uid()),
+                meta.uid()
             ));
+        }
+        links += 1;
+        match std::fs::read_link(&next) {
+            // A loop, or gone: writing will fail and say so.
+            Ok(target) if links <= MAX_SYMLINKS => {
+                if target.is_absolute() {
+                    cur = PathBuf::from("/");
+                }
+                push_front(&mut todo, &target);
+            }
+            _ => return Ok(()),
         }
     }
     Ok(())
 }
 
-/// A symlink at `path` is written through to a device or FIFO only when root or we own it:
-/// whoever may write the directory of a report could otherwise point it at `/dev/port`.
-/// (A link to a regular file is harmless: the rename replaces the link, not its target.)
-fn refuse_foreign_link_to_device(path: &Path) -> Result<(), String> {
-    let me = rustix::process::geteuid().as_raw();
-    match std::fs::symlink_metadata(path) {
-        Ok(l) if l.file_type().is_symlink() && l.uid() != 0 && l.uid() != me => Err(format!(
-            "it is a symlink owned by {} that leads to a device or FIFO; sitedoctor writes \
-             through such a link only when root owns it: give the device's own path",
-            crate::sys::users::user_name(l.uid())
-        )),
-        _ => Ok(()),
+/// Queue the components of `p` before what is still to be walked.
+fn push_front(todo: &mut VecDeque<OsString>, p: &Path) {
+    for c in p.components().rev() {
+        match c {
+            Component::Normal(n) => todo.push_front(n.to_os_string()),
+            Component::ParentDir => todo.push_front("..".into()),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
     }
 }
 
@@ -252,17 +273,23 @@ fn write_all(fd: &OwnedFd, mut bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// Replace the regular file at `path` (or create it) atomically: a temporary file in the same
-/// directory, synced, mode 0644 whatever the umask (node_exporter must read it), renamed over.
-/// The rename replaces a symlink at `path` itself, never the file it points to.
+/// directory, synced, given the replaced file's permissions (and, as root, its owner and
+/// group: a textfile collector's file stays its own) or else mode 0644 whatever the umask
+/// (node_exporter must read it), renamed over. The rename replaces a symlink at `path`
+/// itself, never the file it points to.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let fail = |e: &std::io::Error| WriteError::new(path, reason(e));
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // What is replaced: the file itself, not what a symlink there leads to.
+    let old = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_file);
     let mut tmp = tempfile::Builder::new()
         .prefix(".sitedoctor-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .permissions(std::fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(|e| {
             WriteError::new(
@@ -276,13 +303,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         })?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
-        .and_then(|_| {
-            tmp.as_file()
-                .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        })
+        .and_then(|_| take_over(tmp.as_file(), old.as_ref()))
         .map_err(|e| fail(&e))?;
     tmp.persist(path).map_err(|e| fail(&e.error))?;
     Ok(())
+}
+
+/// Give the new file what the admin gave the old one: its permission bits (never setuid,
+/// setgid or sticky: a report is no program) and, as root, its owner and group. The owner
+/// first, since a change of owner clears those bits.
+fn take_over(new: &std::fs::File, old: Option<&std::fs::Metadata>) -> std::io::Result<()> {
+    let Some(old) = old else {
+        return new.set_permissions(std::fs::Permissions::from_mode(NEW_MODE));
+    };
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::fchown(new, Some(old.uid()), Some(old.gid()))?;
+    }
+    new.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
 }
 
 /// The operating system's reason, without Rust's "(os error N)" or the path of a

@@ -90,11 +90,17 @@ fn yes() -> bool {
 
 /// Parse and validate every source; ids must be unique across all of them.
 pub fn load(sources: &[Source]) -> Result<Vec<CheckSpec>, ConfigError> {
-    Ok(load_each(sources)?.into_iter().flatten().collect())
+    Ok(specs_of(load_each(sources)?))
 }
 
-/// The kinds whose checks run programs: never taken from a file another user can change.
-pub const RUNS_PROGRAMS: &[&str] = &["command", "plugin", "configtest"];
+/// A check, and why it may not come from a file other users can change.
+type Parsed = (CheckSpec, Option<trust::Danger>);
+/// A check as parsed, with the span of its id.
+type Located = (CheckSpec, Range<usize>, Option<trust::Danger>);
+
+fn specs_of(groups: Vec<Vec<Parsed>>) -> Vec<CheckSpec> {
+    groups.into_iter().flatten().map(|(spec, _)| spec).collect()
+}
 
 /// The checks of every resolved file, and the files another user could change.
 #[derive(Debug)]
@@ -103,39 +109,40 @@ pub struct Loaded {
     pub untrusted: Vec<Distrust>,
 }
 
-/// Like [`load`], refusing a file another user can change when it runs programs; any other
-/// such file is kept, to be reported as a warning.
+/// Like [`load`], refusing a file another user can change when it runs programs or reveals
+/// what files hold (see [`trust::danger`]); any other such file is kept, to be reported as a
+/// warning.
 pub fn load_resolved(resolved: &Resolved) -> Result<Loaded, ConfigError> {
     let groups = load_each(&resolved.sources)?;
     let mut untrusted = Vec::new();
     for ((src, specs), distrust) in resolved.sources.iter().zip(&groups).zip(&resolved.distrust) {
         let Some(distrust) = distrust else { continue };
-        if let Some(spec) = specs.iter().find(|s| RUNS_PROGRAMS.contains(&s.kind.name)) {
-            return Err(ConfigError::file(
+        // Programs first: the graver reason, whatever order the file lists its checks in.
+        let worst = [trust::Danger::RunsPrograms, trust::Danger::RevealsFiles]
+            .into_iter()
+            .find_map(|d| specs.iter().find(|(_, got)| *got == Some(d)));
+        if let Some((spec, Some(danger))) = worst {
+            return Err(trust::refuse_check(
                 &src.name,
-                format!(
-                    "refusing to run programs from a file other users can change: check {:?} (kind {}, at {}) runs one, and {}. \
-                     Make it trusted with: {}",
-                    spec.id,
-                    spec.kind.name,
-                    spec.origin,
-                    distrust.reasons(),
-                    distrust.remedy()
-                ),
+                &spec.id,
+                spec.kind.name,
+                &spec.origin,
+                *danger,
+                distrust,
             ));
         }
         untrusted.push(distrust.clone());
     }
     Ok(Loaded {
-        specs: groups.into_iter().flatten().collect(),
+        specs: specs_of(groups),
         untrusted,
     })
 }
 
 /// The checks of each source in turn. A file that defines none is an error: running nothing
 /// must never pass for success (an emptied file would open a deploy gate).
-fn load_each(sources: &[Source]) -> Result<Vec<Vec<CheckSpec>>, ConfigError> {
-    let mut groups: Vec<Vec<CheckSpec>> = Vec::new();
+fn load_each(sources: &[Source]) -> Result<Vec<Vec<Parsed>>, ConfigError> {
+    let mut groups: Vec<Vec<Parsed>> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for src in sources {
         let parsed = parse_source(src)?;
@@ -146,7 +153,7 @@ fn load_each(sources: &[Source]) -> Result<Vec<Vec<CheckSpec>>, ConfigError> {
             ));
         }
         let mut group = Vec::new();
-        for (spec, id_span) in parsed {
+        for (spec, id_span, danger) in parsed {
             let place = ConfigError::at(&src.name, &src.text, Some(id_span.clone()), String::new());
             let here = match place.at {
                 Some((l, c)) => format!("{}:{l}:{c}", src.name),
@@ -164,15 +171,15 @@ fn load_each(sources: &[Source]) -> Result<Vec<Vec<CheckSpec>>, ConfigError> {
                 ));
             }
             seen.insert(spec.id.clone(), here);
-            group.push(spec);
+            group.push((spec, danger));
         }
         groups.push(group);
     }
     Ok(groups)
 }
 
-/// The checks of one file, with the span of each id (for duplicate reports).
-fn parse_source(src: &Source) -> Result<Vec<(CheckSpec, Range<usize>)>, ConfigError> {
+/// The checks of one file, with the span of each id (for duplicate reports) and its danger.
+fn parse_source(src: &Source) -> Result<Vec<Located>, ConfigError> {
     let locate =
         |span: Range<usize>| ConfigError::at(&src.name, &src.text, Some(span), String::new()).at;
     let err =
@@ -200,18 +207,19 @@ fn parse_source(src: &Source) -> Result<Vec<(CheckSpec, Range<usize>)>, ConfigEr
             ));
         };
         for item in items.iter() {
-            let (mut spec, id_span) = parse_check(item).map_err(|e| err(e.span, e.message))?;
+            let (mut spec, id_span, danger) =
+                parse_check(item).map_err(|e| err(e.span, e.message))?;
             spec.origin = match locate(item.span()) {
                 Some((line, _)) => format!("{}:{line}", src.name),
                 None => src.name.clone(),
             };
-            out.push((spec, id_span));
+            out.push((spec, id_span, danger));
         }
     }
     Ok(out)
 }
 
-fn parse_check(item: &Spanned<DeValue<'_>>) -> Result<(CheckSpec, Range<usize>), SpanError> {
+fn parse_check(item: &Spanned<DeValue<'_>>) -> Result<Located, SpanError> {
     let DeValue::Table(table) = item.get_ref() else {
         return Err(SpanError::new(
             item.span(),
@@ -297,7 +305,8 @@ fn parse_check(item: &Spanned<DeValue<'_>>) -> Result<(CheckSpec, Range<usize>),
         origin: String::new(),
         check,
     };
-    Ok((spec, id_span))
+    let given: Vec<&str> = table.iter().map(|(k, _)| k.get_ref().as_ref()).collect();
+    Ok((spec, id_span, trust::danger(kind.name, &given)))
 }
 
 /// A missing required field has no span of its own: point at the table.

@@ -226,7 +226,8 @@ fn judge(path: &Path, meta: &Metadata, last: bool, who: &Trusted, out: &mut Vec<
 pub const WARNING_ID: &str = "config-trust";
 
 /// A `warn` result for the report when configuration files can be changed by other users
-/// (they ran, since they run no programs, but the owner should know).
+/// (they ran, since they neither run programs nor reveal what files hold, but the owner
+/// should know).
 pub fn warning(untrusted: &[Distrust]) -> Option<CheckResult> {
     if untrusted.is_empty() {
         return None;
@@ -253,7 +254,7 @@ pub fn warning(untrusted: &[Distrust]) -> Option<CheckResult> {
         tags: Vec::new(),
         status: Status::Warn,
         summary: format!(
-            "other users can change {} (checks that run programs are refused from such a file)",
+            "other users can change {} (checks that run programs or read files are refused from such a file)",
             names.join(", ")
         ),
         details,
@@ -265,6 +266,67 @@ pub fn warning(untrusted: &[Distrust]) -> Option<CheckResult> {
         findings: Vec::new(),
         duration_ms: 0,
     })
+}
+
+/// What a check taken from a file another user can change could be made to do for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Danger {
+    /// `command`, `plugin`, `configtest`: run a program of their choosing, as us.
+    RunsPrograms,
+    /// `log`, `htaccess`, `app_deps`, `env` with `from_file`: read a file they cannot and put
+    /// what it holds (lines, addresses, whether a variable is set) into the report.
+    RevealsFiles,
+}
+
+/// The kinds whose checks run programs: never taken from a file another user can change.
+pub const RUNS_PROGRAMS: &[&str] = &["command", "plugin", "configtest"];
+
+/// The kinds whose checks copy what the files they read hold into the report.
+pub const REVEALS_FILES: &[&str] = &["log", "htaccess", "app_deps"];
+
+/// Why a check of `kind`, given the fields `fields`, may not come from a file another user
+/// can change; `None` when it may (it reads only what `ls -l` or `/proc` would show anyone).
+pub fn danger(kind: &str, fields: &[&str]) -> Option<Danger> {
+    if RUNS_PROGRAMS.contains(&kind) {
+        Some(Danger::RunsPrograms)
+    } else if REVEALS_FILES.contains(&kind) || (kind == "env" && fields.contains(&"from_file")) {
+        Some(Danger::RevealsFiles)
+    } else {
+        None
+    }
+}
+
+/// The refusal of check `id` (of `kind`, defined at `origin`) in `file`, which `d` says other
+/// users can change: what it would do for them, which kinds are refused, and the fix.
+pub fn refuse_check(
+    file: &str,
+    id: &str,
+    kind: &str,
+    origin: &str,
+    danger: Danger,
+    d: &Distrust,
+) -> ConfigError {
+    let (refusing, does) = match danger {
+        Danger::RunsPrograms => ("to run programs", "runs one"),
+        Danger::RevealsFiles => (
+            "to read files",
+            "would copy what the files it reads hold into the report, so whoever can change \
+             this file could read any file sitedoctor can",
+        ),
+    };
+    ConfigError::file(
+        file,
+        format!(
+            "refusing {refusing} from a file other users can change: check {id:?} (kind {kind}, \
+             at {origin}) {does}; and {}. From such a file, checks that run programs ({}) \
+             and checks that reveal what files hold ({}, env with `from_file`) are refused; \
+             the others run with a warning. Make it trusted with: {}",
+            d.reasons(),
+            RUNS_PROGRAMS.join(", "),
+            REVEALS_FILES.join(", "),
+            d.remedy()
+        ),
+    )
 }
 
 /// `fix --apply` changes modes where the configuration says: never from a file others can

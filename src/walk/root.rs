@@ -72,8 +72,43 @@ const SYSTEM_DIRS: &[&str] = &[
     "/var/tmp",
 ];
 
-/// Trees that are the kernel's or the system's all the way down.
-const SYSTEM_TREES: &[&str] = &["/boot", "/dev", "/etc", "/proc", "/sys"];
+/// Trees that are the kernel's, the system's or root's all the way down: nothing below them
+/// is a site's own directory (a site lives in /var/www, /srv, /usr/share/nginx/html, /home/USER
+/// or /opt, which are refused only as a whole).
+const SYSTEM_TREES: &[&str] = &[
+    "/bin",
+    "/boot",
+    "/dev",
+    "/efi",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/sys",
+    "/usr/bin",
+    "/usr/include",
+    "/usr/lib",
+    "/usr/lib32",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/local/bin",
+    "/usr/local/etc",
+    "/usr/local/lib",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/mail",
+    "/var/spool",
+];
 
 /// A check's root, resolved and open.
 #[derive(Debug)]
@@ -391,6 +426,67 @@ mod tests {
         for p in ["/", "/etc", "/usr", "/var/lib", "/etc/ssl", "/proc/self"] {
             let r = Root::open(Path::new(p)).unwrap();
             assert_eq!(r.untrusted, Some(Distrust::SystemDir), "{p}");
+        }
+    }
+
+    #[test]
+    fn below_roots_home_state_logs_and_programs_nothing_is_a_sites() {
+        for p in [
+            "/root/.ssh",
+            "/root",
+            "/var/lib/mysql",
+            "/var/log/nginx",
+            "/var/spool/cron/crontabs",
+            "/var/cache/apt",
+            "/var/backups/db",
+            "/bin/x",
+            "/sbin/x",
+            "/lib/x86_64-linux-gnu",
+            "/lib32/x",
+            "/lib64/x",
+            "/libx32/x",
+            "/usr/bin/x",
+            "/usr/sbin/x",
+            "/usr/lib/php",
+            "/usr/libexec/x",
+            "/usr/include/x",
+            "/usr/local/bin/x",
+            "/usr/local/sbin/x",
+            "/usr/local/lib/python3",
+            "/snap/core/1",
+            "/run/php",
+            "/etc/nginx",
+        ] {
+            assert!(is_system_dir(Path::new(p)), "{p} must be refused");
+        }
+        // A system directory itself is refused, but sites live below these.
+        for p in [
+            "/",
+            "/usr",
+            "/usr/local",
+            "/usr/share",
+            "/var",
+            "/home",
+            "/srv",
+            "/opt",
+        ] {
+            assert!(is_system_dir(Path::new(p)), "{p} itself must be refused");
+        }
+        for p in [
+            "/usr/share/nginx/html",
+            "/var/www",
+            "/var/www/html",
+            "/srv/app",
+            "/home/deploy/public_html",
+            "/opt/app/public",
+            "/tmp/site",
+            "/mnt/data/site",
+            "/media/site",
+            "/usr/local/share/site",
+            "/var/library",
+            "/rootfs/site",
+        ] {
+            assert!(!is_system_dir(Path::new(p)), "{p} must stay fixable");
         }
     }
 

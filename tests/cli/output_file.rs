@@ -1,9 +1,10 @@
 //! `--output` never destroys what is not a report: inherited descriptors, FIFOs and character
-//! devices are written as they are; directories, block devices, sockets and symlinks planted in
-//! shared directories are refused with exit 74; every write error reads "cannot write PATH".
+//! devices are written as they are; directories, block devices, sockets and another user's
+//! symlinks anywhere on the way are refused with exit 74; every write error reads "cannot write
+//! PATH". A replaced report keeps its mode (and, as root, its owner).
 
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -15,6 +16,14 @@ const TAP: &str = "TAP version 14\n1..1\nok 1 - a: selftest\n";
 
 fn env() -> TestEnv {
     TestEnv::new().config(&selftest("a", "result = \"pass\""))
+}
+
+/// The refusal of nobody's symlink at `link`.
+fn foreign(link: &Path) -> String {
+    format!(
+        "{} is a symlink owned by nobody (uid 65534), who could point it anywhere; sitedoctor does not follow another user's symlink. Give the path it leads to, or write the report somewhere only root or you can change",
+        link.display()
+    )
 }
 
 fn mknod(path: &Path, kind: &str, major: u32, minor: u32) {
@@ -158,7 +167,7 @@ fn a_link_another_user_owns_is_not_written_through_to_a_device() {
     out.expect_code(74);
     assert_eq!(
         out.stderr,
-        "sitedoctor: cannot write report.txt: it is a symlink owned by nobody that leads to a device or FIFO; sitedoctor writes through such a link only when root owns it: give the device's own path\n"
+        format!("sitedoctor: cannot write report.txt: {}\n", foreign(&link))
     );
     assert!(
         std::fs::symlink_metadata(&link)
@@ -235,11 +244,10 @@ fn a_symlink_another_user_planted_in_a_sticky_directory_is_not_followed() {
     ] {
         let out = env.run(&["-o", path]);
         out.expect_code(74);
+        let link = foreign(&env.path().join(link));
         assert_eq!(
             out.stderr,
-            format!(
-                "sitedoctor: cannot write {path}: {link} is a symlink owned by nobody in shared, a directory everyone may write to; sitedoctor does not follow it (another user could point it anywhere). Write the report somewhere only you can write to\n"
-            )
+            format!("sitedoctor: cannot write {path}: {link}\n")
         );
     }
     assert_eq!(
@@ -296,12 +304,8 @@ fn an_unwritable_directory_exits_74_without_naming_the_temporary_file() {
     assert!(!target.exists());
 }
 
-#[test]
-fn a_regular_file_is_replaced_atomically_with_mode_644() {
-    let env = env();
-    let report = env.file("report.txt", "the old report\n");
-    std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // Whatever the umask: node_exporter must be able to read it.
+/// Run with umask 077 and `--format tap -o report.txt`.
+fn run_under_umask_077(env: &TestEnv) {
     let mut c = Command::new("sh");
     c.arg("-c")
         .arg(format!(
@@ -311,9 +315,86 @@ fn a_regular_file_is_replaced_atomically_with_mode_644() {
         .current_dir(env.path())
         .env("SITEDOCTOR_SELFTEST", "1");
     run_command(c).expect_code(0);
+}
+
+fn mode_of(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn a_new_report_is_mode_644_whatever_the_umask() {
+    let env = env();
+    // node_exporter, running as its own user, must be able to read it.
+    run_under_umask_077(&env);
+    let report = env.path().join("report.txt");
     assert_eq!(std::fs::read_to_string(&report).unwrap(), TAP);
-    let mode = std::fs::metadata(&report).unwrap().permissions().mode();
-    assert_eq!(mode & 0o7777, 0o644);
+    assert_eq!(mode_of(&report), 0o644);
+}
+
+#[test]
+fn a_replaced_report_keeps_the_mode_the_admin_gave_it() {
+    let env = env();
+    let report = env.file("report.txt", "the old report\n");
+    for mode in [0o600, 0o640, 0o4755] {
+        std::fs::set_permissions(&report, std::fs::Permissions::from_mode(mode)).unwrap();
+        run_under_umask_077(&env);
+        assert_eq!(std::fs::read_to_string(&report).unwrap(), TAP);
+        // Never setuid: a report is no program.
+        assert_eq!(mode_of(&report), mode & 0o777, "{mode:o}");
+    }
+}
+
+#[test]
+fn as_root_a_replaced_report_keeps_its_owner_and_group() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (to give a file to nobody)");
+        return;
+    }
+    let env = env();
+    // A textfile collector's file, owned by its user and readable only by it.
+    let report = env.file("report.txt", "the old report\n");
+    std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o640)).unwrap();
+    std::os::unix::fs::lchown(&report, Some(65534), Some(65534)).unwrap();
+    run_under_umask_077(&env);
+    let meta = std::fs::metadata(&report).unwrap();
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), TAP);
+    assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
+    assert_eq!(mode_of(&report), 0o640);
+}
+
+#[test]
+fn another_users_symlink_in_their_own_directory_is_not_followed() {
+    // nd2 belongs to a deploy user (not sticky, not shared); their link in it leads to a
+    // directory only root may enter.
+    let env = env();
+    let rootonly = env.path().join("rootonlydir");
+    std::fs::create_dir(&rootonly).unwrap();
+    std::fs::set_permissions(&rootonly, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let nd2 = env.path().join("nd2");
+    std::fs::create_dir(&nd2).unwrap();
+    let link = nd2.join("textfile");
+    std::os::unix::fs::symlink(&rootonly, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(65534), Some(65534)).unwrap();
+    std::os::unix::fs::lchown(&nd2, Some(65534), Some(65534)).unwrap();
+    let path = "nd2/textfile/sitedoctor.prom";
+    let out = env.run(&["-f", "prometheus", "-o", path]);
+    out.expect_code(74);
+    assert_eq!(
+        out.stderr,
+        format!("sitedoctor: cannot write {path}: {}\n", foreign(&link))
+    );
+    assert_eq!(std::fs::read_dir(&rootonly).unwrap().count(), 0);
+    // Through a link root owns that leads there, reached by another, the same is refused.
+    let mine = env.path().join("mine");
+    std::os::unix::fs::symlink("nd2/textfile", &mine).unwrap();
+    let out = env.run(&["-f", "prometheus", "-o", "mine/sitedoctor.prom"]);
+    out.expect_code(74);
+    assert!(out.stderr.contains(&foreign(&link)), "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(&rootonly).unwrap().count(), 0);
+    // Root's own link is followed.
+    std::os::unix::fs::lchown(&link, Some(0), Some(0)).unwrap();
+    env.run(&["-f", "prometheus", "-o", path]).expect_code(0);
+    assert!(rootonly.join("sitedoctor.prom").is_file());
 }
 
 #[test]

@@ -247,3 +247,131 @@ fn as_another_user_a_file_root_let_others_write_is_not_trusted_either() {
     c.arg("--config").arg(&cfg);
     run_command(c).expect_code(0);
 }
+
+/// A directory and `sitedoctor.toml` owned by nobody (a deploy user), holding `toml`.
+fn nobodys_checklist(env: &TestEnv, toml: &str) -> std::path::PathBuf {
+    let dir = env.path().join("nd");
+    std::fs::create_dir(&dir).unwrap();
+    chmod(&dir, 0o755);
+    let cfg = dir.join("sitedoctor.toml");
+    std::fs::write(&cfg, toml).unwrap();
+    chmod(&cfg, 0o644);
+    chown(&dir, NOBODY);
+    chown(&cfg, NOBODY);
+    dir
+}
+
+#[test]
+fn a_file_another_user_owns_may_not_copy_root_only_files_into_the_report() {
+    if !is_root() {
+        eprintln!("skipped: needs root (to give a file to nobody)");
+        return;
+    }
+    let env = TestEnv::new();
+    let secret = env.file(
+        "shadowlike",
+        "2024-05-01T10:00:00Z error DB_PASSWORD=hunter2secret\n",
+    );
+    chmod(&secret, 0o600);
+    let toml = format!(
+        "[[check]]\nid = \"l\"\nkind = \"log\"\npaths = [\"{}\"]\n",
+        secret.display()
+    );
+    let dir = nobodys_checklist(&env, &toml);
+    let mut c = env.command(&["-f", "json", "-o", "out.json"]);
+    c.current_dir(&dir);
+    let out = run_command(c);
+    let cfg = dir.join("sitedoctor.toml");
+    refused(
+        &out,
+        &[
+            "sitedoctor.toml: refusing to read files from a file other users can change",
+            "check \"l\" (kind log, at sitedoctor.toml:1)",
+            "would copy what the files it reads hold into the report",
+            "checks that reveal what files hold (log, htaccess, app_deps, env with `from_file`)",
+            &format!("{} is owned by nobody (uid 65534), not root", cfg.display()),
+            &format!("chown root:root {}", cfg.display()),
+        ],
+    );
+    assert!(!dir.join("out.json").exists(), "no report was written");
+}
+
+#[test]
+fn every_kind_that_reveals_what_files_hold_is_refused_and_the_rest_warn() {
+    if !is_root() {
+        eprintln!("skipped: needs root (to give a file to nobody)");
+        return;
+    }
+    let env = TestEnv::new();
+    let www = env.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let w = www.display();
+    for (kind, fields) in [
+        ("htaccess", format!("path = \"{w}\"")),
+        (
+            "app_deps",
+            format!("paths = [\"{w}/.env\"]\nfrom_web_stack = false"),
+        ),
+        (
+            "env",
+            format!("vars = [\"DB_PASSWORD\"]\nfrom_file = \"{w}/.env\""),
+        ),
+    ] {
+        let env = TestEnv::new();
+        // Another check before it: the whole file is refused, not just that check.
+        let toml = format!(
+            "{}[[check]]\nid = \"x\"\nkind = \"{kind}\"\n{fields}\n",
+            selftest("a", "result = \"pass\"")
+        );
+        let dir = nobodys_checklist(&env, &toml);
+        let mut c = env.command(&[]);
+        c.current_dir(&dir);
+        refused(
+            &run_command(c),
+            &[
+                "refusing to read files",
+                &format!("check \"x\" (kind {kind}, at sitedoctor.toml:5)"),
+            ],
+        );
+    }
+    // `env` without `from_file` reads only sitedoctor's own environment: a warning, and it runs.
+    let toml = format!(
+        "[[check]]\nid = \"e\"\nkind = \"env\"\nvars = [\"PATH\"]\n{}",
+        selftest("a", "result = \"pass\"")
+    );
+    let dir = nobodys_checklist(&env, &toml);
+    let mut c = env.command(&["--format", "json"]);
+    c.current_dir(&dir);
+    let out = run_command(c);
+    out.expect_code(1);
+    let v = json(&out);
+    assert_eq!(v["checks"][0]["id"], "config-trust");
+    assert!(
+        v["checks"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("checks that run programs or read files are refused"),
+        "{v}"
+    );
+    assert_eq!(v["summary"]["total"], 3);
+}
+
+#[test]
+fn programs_are_named_first_whatever_the_order() {
+    let env = TestEnv::new();
+    let cfg = env.file(
+        "c.toml",
+        &format!(
+            "[[check]]\nid = \"l\"\nkind = \"log\"\npaths = [\"/nonexistent.log\"]\n{COMMAND}"
+        ),
+    );
+    chmod(&cfg, 0o666);
+    refused(
+        &env.run(&["--config", "c.toml"]),
+        &[
+            "refusing to run programs",
+            "check \"c\" (kind command",
+            "checks that run programs (command, plugin, configtest)",
+        ],
+    );
+}
