@@ -258,12 +258,18 @@ impl Workers {
             .script
             .as_deref()
             .map_or("the script".to_string(), crate::sanitize::terminal);
-        Finding::new(subject, Cause::Timeout, self.status(p.duration), slow_text(pool, p)).fix(
-            format!(
-                "{script} runs long without waiting on a connection: find where it spends its time                  (set `request_slowlog_timeout` and `slowlog` in pool {} to log its stack), and                  bound it with `request_terminate_timeout`",
-                crate::sanitize::terminal(pool)
-            ),
+        Finding::new(
+            subject,
+            Cause::Timeout,
+            self.status(p.duration),
+            slow_text(pool, p),
         )
+        .fix(format!(
+            "{script} runs long without waiting on a connection: find where it spends its \
+                 time (set `request_slowlog_timeout` and `slowlog` in pool {} to log its \
+                 stack), and bound it with `request_terminate_timeout`",
+            crate::sanitize::terminal(pool)
+        ))
     }
 }
 
