@@ -18,7 +18,7 @@ use crate::units::Dur;
 
 pub static KIND: Kind = Kind {
     name: "workers",
-    summary: "app-server workers waiting on a database or API, or PHP requests running, longer than a few seconds",
+    summary: "app-server workers waiting on a database or API, and PHP requests running, for more than a few seconds",
     why: "A worker that waits on a slow dependency holds its request until the proxy gives up \
           (\"upstream timed out\", 504) or the pool runs out of free workers and every request \
           queues. The address it waits on is the service to look at, not the app server.",
@@ -26,11 +26,11 @@ pub static KIND: Kind = Kind {
                connections each opened (/proc/PID/fd → /proc/net/tcp{,6}), and how long each \
                has waited for an answer since it last sent (the kernel's per-connection timing, \
                as `ss -ti` shows it; a pooled connection that got its answer is not a wait). \
-               Where a PHP-FPM pool enables its status page (`pm.status_path`), that page \
-               (`?full&json`), asked over FastCGI at the pool's own `listen` (or \
-               `pm.status_listen`) on this host, once per pool per run: the request each waiting \
-               worker serves, and requests that have run past the thresholds without waiting on \
-               a connection (a slow script).",
+               Where a PHP-FPM pool enables its status page (`pm.status_path`), the page itself \
+               (`?full&json`), asked over FastCGI once per pool per run at the pool's own \
+               `listen` or `pm.status_listen` — a Unix socket or a loopback address, nothing \
+               else: the request each waiting worker serves, and requests that have run past \
+               the thresholds without waiting on a connection (a slow script).",
     fixes: "Look at the service at the address named (is it up, is it overloaded, does its host \
             answer), and give the app a shorter connect and read timeout for it so one slow \
             dependency cannot hold every worker. A PHP request that runs long without waiting on \

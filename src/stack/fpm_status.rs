@@ -93,6 +93,9 @@ impl Proc {
 }
 
 /// Ask the pool listening at `listen` for its status page at `path`, within `timeout`.
+/// FPM knows its status page by `SCRIPT_NAME` alone; `SCRIPT_FILENAME` names a file that
+/// cannot exist (under `/dev/null`), so that were the pool file read here not the one FPM
+/// runs with, the request could only fail ("Primary script unknown"), never run a script.
 pub fn fetch(listen: &str, path: &str, timeout: Duration) -> Result<Vec<Proc>, String> {
     let target = Target::from_listen(listen).map_err(|e| e.to_string())?;
     let params = [
@@ -101,7 +104,7 @@ pub fn fetch(listen: &str, path: &str, timeout: Duration) -> Result<Vec<Proc>, S
         ("SERVER_PROTOCOL", "HTTP/1.1"),
         ("REQUEST_METHOD", "GET"),
         ("SCRIPT_NAME", path),
-        ("SCRIPT_FILENAME", path),
+        ("SCRIPT_FILENAME", &format!("/dev/null{path}")),
         ("REQUEST_URI", &format!("{path}?full&json")),
         ("QUERY_STRING", "full&json"),
         ("CONTENT_LENGTH", "0"),
