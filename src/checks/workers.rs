@@ -18,7 +18,7 @@ use crate::units::Dur;
 
 pub static KIND: Kind = Kind {
     name: "workers",
-    summary: "app-server workers waiting on a database or API, and PHP requests running, for more than a few seconds",
+    summary: "app-server workers waiting on a database or API, and PHP requests running long",
     why: "A worker that waits on a slow dependency holds its request until the proxy gives up \
           (\"upstream timed out\", 504) or the pool runs out of free workers and every request \
           queues. The address it waits on is the service to look at, not the app server.",
