@@ -1,8 +1,9 @@
 //! `workers`: app-server workers (PHP-FPM children, gunicorn, uwsgi, node, puma) waiting on
 //! a connection they opened — the database or API that makes requests time out right now.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -10,12 +11,14 @@ use super::{Check, FieldDoc, Kind, Spec};
 use crate::check::{Ctx, Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::span::SpanError;
+use crate::stack::fpm_status;
+use crate::stack::php_ini::StatusPage;
 use crate::stack::workers::{self, Wait};
 use crate::units::Dur;
 
 pub static KIND: Kind = Kind {
     name: "workers",
-    summary: "app-server workers waiting on a database or API longer than a few seconds",
+    summary: "app-server workers waiting on a database or API, and PHP requests running long",
     why: "A worker that waits on a slow dependency holds its request until the proxy gives up \
           (\"upstream timed out\", 504) or the pool runs out of free workers and every request \
           queues. The address it waits on is the service to look at, not the app server.",
@@ -23,17 +26,23 @@ pub static KIND: Kind = Kind {
                connections each opened (/proc/PID/fd → /proc/net/tcp{,6}), and how long each \
                has waited for an answer since it last sent (the kernel's per-connection timing, \
                as `ss -ti` shows it; a pooled connection that got its answer is not a wait). \
-               The PHP-FPM status page is not queried (it speaks FastCGI); where a pool enables \
-               `pm.status_path` the fix points at it.",
+               Where a PHP-FPM pool enables its status page (`pm.status_path`), the page itself \
+               (`?full&json`), asked over FastCGI once per pool per run at the pool's own \
+               `listen` or `pm.status_listen` — a Unix socket or a loopback address, nothing \
+               else: the request each waiting worker serves, and requests that have run past \
+               the thresholds without waiting on a connection (a slow script).",
     fixes: "Look at the service at the address named (is it up, is it overloaded, does its host \
             answer), and give the app a shorter connect and read timeout for it so one slow \
-            dependency cannot hold every worker.",
+            dependency cannot hold every worker. A PHP request that runs long without waiting on \
+            a connection is the script's own doing: the pool's slow log (`request_slowlog_timeout`) \
+            shows where it spends its time.",
     field_docs: &[
         FieldDoc {
             name: "warn",
             ty: "duration",
             default: "\"5s\"",
-            doc: "Warn when a worker has waited this long for an answer.",
+            doc: "Warn when a worker has waited this long for an answer, or a PHP request has run \
+                  this long.",
         },
         FieldDoc {
             name: "fail",
@@ -93,7 +102,7 @@ struct Workers {
 }
 
 impl Check for Workers {
-    fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let proc = crate::sys::procfs::proc_root();
         if workers::find(&proc).is_empty() {
             return Ok(Outcome::skip(
@@ -114,40 +123,153 @@ impl Check for Workers {
                 s.workers.len()
             );
         }
+        let pages = crate::stack::php_ini::status_paths(&crate::init::sysroot());
+        let pools: BTreeSet<String> = s.workers.iter().filter_map(|w| w.pool.clone()).collect();
+        let reqs = fpm_status::of_pools(&pages, &pools, Instant::now() + ctx.op_timeout());
+        let slow = self.slow_requests(&s.waits, &reqs);
         let mut out = Outcome::pass(format!(
             "{seen} app-server worker(s), none waiting on a connection for {} or more",
             short(self.warn)
         ))
         .metric(Metric::new("workers", s.workers.len() as f64, ""))
         .metric(Metric::new("waiting", s.waits.len() as f64, "").thresholds(Some(1.0), None));
+        if reqs.read > 0 {
+            out = out.metric(
+                Metric::new("long_requests", slow.len() as f64, "").thresholds(Some(1.0), None),
+            );
+            if s.waits.is_empty() {
+                out.summary.push_str(&format!(
+                    ", no PHP request running for {} or more",
+                    short(self.warn)
+                ));
+            }
+        }
         if s.unreadable > 0 {
             out.details.push(format!(
                 "{} worker(s) could not be looked into (run as root)",
                 s.unreadable
             ));
         }
-        let Some(longest) = s.waits.first() else {
+        out.details.extend(reqs.errors.iter().cloned());
+        if s.waits.is_empty() && slow.is_empty() {
             return Ok(out);
-        };
-        let status_pages = crate::stack::php_ini::status_paths(&crate::init::sysroot());
+        }
         let mut worst = Status::Warn;
-        for w in s.waits.iter().take(20) {
-            let status = if w.waited >= self.fail {
-                Status::Fail
-            } else {
-                Status::Warn
-            };
-            worst = worst.worse(status);
-            out.push_finding(finding(w, status, &status_pages));
+        let found = s
+            .waits
+            .iter()
+            .map(|w| self.wait_finding(w, &reqs, &pages))
+            .chain(slow.iter().map(|(pool, p)| self.slow_finding(pool, p)));
+        for f in found.take(20) {
+            worst = worst.worse(f.status);
+            out.push_finding(f);
         }
         out.status = worst;
-        out.summary = format!(
-            "{} connection(s) of app-server workers waiting for an answer; longest: {}",
-            s.waits.len(),
-            wait_text(longest)
-        );
+        out.summary = match s.waits.first() {
+            Some(longest) => format!(
+                "{} connection(s) of app-server workers waiting for an answer; longest: {}",
+                s.waits.len(),
+                wait_text(longest, &reqs)
+            ),
+            None => format!(
+                "{} PHP request(s) running for {} or more; longest: {}",
+                slow.len(),
+                short(self.warn),
+                slow_text(slow[0].0, slow[0].1)
+            ),
+        };
         out.fix = out.findings.first().and_then(|f| f.fix.clone());
         Ok(out)
+    }
+}
+
+impl Workers {
+    fn status(&self, d: Duration) -> Status {
+        if d >= self.fail {
+            Status::Fail
+        } else {
+            Status::Warn
+        }
+    }
+
+    /// Requests running past the warn threshold whose worker waits on no connection (those
+    /// are told with their wait), longest first.
+    fn slow_requests<'a>(
+        &self,
+        waits: &[Wait],
+        reqs: &'a fpm_status::Requests,
+    ) -> Vec<(&'a str, &'a fpm_status::Proc)> {
+        let mut slow: Vec<(&str, &fpm_status::Proc)> = reqs
+            .by_pid
+            .values()
+            .filter(|(_, p)| p.running && p.duration >= self.warn)
+            .filter(|(_, p)| !waits.iter().any(|w| w.worker.pid == p.pid))
+            .map(|(pool, p)| (pool.as_str(), p))
+            .collect();
+        slow.sort_by_key(|(_, p)| (std::cmp::Reverse(p.duration), p.pid));
+        slow
+    }
+
+    fn wait_finding(&self, w: &Wait, reqs: &fpm_status::Requests, pages: &[StatusPage]) -> Finding {
+        let addr = w.remote.to_string();
+        // The status page's hint, where the page is enabled but was not read.
+        let page = w
+            .worker
+            .pool
+            .as_ref()
+            .filter(|_| serving(w, reqs).is_none())
+            .and_then(|pool| pages.iter().find(|p| &p.pool == pool))
+            .map_or(String::new(), |p| {
+                format!(
+                    "; the pool's status page ({}?full) shows the request each worker serves",
+                    crate::sanitize::terminal(&p.path)
+                )
+            });
+        let what = if w.connecting {
+            format!("{addr} does not accept connections in time")
+        } else {
+            format!("the service at {addr} is slow or hung")
+        };
+        Finding::new(
+            Subject::Address {
+                address: addr.clone(),
+            },
+            Cause::Timeout,
+            self.status(w.waited),
+            wait_text(w, reqs),
+        )
+        .fix(format!(
+            "{what}: check it (is it up, overloaded, reachable), and give the app a shorter timeout for it{page}"
+        ))
+    }
+
+    fn slow_finding(&self, pool: &str, p: &fpm_status::Proc) -> Finding {
+        let subject = match &p.script {
+            Some(path) => Subject::Path {
+                path: path.clone(),
+                line: None,
+            },
+            None => Subject::Process {
+                name: format!("php-fpm pool {pool}"),
+                pid: Some(p.pid),
+            },
+        };
+        let script = p
+            .script
+            .as_deref()
+            .map_or("the script".to_string(), crate::sanitize::terminal);
+        Finding::new(
+            subject,
+            Cause::Timeout,
+            self.status(p.duration),
+            slow_text(pool, p),
+        )
+        .fix(format!(
+            "{script} runs long without waiting on a connection: find where it spends its \
+                 time (set `request_slowlog_timeout` and `slowlog` in pool {} to log its \
+                 stack), and bound it with `request_terminate_timeout`",
+            crate::sanitize::terminal(pool)
+        ))
     }
 }
 
@@ -161,48 +283,36 @@ fn short(d: Duration) -> String {
     humantime::format_duration(d).to_string()
 }
 
-/// `php-fpm pool www (pid 812) has waited 8s on 127.0.0.1:8099`.
-fn wait_text(w: &Wait) -> String {
+/// The request a waiting FPM worker serves, from its pool's status page.
+fn serving<'a>(w: &Wait, reqs: &'a fpm_status::Requests) -> Option<&'a (String, fpm_status::Proc)> {
+    reqs.by_pid
+        .get(&w.worker.pid)
+        .filter(|(pool, p)| p.running && w.worker.pool.as_ref() == Some(pool))
+}
+
+/// `GET /checkout.php (pool www, pid 812)`.
+fn request_label(pool: &str, p: &fpm_status::Proc) -> String {
+    format!(
+        "{} (pool {}, pid {})",
+        p.request(),
+        crate::sanitize::terminal(pool),
+        p.pid
+    )
+}
+
+/// `GET /report.php (pool www, pid 813) has run 40s`.
+fn slow_text(pool: &str, p: &fpm_status::Proc) -> String {
+    format!("{} has run {}", request_label(pool, p), short(p.duration))
+}
+
+/// `GET /checkout.php (pool www, pid 812) has waited 8s on 127.0.0.1:8099`, or
+/// `php-fpm pool www (pid 812) …` where the request is not known.
+fn wait_text(w: &Wait, reqs: &fpm_status::Requests) -> String {
     let how = if w.connecting {
         "has tried to connect for"
     } else {
         "has waited"
     };
-    format!(
-        "{} {how} {} on {}",
-        w.worker.label(),
-        short(w.waited),
-        w.remote
-    )
-}
-
-fn finding(w: &Wait, status: Status, status_pages: &[(String, String)]) -> Finding {
-    let addr = w.remote.to_string();
-    let page = w
-        .worker
-        .pool
-        .as_ref()
-        .and_then(|pool| status_pages.iter().find(|(p, _)| p == pool))
-        .map_or(String::new(), |(_, path)| {
-            format!(
-                "; the pool's status page ({}?full) shows the request each worker serves",
-                crate::sanitize::terminal(path)
-            )
-        });
-    let what = if w.connecting {
-        format!("{addr} does not accept connections in time")
-    } else {
-        format!("the service at {addr} is slow or hung")
-    };
-    Finding::new(
-        Subject::Address {
-            address: addr.clone(),
-        },
-        Cause::Timeout,
-        status,
-        wait_text(w),
-    )
-    .fix(format!(
-        "{what}: check it (is it up, overloaded, reachable), and give the app a shorter timeout for it{page}"
-    ))
+    let who = serving(w, reqs).map_or_else(|| w.worker.label(), |(pool, p)| request_label(pool, p));
+    format!("{who} {how} {} on {}", short(w.waited), w.remote)
 }

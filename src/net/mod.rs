@@ -2,6 +2,7 @@
 //! expiry), and turning network errors into one precise sentence.
 
 pub mod errors;
+pub mod fastcgi;
 pub mod redact;
 pub mod tls;
 pub mod tls_reason;

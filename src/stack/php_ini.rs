@@ -1,7 +1,8 @@
 //! Where PHP-FPM's `memory_limit` is set on this host: each pool's
 //! `php_admin_value[memory_limit]`/`php_value[memory_limit]`, the FPM `conf.d/*.ini` files
 //! and `php.ini`, with file and line — so an "Allowed memory size exhausted" error can say
-//! where to raise the limit it hit.
+//! where to raise the limit it hit; and which pools enable their status page, and where they
+//! listen.
 
 use std::path::{Path, PathBuf};
 
@@ -160,30 +161,68 @@ pub fn explaining(settings: &[Setting], bytes: u64, log: &Path) -> Option<Settin
         .cloned()
 }
 
-/// The pools under `root` whose status page is enabled: (pool, `pm.status_path`).
-pub fn status_paths(root: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+/// A pool whose status page is enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusPage {
+    pub pool: String,
+    /// `pm.status_path`: `/status`.
+    pub path: String,
+    /// Where to ask for it: `pm.status_listen` when set, else the pool's `listen` (as
+    /// written, `$pool` replaced); `None` when the pool names neither.
+    pub listen: Option<String>,
+}
+
+/// The pools under `root` whose status page is enabled.
+pub fn status_paths(root: &Path) -> Vec<StatusPage> {
     let files = fpm_dirs(root)
         .into_iter()
         .flat_map(|(_, d)| crate::sys::expand_glob(&d.join("pool.d/*.conf")));
+    let mut out = Vec::new();
     for f in files.take(FILES_CAP) {
         let Ok(text) = crate::sys::readcap::read_text_capped(&f, crate::sys::readcap::DEFAULT_CAP)
         else {
             continue;
         };
-        let mut pool = String::new();
-        for raw in text.lines() {
-            let line = raw.split(';').next().unwrap_or("").trim();
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                pool = name.trim().to_string();
-            } else if let Some((k, v)) = line.split_once('=')
-                && k.trim() == "pm.status_path"
-            {
-                out.push((pool.clone(), v.trim().to_string()));
-            }
-        }
+        out.extend(status_pages_in(&text));
     }
     out
+}
+
+/// The status pages one pool file enables (`;` starts a comment).
+pub fn status_pages_in(text: &str) -> Vec<StatusPage> {
+    // Per pool: (status path, listen, status listen).
+    let mut pools: Vec<(String, [Option<String>; 3])> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.split(';').next().unwrap_or("").trim();
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            pools.push((name.trim().to_string(), Default::default()));
+            continue;
+        }
+        let Some((k, v)) = line.split_once('=') else {
+            continue;
+        };
+        let slot = match k.trim() {
+            "pm.status_path" => 0,
+            "listen" => 1,
+            "pm.status_listen" => 2,
+            _ => continue,
+        };
+        if let Some((_, vals)) = pools.last_mut() {
+            vals[slot] = Some(v.trim().trim_matches(['"', '\'']).to_string());
+        }
+    }
+    pools
+        .into_iter()
+        .filter(|(name, _)| name != "global")
+        .filter_map(|(pool, [path, listen, status_listen])| {
+            let listen = status_listen.or(listen).map(|l| l.replace("$pool", &pool));
+            Some(StatusPage {
+                path: path?,
+                listen,
+                pool,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,8 +288,33 @@ mod tests {
         );
         assert_eq!(
             status_paths(r),
-            vec![("www".to_string(), "/fpm-status".to_string())]
+            vec![StatusPage {
+                pool: "www".into(),
+                path: "/fpm-status".into(),
+                listen: None
+            }]
         );
         assert!(memory_limits(Path::new("/no/such/root")).is_empty());
+    }
+
+    #[test]
+    fn status_pages_with_where_to_ask_for_them() {
+        let text = "[global]\npm.status_path = /not-a-pool\n\
+                    [www]\nlisten = /run/php/$pool.sock\npm.status_path = /status ; on\n\
+                    [shop]\nlisten = 127.0.0.1:9001\npm.status_listen = \"127.0.0.1:9002\"\n\
+                    pm.status_path=/fpm\n\
+                    [quiet]\nlisten = 9003\n;pm.status_path = /off\n";
+        let page = |pool: &str, path: &str, listen: &str| StatusPage {
+            pool: pool.into(),
+            path: path.into(),
+            listen: Some(listen.into()),
+        };
+        assert_eq!(
+            status_pages_in(text),
+            vec![
+                page("www", "/status", "/run/php/www.sock"),
+                page("shop", "/fpm", "127.0.0.1:9002"),
+            ]
+        );
     }
 }

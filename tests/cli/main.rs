@@ -7,6 +7,7 @@ mod diagnosis;
 mod exit_codes;
 mod filesystem;
 mod fix;
+mod fpm_status;
 mod git_safety;
 mod layering;
 mod logs;
