@@ -336,4 +336,57 @@ mod tests {
             "cd '/srv/my app' && npm ci"
         );
     }
+
+    /// Every parser of untrusted text, fed the same input: none may panic.
+    fn parse_all(b: &[u8]) -> usize {
+        let mut n = 0;
+        n += npm::parse_package_lock(b, b).map_or(0, |l| l.len());
+        n += npm::parse_yarn_lock(b, b).map_or(0, |l| l.len());
+        n += composer::parse_lock(b).map_or(0, |l| l.len());
+        n += composer::parse_manifest(b).map_or(0, |l| l.len());
+        n += composer::parse_installed(b).map_or(0, |l| l.len());
+        n += python::parse_requirements(b).map_or(0, |l| l.len());
+        n += python::parse_poetry(b).map_or(0, |l| l.len());
+        n += python::parse_pipfile(b).map_or(0, |l| l.len());
+        n += python::parse_metadata(b).map_or(0, |(a, v)| a.len() + v.len());
+        n += bundler::parse_lock(b).map_or(0, |l| l.len());
+        n += bundler::parse_config(b).len();
+        let t = String::from_utf8_lossy(b);
+        n += npm::display_name(&t).len() + python::normalise(&t).len();
+        n += bundler::split_gem_dir(&t).map_or(0, |(a, v)| a.len() + v.len());
+        n += usize::from(python::same_version(&t, "1.0"));
+        n
+    }
+
+    #[test]
+    fn parsers_never_panic_on_random_or_near_valid_input() {
+        use proptest::prelude::*;
+        let fragment = prop_oneof![
+            Just("{\"packages\": {\"node_modules/a\": {\"version\": \"1\"}}}".to_string()),
+            Just("{\"dependencies\": {\"a\": {\"version\": \"1\", \"dependencies\": {".to_string()),
+            Just("\"a@^1\", a@~1:\n  version \"1.0.0\"\n".to_string()),
+            Just("GEM\n  specs:\n    rack (3.0.8)\n".to_string()),
+            Just("    x (".to_string()),
+            Just("[[package]]\nname = \"a\"\nversion = \"1\"\ngroups = [\"main\"]\n".to_string()),
+            Just("Name: a\nVersion: 1\n\n".to_string()),
+            Just("requests[x]==1.0 ; sys_platform == 'x' \\\n".to_string()),
+            Just("BUNDLE_PATH: \"é\"\n".to_string()),
+            Just("é\u{202e}\0\\".to_string()),
+            "[ -~]{0,40}".prop_map(|s| s),
+            prop::collection::vec(any::<u8>(), 0..64)
+                .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        ];
+        let text = prop::collection::vec(fragment, 0..24).prop_map(|f| f.concat());
+        let config = proptest::test_runner::Config {
+            cases: 256,
+            failure_persistence: None,
+            ..Default::default()
+        };
+        proptest::proptest!(config, |(text in text, raw in prop::collection::vec(any::<u8>(), 0..512))| {
+            let began = std::time::Instant::now();
+            parse_all(text.as_bytes());
+            parse_all(&raw);
+            prop_assert!(began.elapsed() < std::time::Duration::from_secs(2));
+        });
+    }
 }

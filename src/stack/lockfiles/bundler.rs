@@ -103,7 +103,7 @@ fn gems_in(dir: &Path, sub: &str) -> BTreeMap<String, BTreeSet<String>> {
 
 /// `rack-test-2.1.0` → (`rack-test`, `2.1.0`); `nokogiri-1.15.4-x86_64-linux` →
 /// (`nokogiri`, `1.15.4-x86_64-linux`): the version starts at the last `-` before a digit.
-fn split_gem_dir(dir: &str) -> Option<(&str, &str)> {
+pub(super) fn split_gem_dir(dir: &str) -> Option<(&str, &str)> {
     let at = dir
         .char_indices()
         .filter(|(i, c)| {

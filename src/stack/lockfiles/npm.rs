@@ -108,7 +108,7 @@ fn installed_version(app: &Path, key: &str) -> Option<String> {
 }
 
 /// `node_modules/a/node_modules/@s/b` → `@s/b (under a)`.
-fn display_name(key: &str) -> String {
+pub(super) fn display_name(key: &str) -> String {
     let parts: Vec<&str> = key
         .split("node_modules/")
         .map(|p| p.trim_end_matches('/'))

@@ -127,7 +127,7 @@ pub fn normalise(name: &str) -> String {
 
 /// PEP 440, enough for pins: case, a leading `v` and trailing `.0` release parts do not count
 /// (`==2.0` is satisfied by 2.0.0).
-fn same_version(a: &str, b: &str) -> bool {
+pub(super) fn same_version(a: &str, b: &str) -> bool {
     fn norm(v: &str) -> String {
         let v = v.trim().to_ascii_lowercase();
         let v = v.trim_start_matches('v');
