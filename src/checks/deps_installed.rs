@@ -115,7 +115,7 @@ impl DepsInstalled {
         let mut problems = Vec::new();
         for p in &self.paths {
             if !p.is_dir() {
-                if !(self.missing_ok && !p.exists()) {
+                if !self.missing_ok || p.exists() {
                     let what = if p.exists() {
                         "is not a directory"
                     } else {

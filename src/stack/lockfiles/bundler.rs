@@ -106,14 +106,14 @@ fn gems_in(dir: &Path, sub: &str) -> BTreeMap<String, BTreeSet<String>> {
 pub(super) fn split_gem_dir(dir: &str) -> Option<(&str, &str)> {
     let at = dir
         .char_indices()
-        .filter(|(i, c)| {
+        .rev()
+        .find(|(i, c)| {
             *c == '-'
                 && dir
                     .get(i + 1..)
                     .is_some_and(|r| r.starts_with(|d: char| d.is_ascii_digit()))
         })
-        .map(|(i, _)| i)
-        .last()?;
+        .map(|(i, _)| i)?;
     let (name, version) = (dir.get(..at)?, dir.get(at + 1..)?);
     (!name.is_empty()).then_some((name, version))
 }
