@@ -6,6 +6,7 @@ mod app_deps;
 mod command;
 mod config_error;
 mod configtest;
+mod deps_installed;
 mod disk;
 mod dns;
 mod env;
@@ -78,6 +79,7 @@ pub static KINDS: &[&Kind] = &[
     &http::KIND,
     &tcp::KIND,
     &app_deps::KIND,
+    &deps_installed::KIND,
     &dns::KIND,
     &command::KIND,
     &plugin::KIND,

@@ -7,6 +7,7 @@ pub mod env_addresses;
 pub mod env_sources;
 pub mod fpm_status;
 pub mod listeners;
+pub mod lockfiles;
 pub mod php_ini;
 pub mod probe;
 #[cfg(test)]

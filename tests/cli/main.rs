@@ -2,6 +2,7 @@
 
 mod app_deps;
 mod config_errors;
+mod deps;
 mod diagnose;
 mod diagnosis;
 mod exit_codes;

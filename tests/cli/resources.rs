@@ -27,6 +27,7 @@ fn builtin_checklist_runs_here() {
             "local-http",
             "local-https",
             "app-dependencies",
+            "deps-installed",
             "nginx-config",
             "apache-config",
             "php-fpm-config",
