@@ -34,7 +34,10 @@ pub static KIND: Kind = Kind {
                whose last hour is 1 MB costs about 1 MB), and the rotated `.1` file when the \
                window reaches into it. Timestamps of nginx, Apache 2.2/2.4, PHP and PHP-FPM, \
                syslog and ISO 8601 logs; lines without one (tracebacks) belong to the line \
-               before. Built-in patterns for PHP, Python, Node, Ruby, Java, Rust, nginx and \
+               before; a log with no timestamp at all that changed within the window has only its \
+               newest error block judged, as of its modification time. Units' journal \
+               (`journal`) through `journalctl --output json --reverse`, back to the window's \
+               start. Built-in patterns for PHP, Python, Node, Ruby, Java, Rust, nginx and \
                Apache; fatal errors fail, lesser errors warn.",
     fixes: "Open the source file at the line the newest fatal error names; for upstream errors, \
             the app server behind the web server is down or too slow.",
@@ -146,13 +149,13 @@ impl Spec for LogSpec {
                 ));
             }
         }
-        if let Some(d) = &self.journal_dir {
-            if self.journal.is_empty() || !d.get_ref().starts_with('/') {
-                return Err(SpanError::new(
-                    d.span(),
-                    "journal_dir: expected an absolute directory, with `journal` naming the units to read there",
-                ));
-            }
+        if let Some(d) = &self.journal_dir
+            && (self.journal.is_empty() || !d.get_ref().starts_with('/'))
+        {
+            return Err(SpanError::new(
+                d.span(),
+                "journal_dir: expected an absolute directory, with `journal` naming the units to read there",
+            ));
         }
         if self.paths.is_none() && self.from_config.is_empty() && self.journal.is_empty() {
             return Err(SpanError {
@@ -238,8 +241,7 @@ fn is_unit_name(u: &str) -> bool {
     !u.is_empty()
         && u.len() <= 256
         && !u.starts_with('-')
-        && u
-            .chars()
+        && u.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.:@\\*?[]".contains(c))
 }
 
@@ -459,17 +461,20 @@ impl Log {
     }
 
     /// A journal block is judged from its first line that is an error by itself (the lines
-    /// before it, like Node's `node:internal/…` banner, are context).
+    /// before it, like Node's `node:internal/…` banner, are context), or from a traceback's
+    /// first line.
     fn judge_block(
         &self,
         b: &journal::Block,
         groups: &mut HashMap<String, Group>,
         seen: &mut Seen,
     ) {
+        // A traceback written to stderr is one block from its first line.
+        let traceback = b.lines.first().is_some_and(|l| l.starts_with("Traceback"));
         let Some(head) = b
             .lines
             .iter()
-            .position(|l| self.patterns.classify(l, &[]).is_some())
+            .position(|l| traceback || self.patterns.classify(l, &[]).is_some())
         else {
             return;
         };
@@ -483,7 +488,14 @@ impl Log {
             unit: Some(unit),
             undated: false,
         };
-        self.judge(&b.lines[head], &b.lines[head + 1..], b.time, &src, groups, seen);
+        self.judge(
+            &b.lines[head],
+            &b.lines[head + 1..],
+            b.time,
+            &src,
+            groups,
+            seen,
+        );
     }
 
     fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
@@ -657,7 +669,11 @@ impl Check for Log {
         let scope = if names.len() == 1 {
             names[0].clone()
         } else {
-            let what = if self.journal.is_empty() { "files" } else { "sources" };
+            let what = if self.journal.is_empty() {
+                "files"
+            } else {
+                "sources"
+            };
             format!("{} {what}", names.len())
         };
         let Some(top) = list.first() else {

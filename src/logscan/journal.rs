@@ -224,7 +224,9 @@ impl Blocks {
             let pids: Vec<u32> = self.open.keys().copied().collect();
             out.extend(pids.into_iter().filter_map(|p| self.close(p)));
         }
-        let traceback = line.message.starts_with("Traceback (most recent call last)");
+        let traceback = line
+            .message
+            .starts_with("Traceback (most recent call last)");
         let o = self.open.entry(line.pid).or_insert_with(|| Open {
             unit: line.unit.clone(),
             lines: Vec::new(),
@@ -302,7 +304,11 @@ mod tests {
     #[test]
     fn a_dated_line_heads_the_traceback_after_it_and_processes_stay_apart() {
         let got = blocks(vec![
-            line(200.0, 7, "[2023-11-14 22:13:20 +0000] [7] [ERROR] Error handling request /"),
+            line(
+                200.0,
+                7,
+                "[2023-11-14 22:13:20 +0000] [7] [ERROR] Error handling request /",
+            ),
             line(200.0, 8, "other process"),
             line(200.001, 7, "Traceback (most recent call last):"),
             line(200.002, 7, "KeyError: 'x'"),
@@ -341,7 +347,10 @@ mod tests {
         );
         let bytes = parse(br#"{"__REALTIME_TIMESTAMP":"5","MESSAGE":[104,105,255]}"#).unwrap();
         assert_eq!(bytes.message, "hi\u{fffd}");
-        assert_eq!(parse(br#"{"__REALTIME_TIMESTAMP":"5","MESSAGE":null}"#), None);
+        assert_eq!(
+            parse(br#"{"__REALTIME_TIMESTAMP":"5","MESSAGE":null}"#),
+            None
+        );
         assert_eq!(parse(b"not json"), None);
         assert_eq!(parse(br#"{"MESSAGE":"no time"}"#), None);
     }

@@ -283,7 +283,8 @@ impl Lines<'_> {
         while !self.stopped {
             let Some(nl) = data.iter().position(|&b| b == b'\n') else {
                 let room = self.max_line.saturating_sub(self.partial.len());
-                self.partial.extend_from_slice(&data[..data.len().min(room)]);
+                self.partial
+                    .extend_from_slice(&data[..data.len().min(room)]);
                 return;
             };
             let room = self.max_line.saturating_sub(self.partial.len());
@@ -603,7 +604,11 @@ mod tests {
 
     #[test]
     fn stream_hands_out_lines_cut_to_the_cap() {
-        let (s, got) = stream_sh("printf 'a\\nbbbbbbbbbbbb\\nc'; echo oops >&2; exit 4", 5000, 99);
+        let (s, got) = stream_sh(
+            "printf 'a\\nbbbbbbbbbbbb\\nc'; echo oops >&2; exit 4",
+            5000,
+            99,
+        );
         assert_eq!(got, ["a", "bbbbbbbb", "c"]);
         assert_eq!((s.code, s.stopped, s.timed_out), (Some(4), false, false));
         assert_eq!(s.stderr.text(), "oops\n");

@@ -419,7 +419,10 @@ fn a_small_undated_log_changed_in_the_window_judges_its_newest_error_block() {
     assert_eq!(f["subject"]["line"], 9, "{c}");
     let text = f["text"].as_str().unwrap();
     assert!(text.contains("ZeroDivisionError"), "{c}");
-    assert!(text.ends_with("(the log has no timestamps: this is as of its modification time)"), "{c}");
+    assert!(
+        text.ends_with("(the log has no timestamps: this is as of its modification time)"),
+        "{c}"
+    );
     assert!(!c.to_string().contains("ImportError"), "{c}");
 }
 

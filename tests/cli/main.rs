@@ -7,6 +7,7 @@ mod diagnosis;
 mod exit_codes;
 mod filesystem;
 mod fix;
+mod journal;
 mod layering;
 mod logs;
 mod msrv;
