@@ -14,9 +14,10 @@ use super::tree::OneOrMany;
 use super::tree::max_details;
 use super::{Check, FieldDoc, Kind, Spec};
 use crate::check::{Ctx, Metric, Outcome, Status};
-use crate::finding::Finding;
+use crate::finding::{Finding, Subject};
 use crate::logscan::backward::Backward;
 use crate::logscan::classify::{Class, classify};
+use crate::logscan::journal;
 use crate::logscan::patterns::{self, Patterns, Severity};
 use crate::logscan::timestamp;
 use crate::sanitize;
@@ -33,7 +34,10 @@ pub static KIND: Kind = Kind {
                whose last hour is 1 MB costs about 1 MB), and the rotated `.1` file when the \
                window reaches into it. Timestamps of nginx, Apache 2.2/2.4, PHP and PHP-FPM, \
                syslog and ISO 8601 logs; lines without one (tracebacks) belong to the line \
-               before. Built-in patterns for PHP, Python, Node, Ruby, Java, Rust, nginx and \
+               before; a log with no timestamp at all that changed within the window has only its \
+               newest error block judged, as of its modification time. Units' journal \
+               (`journal`) through `journalctl --output json --reverse`, back to the window's \
+               start. Built-in patterns for PHP, Python, Node, Ruby, Java, Rust, nginx and \
                Apache; fatal errors fail, lesser errors warn.",
     fixes: "Open the source file at the line the newest fatal error names; for upstream errors, \
             the app server behind the web server is down or too slow.",
@@ -49,6 +53,18 @@ pub static KIND: Kind = Kind {
             ty: "list",
             default: "[]",
             doc: "Also read the error logs named in these servers' configurations: \"nginx\", \"apache\", \"php-fpm\".",
+        },
+        FieldDoc {
+            name: "journal",
+            ty: "list of units",
+            default: "[]",
+            doc: "Also read these systemd units' journal (`journalctl --unit`; globs allowed), newest first, back to the window's start.",
+        },
+        FieldDoc {
+            name: "journal_dir",
+            ty: "path",
+            default: "this host's journal",
+            doc: "Read `journal` from the journal files in this directory (`journalctl -D`).",
         },
         FieldDoc {
             name: "window",
@@ -100,6 +116,9 @@ struct LogSpec {
     paths: Option<OneOrMany>,
     #[serde(default)]
     from_config: Vec<Spanned<String>>,
+    #[serde(default)]
+    journal: Vec<Spanned<String>>,
+    journal_dir: Option<Spanned<String>>,
     window: Option<Dur>,
     patterns: Option<Spanned<Vec<String>>>,
     #[serde(default)]
@@ -122,10 +141,26 @@ impl Spec for LogSpec {
                 ));
             }
         }
-        if self.paths.is_none() && self.from_config.is_empty() {
+        for u in &self.journal {
+            if !is_unit_name(u.get_ref()) {
+                return Err(SpanError::new(
+                    u.span(),
+                    "journal: expected systemd unit names, like \"gunicorn.service\" or \"php*-fpm.service\"",
+                ));
+            }
+        }
+        if let Some(d) = &self.journal_dir
+            && (self.journal.is_empty() || !d.get_ref().starts_with('/'))
+        {
+            return Err(SpanError::new(
+                d.span(),
+                "journal_dir: expected an absolute directory, with `journal` naming the units to read there",
+            ));
+        }
+        if self.paths.is_none() && self.from_config.is_empty() && self.journal.is_empty() {
             return Err(SpanError {
                 span: None,
-                message: "a log check needs `paths` or `from_config`".into(),
+                message: "a log check needs `paths`, `from_config` or `journal`".into(),
             });
         }
         let span = self.patterns.as_ref().map(|p| p.span());
@@ -142,6 +177,8 @@ impl Spec for LogSpec {
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
+            journal: self.journal.into_iter().map(Spanned::into_inner).collect(),
+            journal_dir: self.journal_dir.map(|d| PathBuf::from(d.into_inner())),
             window: self.window.map_or(Duration::from_secs(3600), |d| d.0),
             patterns,
             missing_ok: self.missing_ok,
@@ -153,6 +190,8 @@ impl Spec for LogSpec {
 struct Log {
     paths: Vec<String>,
     from_config: Vec<String>,
+    journal: Vec<String>,
+    journal_dir: Option<PathBuf>,
     window: Duration,
     patterns: Patterns,
     missing_ok: bool,
@@ -176,6 +215,34 @@ struct Group {
     location: Option<(String, u32)>,
     /// What the entry says is wrong, read from its first occurrence.
     class: Class,
+    /// Read from this unit's journal, not from a file.
+    unit: Option<String>,
+    /// From a log without timestamps: its time is the file's modification time.
+    undated: bool,
+}
+
+/// Where an entry was read, as findings show it.
+struct Source {
+    shown: String,
+    unit: Option<String>,
+    undated: bool,
+}
+
+/// The previous entry's message and its normalised form, in buffers reused for a whole
+/// source: one bug repeated is counted without normalising it again.
+#[derive(Default)]
+struct Seen {
+    key: String,
+    prev: String,
+}
+
+/// A systemd unit name or glob, nothing journalctl could take for an option.
+fn is_unit_name(u: &str) -> bool {
+    !u.is_empty()
+        && u.len() <= 256
+        && !u.starts_with('-')
+        && u.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:@\\*?[]".contains(c))
 }
 
 /// What one file read taught.
@@ -214,13 +281,14 @@ impl Log {
         if mtime < cutoff {
             return Ok(scan); // not written to within the window
         }
-        let shown = sanitize::path(path);
+        let src = Source {
+            shown: sanitize::path(path),
+            unit: None,
+            undated: false,
+        };
         let mut lines = Backward::new(file)?.until(deadline);
         let mut pending: Vec<String> = Vec::new();
-        // The normalised message of the last error, and its text, in buffers reused for
-        // the whole file.
-        let mut key = String::new();
-        let mut prev = String::new();
+        let mut seen = Seen::default();
         let mut dated = false;
         let mut reached_start = true;
         let mut i = 0u64;
@@ -237,11 +305,7 @@ impl Log {
             let Some(ts) = timestamp::parse(&line, now) else {
                 if !dated && lines.bytes_read > 1 << 20 {
                     // No timestamp in the last MiB: this log cannot be dated line by line.
-                    // It was written within the window, so judge what was read as recent.
-                    scan.undated = true;
-                    reached_start = false;
                     pending.push(line);
-                    self.judge_undated(&pending, mtime, &shown, groups);
                     break;
                 }
                 if (pending.len() < 200 || !dated) && !line.trim().is_empty() {
@@ -255,52 +319,21 @@ impl Log {
                 break;
             }
             pending.reverse();
-            if let Some(sev) = self.patterns.classify(&line, &pending) {
-                // A traceback is told by its last line (the exception), not its first.
-                let traceback = !pending.is_empty()
-                    && (pending[0].starts_with("Traceback") || line.contains("Traceback"));
-                let last = pending
-                    .iter()
-                    .rev()
-                    .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "));
-                let msg: std::borrow::Cow<'_, str> = match last {
-                    Some(last) if traceback => format!("{line} … {}", last.trim()).into(),
-                    _ => line.as_str().into(),
-                };
-                let text = patterns::strip_timestamp(&msg);
-                // One bug repeated: the same text but for its numbers as the entry before
-                // (older lines come next) is the same group, without normalising again.
-                if !key.is_empty() && patterns::same_but_numbers(text, &prev) {
-                    if let Some(g) = groups.get_mut(key.as_str()) {
-                        g.count += 1;
-                    }
-                    pending.clear();
-                    continue;
-                }
-                prev.clear();
-                prev.push_str(text);
-                patterns::normalise_to(text, &mut key);
-                if let Some(g) = groups.get_mut(key.as_str()) {
-                    g.count += 1;
-                } else {
-                    let all: Vec<&str> = std::iter::once(line.as_str())
-                        .chain(pending.iter().map(String::as_str))
-                        .collect();
-                    groups.insert(
-                        key.clone(),
-                        Group {
-                            severity: sev,
-                            count: 1,
-                            newest: ts,
-                            line: clip(&msg, 300),
-                            file: shown.clone(),
-                            location: patterns::location(&all),
-                            class: classify(&line, &all[1..]),
-                        },
-                    );
-                }
-            }
+            self.judge(&line, &pending, ts, &src, groups, &mut seen);
             pending.clear();
+        }
+        if !dated && !pending.is_empty() {
+            // A log without timestamps changed within the window (its mtime says so): only
+            // its newest error block is judged, as of that time.
+            scan.undated = true;
+            reached_start = false;
+            let src = Source {
+                undated: true,
+                ..src
+            };
+            if let Some(block) = self.newest_block(&pending) {
+                self.judge(&block[0], &block[1..], mtime, &src, groups, &mut seen);
+            }
         }
         scan.bytes = lines.bytes_read;
         scan.timed_out |= lines.timed_out;
@@ -308,30 +341,161 @@ impl Log {
         Ok(scan)
     }
 
-    /// Count the errors among lines that carry no timestamp, all as of the file's mtime.
-    fn judge_undated(
+    /// Count one entry — its first line and the lines that continue it, oldest first — in
+    /// its group, or start one.
+    fn judge(
         &self,
-        lines: &[String],
-        mtime: i64,
-        shown: &str,
+        line: &str,
+        pending: &[String],
+        ts: i64,
+        src: &Source,
         groups: &mut HashMap<String, Group>,
+        seen: &mut Seen,
     ) {
-        for l in lines {
-            if let Some(sev) = self.patterns.classify(l, &[]) {
-                let g = groups
-                    .entry(patterns::normalise(l))
-                    .or_insert_with(|| Group {
-                        severity: sev,
-                        count: 0,
-                        newest: mtime,
-                        line: clip(l, 300),
-                        file: shown.to_string(),
-                        location: patterns::location(&[l.as_str()]),
-                        class: classify(l, &[]),
-                    });
+        let Some(sev) = self.patterns.classify(line, pending) else {
+            return;
+        };
+        // A traceback is told by its last line (the exception), not its first.
+        let traceback = !pending.is_empty()
+            && (pending[0].starts_with("Traceback") || line.contains("Traceback"));
+        let last = pending
+            .iter()
+            .rev()
+            .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "));
+        let msg: std::borrow::Cow<'_, str> = match last {
+            Some(last) if traceback => format!("{line} … {}", last.trim()).into(),
+            _ => line.into(),
+        };
+        let text = patterns::strip_timestamp(&msg);
+        // One bug repeated: the same text but for its numbers as the entry before (older
+        // lines come next) is the same group, without normalising again.
+        if !seen.key.is_empty() && patterns::same_but_numbers(text, &seen.prev) {
+            if let Some(g) = groups.get_mut(seen.key.as_str()) {
                 g.count += 1;
             }
+            return;
         }
+        seen.prev.clear();
+        seen.prev.push_str(text);
+        patterns::normalise_to(text, &mut seen.key);
+        if let Some(g) = groups.get_mut(seen.key.as_str()) {
+            g.count += 1;
+            return;
+        }
+        let all: Vec<&str> = std::iter::once(line)
+            .chain(pending.iter().map(String::as_str))
+            .collect();
+        groups.insert(
+            seen.key.clone(),
+            Group {
+                severity: sev,
+                count: 1,
+                newest: ts,
+                line: clip(&msg, 300),
+                file: src.shown.clone(),
+                location: patterns::location(&all),
+                class: classify(line, &all[1..]),
+                unit: src.unit.clone(),
+                undated: src.undated,
+            },
+        );
+    }
+
+    /// The newest error among lines read newest first, with the lines around it that belong
+    /// to it (indented frames, back to a traceback's start): oldest first, at most 200.
+    fn newest_block(&self, lines: &[String]) -> Option<Vec<String>> {
+        let at = lines
+            .iter()
+            .position(|l| self.patterns.classify(l, &[]).is_some())?;
+        let indented = |l: &str| l.starts_with([' ', '\t']);
+        let mut newest = at;
+        while newest > 0 && at - newest < 100 && indented(&lines[newest - 1]) {
+            newest -= 1;
+        }
+        let mut oldest = at;
+        while let Some(older) = lines.get(oldest + 1) {
+            let traceback = older.starts_with("Traceback");
+            if oldest - at >= 100 || !(traceback || indented(older) || indented(&lines[oldest])) {
+                break;
+            }
+            oldest += 1;
+            if traceback {
+                break;
+            }
+        }
+        Some(lines[newest..=oldest].iter().rev().cloned().collect())
+    }
+
+    /// Read the units' journal back to `cutoff`, counting its errors like a file's.
+    fn scan_journal(
+        &self,
+        cutoff: i64,
+        now: i64,
+        groups: &mut HashMap<String, Group>,
+        deadline: std::time::Instant,
+    ) -> Result<journal::Read, journal::Error> {
+        let mut blocks = journal::Blocks::new(now);
+        let mut closed = Vec::new();
+        let mut seen = Seen::default();
+        let mut take = |closed: &mut Vec<journal::Block>, seen: &mut Seen| {
+            for b in closed.drain(..) {
+                self.judge_block(&b, groups, seen);
+            }
+        };
+        let read = journal::read(
+            &journal::Query {
+                units: &self.journal,
+                dir: self.journal_dir.as_deref(),
+                since: cutoff,
+                timeout: deadline.saturating_duration_since(std::time::Instant::now()),
+            },
+            &mut |line| {
+                blocks.push(line, &mut closed);
+                take(&mut closed, &mut seen);
+                true
+            },
+        );
+        blocks.finish(&mut closed);
+        take(&mut closed, &mut seen);
+        read
+    }
+
+    /// A journal block is judged from its first line that is an error by itself (the lines
+    /// before it, like Node's `node:internal/…` banner, are context), or from a traceback's
+    /// first line.
+    fn judge_block(
+        &self,
+        b: &journal::Block,
+        groups: &mut HashMap<String, Group>,
+        seen: &mut Seen,
+    ) {
+        // A traceback written to stderr is one block from its first line.
+        let traceback = b.lines.first().is_some_and(|l| l.starts_with("Traceback"));
+        let Some(head) = b
+            .lines
+            .iter()
+            .position(|l| traceback || self.patterns.classify(l, &[]).is_some())
+        else {
+            return;
+        };
+        let unit = if b.unit.is_empty() {
+            self.journal.join(", ")
+        } else {
+            b.unit.clone()
+        };
+        let src = Source {
+            shown: format!("the journal of {}", sanitize::terminal(&unit)),
+            unit: Some(unit),
+            undated: false,
+        };
+        self.judge(
+            &b.lines[head],
+            &b.lines[head + 1..],
+            b.time,
+            &src,
+            groups,
+            seen,
+        );
     }
 
     fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
@@ -362,7 +526,7 @@ impl Check for Log {
         let cutoff = now - self.window.as_secs() as i64;
         let (files, missing) = self.files();
         let window = humantime::format_duration(self.window).to_string();
-        if files.is_empty() {
+        if files.is_empty() && self.journal.is_empty() {
             if self.missing_ok || (self.paths.is_empty() && !self.from_config.is_empty()) {
                 return Ok(Outcome::skip(match missing.is_empty() {
                     true => format!("no error logs found for {}", self.from_config.join(", ")),
@@ -389,9 +553,8 @@ impl Check for Log {
                         bytes += scan.bytes;
                         if scan.undated {
                             out.details.push(format!(
-                                "{}: no timestamps recognised; the last {} read were judged as recent",
-                                sanitize::path(&current),
-                                fmt_bytes(scan.bytes)
+                                "{}: no timestamps recognised; it changed within the window, so only its newest error block was judged, as of its modification time",
+                                sanitize::path(&current)
                             ));
                         }
                         if scan.timed_out {
@@ -417,6 +580,35 @@ impl Check for Log {
                     Err(e) => errors.push(format!("{e:#}")),
                 }
                 break;
+            }
+        }
+        if !self.journal.is_empty() {
+            let units = sanitize::terminal(&self.journal.join(", "));
+            match self.scan_journal(cutoff, now, &mut groups, deadline) {
+                Ok(read) => {
+                    bytes += read.bytes;
+                    if read.timed_out {
+                        timed_out = true;
+                        out.details.push(format!(
+                            "the journal of {units}: reading stopped at the time limit after {} entries; older entries were not read (raise `timeout`)",
+                            read.entries
+                        ));
+                    }
+                }
+                Err(journal::Error::NotInstalled) if files.is_empty() => {
+                    return Ok(Outcome::skip(format!(
+                        "journalctl is not installed here, so the journal of {units} cannot be read"
+                    )));
+                }
+                Err(journal::Error::NotInstalled) => out.details.push(format!(
+                    "journalctl is not installed here: the journal of {units} was not read"
+                )),
+                Err(journal::Error::Denied) => errors.push(format!(
+                    "cannot read the journal of {units}: run as root or in group systemd-journal/adm"
+                )),
+                Err(journal::Error::Failed(why)) => {
+                    errors.push(format!("cannot read the journal of {units}: {why}"));
+                }
             }
         }
         let host = Host::cached();
@@ -467,11 +659,22 @@ impl Check for Log {
         for e in &errors {
             out.details.push(e.clone());
         }
-        let names: Vec<String> = files.iter().map(|f| sanitize::path(f)).collect();
+        let mut names: Vec<String> = files.iter().map(|f| sanitize::path(f)).collect();
+        if !self.journal.is_empty() {
+            names.push(format!(
+                "the journal of {}",
+                sanitize::terminal(&self.journal.join(", "))
+            ));
+        }
         let scope = if names.len() == 1 {
             names[0].clone()
         } else {
-            format!("{} files", names.len())
+            let what = if self.journal.is_empty() {
+                "files"
+            } else {
+                "sources"
+            };
+            format!("{} {what}", names.len())
         };
         let Some(top) = list.first() else {
             out.summary = format!(
@@ -520,7 +723,7 @@ impl Check for Log {
 /// The finding for one distinct error: its class decides the fix.
 fn finding_of(g: &Group, host: &Host) -> Finding {
     let text = patterns::strip_timestamp(&g.line);
-    super::log_finding::finding(
+    let mut f = super::log_finding::finding(
         &Entry {
             class: &g.class,
             text,
@@ -531,5 +734,22 @@ fn finding_of(g: &Group, host: &Host) -> Finding {
             newest: g.newest,
         },
         host,
-    )
+    );
+    if let Some(unit) = &g.unit {
+        // A journal is no file: the unit is the subject, and journalctl reads it in context.
+        if f.subject == Subject::path(g.file.as_str()) {
+            f.subject = Subject::Unit { unit: unit.clone() };
+        }
+        if let Some(fix) = f.fix.as_mut().filter(|x| x.text.starts_with("tail -n 50 ")) {
+            fix.text = format!(
+                "journalctl --unit {} -n 50 --no-pager    # read the newest errors in context",
+                crate::shell::shell_quote(unit)
+            );
+        }
+    }
+    if g.undated {
+        f.text
+            .push_str(" (the log has no timestamps: this is as of its modification time)");
+    }
+    f
 }

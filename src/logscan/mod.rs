@@ -4,5 +4,6 @@
 
 pub mod backward;
 pub mod classify;
+pub mod journal;
 pub mod patterns;
 pub mod timestamp;

@@ -122,7 +122,10 @@ const GRACE: Duration = Duration::from_millis(200);
 /// After a timeout kill, how long the leader may take to die before it is left to a reaper.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
-pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
+/// Start `spec`'s program in its own process group (so a timeout kills everything it
+/// started), its output piped, and register the group, under one lock, so an interrupt
+/// cannot fall in between.
+fn start(spec: &Spec<'_>) -> Result<std::process::Child, String> {
     let program = spec.argv.first().ok_or("empty command")?;
     let resolved = which(program)
         .ok_or_else(|| format!("{program}: not found (is it installed, and on PATH?)"))?;
@@ -134,23 +137,23 @@ pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
     if spec.clear_env {
         cmd.env_clear();
     }
-    cmd.envs(spec.env)
-        // Its own process group, so a timeout kills everything it started.
-        .process_group(0);
+    cmd.envs(spec.env).process_group(0);
     if let Some(d) = spec.cwd {
         cmd.current_dir(d);
     }
+    let mut live = registry();
+    if live.closed {
+        return Err(format!("{program}: not started: sitedoctor is stopping"));
+    }
+    let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
+    live.groups.insert(child.id() as i32);
+    Ok(child)
+}
+
+pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
+    let program = spec.argv.first().ok_or("empty command")?;
     let t0 = Instant::now();
-    let mut child = {
-        // Started and registered under one lock, so an interrupt cannot fall in between.
-        let mut live = registry();
-        if live.closed {
-            return Err(format!("{program}: not started: sitedoctor is stopping"));
-        }
-        let child = cmd.spawn().map_err(|e| spawn_error(program, &e))?;
-        live.groups.insert(child.id() as i32);
-        child
-    };
+    let mut child = start(spec)?;
     let pgid = child.id() as i32;
     let pipes = [
         child.stdout.take().map(OwnedFd::from),
@@ -189,6 +192,169 @@ pub fn run(spec: &Spec<'_>) -> Result<Finished, String> {
         stderr,
         took: t0.elapsed(),
     })
+}
+
+/// How a streamed run ended.
+#[derive(Debug)]
+pub struct Streamed {
+    /// `None` when killed (by us: at the deadline, or because the reader had enough).
+    pub code: Option<i32>,
+    /// The deadline passed before the output ended.
+    pub timed_out: bool,
+    /// The reader asked for no more lines; the program was killed.
+    pub stopped: bool,
+    /// Bytes of standard output read.
+    pub bytes: u64,
+    pub stderr: Captured,
+}
+
+/// Run a program whose output may be large (a journal), handing `on_line` each line of its
+/// standard output as it arrives, newline removed and cut to `max_line` bytes. Memory stays
+/// bounded whatever it prints; it is killed, with its group, when `on_line` returns false
+/// or the timeout passes. Standard error is captured up to [`CAPTURE_CAP`].
+pub fn stream(
+    spec: &Spec<'_>,
+    max_line: usize,
+    on_line: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<Streamed, String> {
+    let program = spec.argv.first().ok_or("empty command")?;
+    let deadline = Instant::now().checked_add(spec.timeout);
+    let mut child = start(spec)?;
+    let pgid = child.id() as i32;
+    let pipes = [
+        child.stdout.take().map(OwnedFd::from),
+        child.stderr.take().map(OwnedFd::from),
+    ];
+    let mut lines = Lines {
+        partial: Vec::new(),
+        max_line,
+        on_line,
+        stopped: false,
+    };
+    let (w, bytes) = read_lines(pipes, deadline, &mut lines);
+    kill_group(pgid);
+    registry().groups.remove(&pgid);
+    // Its whole group is killed: the leader dies now (a leader stuck in the kernel is left
+    // to a reaper, as in `run`).
+    let status = if w.timed_out || lines.stopped {
+        std::thread::spawn(move || child.wait());
+        None
+    } else {
+        child.wait().ok()
+    };
+    let Watched {
+        captured: [_, stderr],
+        timed_out,
+        error,
+        ..
+    } = w;
+    if let Some(e) = error {
+        return Err(format!("{program}: {e}"));
+    }
+    Ok(Streamed {
+        code: status.and_then(|s| s.code()),
+        timed_out,
+        stopped: lines.stopped,
+        bytes,
+        stderr,
+    })
+}
+
+/// Splits standard output into lines for [`stream`]'s reader.
+struct Lines<'f> {
+    partial: Vec<u8>,
+    max_line: usize,
+    on_line: &'f mut dyn FnMut(&[u8]) -> bool,
+    stopped: bool,
+}
+
+impl Lines<'_> {
+    fn feed(&mut self, mut data: &[u8]) {
+        while !self.stopped {
+            let Some(nl) = data.iter().position(|&b| b == b'\n') else {
+                let room = self.max_line.saturating_sub(self.partial.len());
+                self.partial
+                    .extend_from_slice(&data[..data.len().min(room)]);
+                return;
+            };
+            let room = self.max_line.saturating_sub(self.partial.len());
+            self.partial.extend_from_slice(&data[..nl.min(room)]);
+            self.stopped = !(self.on_line)(&self.partial);
+            self.partial.clear();
+            data = &data[nl + 1..];
+        }
+    }
+
+    fn finish(&mut self) {
+        if !self.stopped && !self.partial.is_empty() {
+            self.stopped = !(self.on_line)(&self.partial);
+        }
+    }
+}
+
+/// Read standard output into `lines` and standard error into a capped capture until both
+/// close, the reader stops, or the deadline passes; the bytes of output read.
+fn read_lines(
+    mut pipes: [Option<OwnedFd>; 2],
+    deadline: Option<Instant>,
+    lines: &mut Lines<'_>,
+) -> (Watched, u64) {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut w = Watched::default();
+    let mut bytes = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    while pipes.iter().any(Option::is_some) && !lines.stopped {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| d <= now) {
+            w.timed_out = true;
+            return (w, bytes);
+        }
+        let timeout = deadline.and_then(|d| rustix::fs::Timespec::try_from(d - now).ok());
+        let mut fds: Vec<PollFd<'_>> = pipes
+            .iter()
+            .flatten()
+            .map(|p| PollFd::new(p, PollFlags::IN))
+            .collect();
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                w.error = Some(format!("cannot watch it: {}", super::io_reason(&e.into())));
+                return (w, bytes);
+            }
+        }
+        let ready: Vec<bool> = fds.iter().map(|f| !f.revents().is_empty()).collect();
+        drop(fds);
+        let mut k = 0;
+        for (i, pipe) in pipes.iter_mut().enumerate() {
+            let Some(fd) = pipe.as_ref() else {
+                continue;
+            };
+            if ready[k] {
+                let open = if i == 0 {
+                    match rustix::io::read(fd, &mut buf) {
+                        Ok(0) => false,
+                        Ok(n) => {
+                            bytes += n as u64;
+                            lines.feed(&buf[..n]);
+                            true
+                        }
+                        Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN) => true,
+                        Err(_) => false,
+                    }
+                } else {
+                    read_some(fd, &mut w.captured[1])
+                };
+                if !open {
+                    *pipe = None;
+                    if i == 0 {
+                        lines.finish();
+                    }
+                }
+            }
+            k += 1;
+        }
+    }
+    (w, bytes)
 }
 
 /// What watching a running child saw.
@@ -424,6 +590,56 @@ mod tests {
         let f = sh("head -c 1000000 /dev/zero", 10_000);
         assert_eq!(f.stdout.bytes.len(), CAPTURE_CAP);
         assert_eq!(f.stdout.dropped, 1_000_000 - CAPTURE_CAP as u64);
+    }
+
+    fn stream_sh(script: &str, timeout_ms: u64, stop_at: usize) -> (Streamed, Vec<String>) {
+        let argv = vec!["sh".to_string(), "-c".to_string(), script.to_string()];
+        let mut got = Vec::new();
+        let s = stream(
+            &Spec {
+                argv: &argv,
+                env: &BTreeMap::new(),
+                cwd: None,
+                timeout: Duration::from_millis(timeout_ms),
+                clear_env: false,
+            },
+            8,
+            &mut |l| {
+                got.push(String::from_utf8_lossy(l).into_owned());
+                got.len() < stop_at
+            },
+        )
+        .unwrap();
+        (s, got)
+    }
+
+    #[test]
+    fn stream_hands_out_lines_cut_to_the_cap() {
+        let (s, got) = stream_sh(
+            "printf 'a\\nbbbbbbbbbbbb\\nc'; echo oops >&2; exit 4",
+            5000,
+            99,
+        );
+        assert_eq!(got, ["a", "bbbbbbbb", "c"]);
+        assert_eq!((s.code, s.stopped, s.timed_out), (Some(4), false, false));
+        assert_eq!(s.stderr.text(), "oops\n");
+    }
+
+    #[test]
+    fn stream_stops_when_the_reader_has_enough() {
+        // `yes` never ends by itself: only the stop can end this run before its timeout.
+        let (s, got) = stream_sh("yes", 30_000, 1000);
+        assert_eq!(got.len(), 1000);
+        assert!(s.stopped && !s.timed_out);
+    }
+
+    #[test]
+    fn stream_is_bounded_by_its_timeout() {
+        let marker = format!("600.{}4", std::process::id());
+        let (s, got) = stream_sh(&format!("echo one; sleep {marker}"), 300, 99);
+        assert_eq!(got, ["one"]);
+        assert!(s.timed_out);
+        assert!(gone(&marker), "the sleep outlived the timeout");
     }
 
     #[test]

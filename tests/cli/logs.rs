@@ -401,3 +401,43 @@ fn a_fifo_at_a_log_path_hides_no_fatal_and_costs_no_timeout() {
         "{c:#}"
     );
 }
+
+/// A small log without timestamps (a process's stderr) that changed within the window: its
+/// newest error block is judged as of the file's mtime, older errors in it are not.
+#[test]
+fn a_small_undated_log_changed_in_the_window_judges_its_newest_error_block() {
+    let env = TestEnv::new();
+    let log = "Traceback (most recent call last):\n  File \"/srv/old/app.py\", line 3, in <module>\nImportError: cannot import name 'old'\nstarting again\nTraceback (most recent call last):\n  File \"/srv/app/app.py\", line 9, in index\n    return 1/0\nZeroDivisionError: division by zero\n";
+    let p = env.file("stderr.log", log);
+    let (c, out) = check(&env, &[&p], "");
+    out.expect_code(2);
+    assert_eq!(c["status"], "fail", "{c}");
+    let findings = c["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "only the newest block: {c}");
+    let f = &findings[0];
+    assert_eq!(f["subject"]["path"], "/srv/app/app.py", "{c}");
+    assert_eq!(f["subject"]["line"], 9, "{c}");
+    let text = f["text"].as_str().unwrap();
+    assert!(text.contains("ZeroDivisionError"), "{c}");
+    assert!(
+        text.ends_with("(the log has no timestamps: this is as of its modification time)"),
+        "{c}"
+    );
+    assert!(!c.to_string().contains("ImportError"), "{c}");
+}
+
+#[test]
+fn an_undated_log_not_changed_in_the_window_is_not_judged() {
+    let env = TestEnv::new();
+    let p = env.file("stderr.log", "ZeroDivisionError: division by zero\n");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&p)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let (c, out) = check(&env, &[&p], "");
+    out.expect_code(0);
+    assert_eq!(c["status"], "pass", "{c}");
+}

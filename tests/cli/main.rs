@@ -10,6 +10,7 @@ mod filesystem;
 mod fix;
 mod fpm_status;
 mod git_safety;
+mod journal;
 mod layering;
 mod logs;
 mod msrv;
