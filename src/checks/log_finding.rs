@@ -202,6 +202,18 @@ pub fn finding(e: &Entry<'_>, host: &Host) -> Finding {
         Class::TooManyOpenFiles => f(Subject::path(e.log), Cause::Resources).fix(
             "the server ran out of file descriptors: raise LimitNOFILE= in its systemd unit (and nginx's worker_rlimit_nofile), then restart it",
         ),
+        Class::MissingModule {
+            stack,
+            module,
+            from,
+            env,
+        } => f(code_subject(e), Cause::Deploy).fix(super::log_deps::missing_module_fix(
+            *stack,
+            module,
+            from.as_deref(),
+            env.as_deref(),
+            e.log,
+        )),
         Class::Other => {
             let subject = code_subject(e);
             let fix = match e.location {

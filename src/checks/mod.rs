@@ -18,6 +18,7 @@ mod judge;
 mod load;
 mod log;
 pub mod log_finding;
+mod log_deps;
 mod log_stack;
 mod memory;
 mod permissions;

@@ -37,6 +37,16 @@ pub enum Peer {
     Unknown,
 }
 
+/// Whose dependencies a [`Class::MissingModule`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stack {
+    Node,
+    Python,
+    Ruby,
+    Php,
+}
+
 /// The class of one error line, with what it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Class {
@@ -73,6 +83,16 @@ pub enum Class {
     PermissionDenied { path: String },
     /// The process ran out of file descriptors.
     TooManyOpenFiles,
+    /// A dependency the app could not load: the deploy did not install it.
+    MissingModule {
+        stack: Stack,
+        /// `express`, `flask_login`, `nokogiri`, `Monolog\Logger`, `vendor/autoload.php`.
+        module: String,
+        /// The file that asked for it, when the entry names one.
+        from: Option<String>,
+        /// The virtualenv the traceback ran in (`/srv/app/venv`), when a frame shows it.
+        env: Option<String>,
+    },
     /// Nothing more specific: the line's own file and line are the lead.
     Other,
 }
@@ -131,6 +151,18 @@ pattern!(
     denied_path,
     r#"(?:Unable to open primary script: |filesystem path '|AH00529: |open\(\) "|stat\(\) "|include(?:_once)?\(|require(?:_once)?\(|fopen\(|file_get_contents\(|opendir\()(?P<p>/[^"'\s,)]{1,1000})"#
 );
+pattern!(
+    missing_module,
+    r#"Cannot find (?:module|package) '(?P<node>[^'\n]{1,214})'|No module named '?(?P<py>[\w.]{1,200})|cannot load such file -- (?P<rb>[\w./+-]{1,200})|Could not find gem '(?P<gem>[\w.-]{1,100})|Could not find (?P<gem2>[A-Za-z][\w.-]{0,99}?)(?:-\d[\w.]*)? in (?:locally installed gems|any of the (?:gem )?sources)|(?P<autoload>/[^\s'"()]{0,1000}/vendor/autoload\.php)|Class ["'](?P<php>[\w\\]{1,200})["'] not found"#
+);
+pattern!(
+    node_from,
+    r"Require stack:\s*\n- (?P<f>/[^\n]{1,1000})|imported from (?P<f2>/[^\s]{1,1000})"
+);
+pattern!(
+    venv,
+    r#"File "(?P<v>/[^"]{1,1000}?)/lib/python[\d.]+/site-packages/"#
+);
 pattern!(fds, r"Too many open files|\(24: |errno=24\b|EMFILE");
 pattern!(
     unreachable,
@@ -175,6 +207,9 @@ pub fn classify(line: &str, rest: &[&str]) -> Class {
     let whole = EntryText::new(line, rest);
     if let Some(var) = missing_env(whole.text()) {
         return Class::MissingEnv { var };
+    }
+    if let Some(m) = missing_dependency(whole.text(), line, rest) {
+        return m;
     }
     if let Some(c) = memory().captures(line) {
         return Class::MemoryExhausted {
@@ -286,6 +321,39 @@ fn missing_env(text: &str) -> Option<String> {
         return None;
     }
     Some(name.to_string())
+}
+
+/// A module, package, gem or class the app could not load, with the file that asked for it.
+fn missing_dependency(text: &str, line: &str, rest: &[&str]) -> Option<Class> {
+    let c = missing_module().captures(text)?;
+    let located = || {
+        let all: Vec<&str> = std::iter::once(line).chain(rest.iter().copied()).collect();
+        crate::logscan::patterns::location(&all).map(|(f, _)| f)
+    };
+    let (stack, module, from) = if let Some(m) = c.name("node") {
+        let from = node_from()
+            .captures(text)
+            .and_then(|f| f.name("f").or_else(|| f.name("f2")))
+            .map(|f| f.as_str().trim().to_string());
+        (Stack::Node, m.as_str(), from.or_else(located))
+    } else if let Some(m) = c.name("py") {
+        (Stack::Python, m.as_str(), located())
+    } else if let Some(m) = c.name("rb").or_else(|| c.name("gem")).or_else(|| c.name("gem2")) {
+        (Stack::Ruby, m.as_str(), located())
+    } else if let Some(m) = c.name("autoload") {
+        (Stack::Php, m.as_str(), located())
+    } else {
+        (Stack::Php, c.name("php")?.as_str(), located())
+    };
+    let env = (stack == Stack::Python)
+        .then(|| venv().captures(text).map(|v| v["v"].to_string()))
+        .flatten();
+    Some(Class::MissingModule {
+        stack,
+        module: module.to_string(),
+        from,
+        env,
+    })
 }
 
 fn unreachable_class(text: &str) -> Class {
