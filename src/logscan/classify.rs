@@ -153,15 +153,15 @@ pattern!(
 );
 pattern!(
     missing_module,
-    r#"Cannot find (?:module|package) '(?P<node>[^'\n]{1,214})'|No module named '?(?P<py>[\w.]{1,200})|cannot load such file -- (?P<rb>[\w./+-]{1,200})|Could not find gem '(?P<gem>[\w.-]{1,100})|Could not find (?P<gem2>[A-Za-z][\w.-]{0,99}?)(?:-\d[\w.]*)? in (?:locally installed gems|any of the (?:gem )?sources)|(?P<autoload>/[^\s'"()]{0,1000}/vendor/autoload\.php)|Class ["'](?P<php>[\w\\]{1,200})["'] not found"#
+    r#"Cannot find (?:module|package) '(?P<node>[^'\n]+)'|No module named '?(?P<py>[A-Za-z0-9_.]+)|cannot load such file -- (?P<rb>[A-Za-z0-9_./+-]+)|Could not find gem '(?P<gem>[A-Za-z0-9_.-]+)|Could not find (?P<gem2>[A-Za-z][A-Za-z0-9_.-]*?)(?:-[0-9][A-Za-z0-9_.]*)? in (?:locally installed gems|any of the (?:gem )?sources)|(?P<autoload>/[^\s'"()]*/vendor/autoload\.php)|Class ["'](?P<php>[A-Za-z0-9_\\]+)["'] not found"#
 );
 pattern!(
     node_from,
-    r"Require stack:\s*\n- (?P<f>/[^\n]{1,1000})|imported from (?P<f2>/[^\s]{1,1000})"
+    r"Require stack:\s*\n- (?P<f>/[^\n]+)|imported from (?P<f2>/\S+)"
 );
 pattern!(
     venv,
-    r#"File "(?P<v>/[^"]{1,1000}?)/lib/python[\d.]+/site-packages/"#
+    r#"File "(?P<v>/[^"]+?)/lib/python[0-9.]+/site-packages/"#
 );
 pattern!(fds, r"Too many open files|\(24: |errno=24\b|EMFILE");
 pattern!(
@@ -606,6 +606,59 @@ mod tests {
     }
 
     #[test]
+    fn dependencies_a_deploy_forgot() {
+        let node = [
+            "2026-11-30T01:02:03: node:internal/modules/cjs/loader:1228",
+            "Error: Cannot find module 'express'",
+            "Require stack:",
+            "- /srv/shop/server.js",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "    at Object.<anonymous> (/srv/shop/server.js:1:17)",
+        ];
+        assert_eq!(
+            classify(node[0], &node[1..]),
+            Class::MissingModule {
+                stack: Stack::Node,
+                module: "express".into(),
+                from: Some("/srv/shop/server.js".into()),
+                env: None
+            }
+        );
+        let esm = "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'fastify' imported from /srv/api/index.mjs";
+        assert!(matches!(c(esm), Class::MissingModule { stack: Stack::Node, module, from: Some(f), .. }
+            if module == "fastify" && f == "/srv/api/index.mjs"));
+        let py = [
+            "[2026-11-30 01:02:03 +0000] [7] [ERROR] Exception in worker process",
+            "Traceback (most recent call last):",
+            "  File \"/srv/shop/venv/lib/python3.11/site-packages/gunicorn/arbiter.py\", line 609, in spawn_worker",
+            "  File \"/srv/shop/app.py\", line 3, in <module>",
+            "    from flask_login import LoginManager",
+            "ModuleNotFoundError: No module named 'flask_login'",
+        ];
+        assert_eq!(
+            classify(py[0], &py[1..]),
+            Class::MissingModule {
+                stack: Stack::Python,
+                module: "flask_login".into(),
+                from: Some("/srv/shop/app.py".into()),
+                env: Some("/srv/shop/venv".into())
+            }
+        );
+        let rb = "/srv/blog/config/boot.rb:4:in `require': cannot load such file -- bootsnap/setup (LoadError)";
+        assert!(matches!(c(rb), Class::MissingModule { stack: Stack::Ruby, module, from: Some(f), .. }
+            if module == "bootsnap/setup" && f == "/srv/blog/config/boot.rb"));
+        let gem = "Could not find rack-3.0.8 in locally installed gems (Bundler::GemNotFound)";
+        assert!(matches!(c(gem), Class::MissingModule { stack: Stack::Ruby, module, .. } if module == "rack"));
+        let autoload = "PHP Fatal error:  Uncaught Error: Failed opening required '/var/www/shop/vendor/autoload.php' (include_path='.:/usr/share/php') in /var/www/shop/public/index.php:5";
+        assert!(matches!(c(autoload), Class::MissingModule { stack: Stack::Php, module, from: Some(f), .. }
+            if module == "/var/www/shop/vendor/autoload.php" && f == "/var/www/shop/public/index.php"));
+        let class = r#"PHP Fatal error:  Uncaught Error: Class "Monolog\Logger" not found in /var/www/shop/src/Log.php:12"#;
+        assert!(matches!(c(class), Class::MissingModule { stack: Stack::Php, module, .. } if module == "Monolog\\Logger"));
+        // A code bug is not a missing dependency.
+        assert_eq!(c("NameError: name 'price_of' is not defined"), Class::Other);
+    }
+
+    #[test]
     fn hostile_text_does_not_panic() {
         for l in [
             "Invalid command '",
@@ -614,6 +667,11 @@ mod tests {
             "Allowed memory size of 99999999999999999999999 bytes exhausted",
             "No space left on device open(\u{202e}/x",
             "ECONNREFUSED é:99999",
+            "Cannot find module ''",
+            "Require stack:\n- /",
+            "No module named",
+            "Class \"\" not found",
+            "Could not find - in locally installed gems",
         ] {
             let _ = c(l);
         }

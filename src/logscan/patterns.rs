@@ -340,6 +340,13 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
                     hex &= b[i].is_ascii_hexdigit();
                     i += 1;
                 }
+                // A request id (a UUID) is one token, however its groups are spelt.
+                if i - start == 8 && hex && is_uuid(b.get(start..).unwrap_or_default()) {
+                    out.push_str("<uuid>");
+                    i = start + 36;
+                    last_space = false;
+                    continue;
+                }
                 // Run boundaries are ASCII bytes, so every piece is whole characters.
                 let word = m.get(start..i).unwrap_or_default();
                 if digits == word.len() {
@@ -382,6 +389,16 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
             }
         }
     }
+}
+
+/// Whether `b` starts with a UUID (`8-4-4-4-12` hex digits) that ends there.
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() >= 36
+        && b.iter().take(36).enumerate().all(|(k, c)| match k {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+        && !b.get(36).is_some_and(u8::is_ascii_alphanumeric)
 }
 
 /// A line without its leading timestamp: `[...]`, `date time`, `<pri>1 stamp`, or a syslog
@@ -654,6 +671,9 @@ fn go_app(file: &str) -> bool {
 }
 
 #[cfg(test)]
+mod stack_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -811,7 +831,7 @@ mod tests {
         );
         assert_eq!(
             location(&["\tat com.acme.Foo.bar(Foo.java:77)"]),
-            Some(("Foo.java".into(), 77))
+            Some(("com/acme/Foo.java".into(), 77))
         );
         assert_eq!(
             location(&["app/models/user.rb:15:in `name'"]),
