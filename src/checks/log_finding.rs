@@ -779,6 +779,32 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_module_points_at_the_requiring_line_with_the_install() {
+        let lines = [
+            "2026-11-30T01:02:03: node:internal/modules/cjs/loader:1228",
+            "Error: Cannot find module 'express'",
+            "Require stack:",
+            "- /nonexistent/shop/server.js",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "    at Object.<anonymous> (/nonexistent/shop/server.js:1:17)",
+        ];
+        let c = classify(lines[0], &lines[1..]);
+        let loc = crate::logscan::patterns::location(&lines).unwrap();
+        let mut e = entry(&c, lines[1]);
+        e.location = Some(&loc);
+        let f = finding(&e, &Host::default());
+        assert_eq!(f.cause, Cause::Deploy);
+        assert_eq!(
+            f.subject,
+            Subject::Path {
+                path: "/nonexistent/shop/server.js".into(),
+                line: Some(1)
+            }
+        );
+        assert!(f.fix.unwrap().text.contains("(express is missing): run npm ci in the app's directory"));
+    }
+
+    #[test]
     fn listen_forms_match() {
         assert!(same_listen("/run/php/x.sock", "unix:/run/php/x.sock"));
         assert!(same_listen("9000", "127.0.0.1:9000"));
