@@ -178,7 +178,11 @@ fn php_fix(module: &str, dir: Option<PathBuf>) -> String {
         return format!(
             "{} is missing: the deploy did not install the app's Composer dependencies: cd {} && composer install --no-dev --optimize-autoloader",
             sanitize::terminal(module),
-            shell_quote(&sanitize::terminal(if vendor.is_empty() { "/" } else { vendor }))
+            shell_quote(&sanitize::terminal(if vendor.is_empty() {
+                "/"
+            } else {
+                vendor
+            }))
         );
     }
     let class = sanitize::terminal(module);
@@ -226,7 +230,10 @@ mod tests {
     #[test]
     fn node_installs_in_the_directory_of_the_requiring_files_package_json() {
         let t = tree(&[
-            ("shop/package.json", r#"{"dependencies":{"express":"^4.19.2"},"devDependencies":{"nodemon":"3"}}"#),
+            (
+                "shop/package.json",
+                r#"{"dependencies":{"express":"^4.19.2"},"devDependencies":{"nodemon":"3"}}"#,
+            ),
             ("shop/package-lock.json", "{}"),
             ("shop/src/server.js", ""),
         ]);
@@ -236,12 +243,34 @@ mod tests {
         let fix = |m| missing_module_fix(Stack::Node, m, from, None, "/var/log/x.log");
         assert_eq!(
             fix("express"),
-            format!("the deploy did not install the app's dependencies (express is not in {}/node_modules): cd {} && npm ci, then restart the app", app.display(), app.display())
+            format!(
+                "the deploy did not install the app's dependencies (express is not in {}/node_modules): cd {} && npm ci, then restart the app",
+                app.display(),
+                app.display()
+            )
         );
-        assert!(fix("nodemon").starts_with("nodemon is only in devDependencies"), "{}", fix("nodemon"));
-        assert!(fix("left-pad/x").contains("npm install left-pad (it adds it"), "{}", fix("left-pad/x"));
-        assert!(fix("./routes/pay").starts_with("./routes/pay (required by "), "{}", fix("./routes/pay"));
-        let none = missing_module_fix(Stack::Node, "express", Some("/nonexistent/x.js"), None, "/nonexistent/l.log");
+        assert!(
+            fix("nodemon").starts_with("nodemon is only in devDependencies"),
+            "{}",
+            fix("nodemon")
+        );
+        assert!(
+            fix("left-pad/x").contains("npm install left-pad (it adds it"),
+            "{}",
+            fix("left-pad/x")
+        );
+        assert!(
+            fix("./routes/pay").starts_with("./routes/pay (required by "),
+            "{}",
+            fix("./routes/pay")
+        );
+        let none = missing_module_fix(
+            Stack::Node,
+            "express",
+            Some("/nonexistent/x.js"),
+            None,
+            "/nonexistent/l.log",
+        );
         assert!(none.contains("run npm ci in the app's directory"), "{none}");
     }
 
@@ -261,10 +290,37 @@ mod tests {
         );
         // The virtualenv the traceback ran in, or the one beside the app.
         let venv = app.join("venv");
-        assert_eq!(missing_module_fix(Stack::Python, "flask_login", from.to_str(), venv.to_str(), "/x.log"), want);
-        assert_eq!(missing_module_fix(Stack::Python, "flask_login.utils", from.to_str(), None, "/x.log"), want);
-        let bare = missing_module_fix(Stack::Python, "yaml", Some("/nonexistent/a.py"), None, "/x.log");
-        assert!(bare.contains("pip install -r requirements.txt in the virtualenv the app server runs"), "{bare}");
+        assert_eq!(
+            missing_module_fix(
+                Stack::Python,
+                "flask_login",
+                from.to_str(),
+                venv.to_str(),
+                "/x.log"
+            ),
+            want
+        );
+        assert_eq!(
+            missing_module_fix(
+                Stack::Python,
+                "flask_login.utils",
+                from.to_str(),
+                None,
+                "/x.log"
+            ),
+            want
+        );
+        let bare = missing_module_fix(
+            Stack::Python,
+            "yaml",
+            Some("/nonexistent/a.py"),
+            None,
+            "/x.log",
+        );
+        assert!(
+            bare.contains("pip install -r requirements.txt in the virtualenv the app server runs"),
+            "{bare}"
+        );
     }
 
     #[test]
@@ -273,7 +329,10 @@ mod tests {
             ("blog/Gemfile", "source 'https://rubygems.org'\n"),
             ("blog/log/production.log", ""),
             ("shop/composer.json", "{}"),
-            ("shop/composer.lock", r#"{"packages":[{"name":"monolog/monolog","autoload":{"psr-4":{"Monolog\\":"src/Monolog"}}}]}"#),
+            (
+                "shop/composer.lock",
+                r#"{"packages":[{"name":"monolog/monolog","autoload":{"psr-4":{"Monolog\\":"src/Monolog"}}}]}"#,
+            ),
             ("shop/vendor/autoload.php", ""),
             ("shop/src/Log.php", ""),
         ]);
@@ -281,16 +340,37 @@ mod tests {
         // Rails names app-relative files: the log's own place finds the app.
         let log = blog.join("log/production.log");
         assert_eq!(
-            missing_module_fix(Stack::Ruby, "bootsnap/setup", Some("config/boot.rb"), None, log.to_str().unwrap()),
-            format!("the deploy did not install the app's gems (bootsnap/setup cannot be loaded): cd {} && bundle install, then restart the app server", blog.display())
+            missing_module_fix(
+                Stack::Ruby,
+                "bootsnap/setup",
+                Some("config/boot.rb"),
+                None,
+                log.to_str().unwrap()
+            ),
+            format!(
+                "the deploy did not install the app's gems (bootsnap/setup cannot be loaded): cd {} && bundle install, then restart the app server",
+                blog.display()
+            )
         );
         let shop = t.path().join("shop");
         let from = shop.join("src/Log.php");
         let fix = |m| missing_module_fix(Stack::Php, m, from.to_str(), None, "/x.log");
-        assert!(fix("Monolog\\Logger").contains("belongs to a package in composer.lock that vendor/ does not hold"), "{}", fix("Monolog\\Logger"));
-        assert!(fix("App\\Cart").contains("composer dump-autoload -o"), "{}", fix("App\\Cart"));
+        assert!(
+            fix("Monolog\\Logger")
+                .contains("belongs to a package in composer.lock that vendor/ does not hold"),
+            "{}",
+            fix("Monolog\\Logger")
+        );
+        assert!(
+            fix("App\\Cart").contains("composer dump-autoload -o"),
+            "{}",
+            fix("App\\Cart")
+        );
         std::fs::remove_file(shop.join("vendor/autoload.php")).unwrap();
-        assert!(fix("Monolog\\Logger").ends_with(&format!("cd {} && composer install --no-dev --optimize-autoloader", shop.display())));
+        assert!(fix("Monolog\\Logger").ends_with(&format!(
+            "cd {} && composer install --no-dev --optimize-autoloader",
+            shop.display()
+        )));
         assert_eq!(
             fix("/var/www/shop/vendor/autoload.php"),
             "/var/www/shop/vendor/autoload.php is missing: the deploy did not install the app's Composer dependencies: cd /var/www/shop && composer install --no-dev --optimize-autoloader"
@@ -301,7 +381,10 @@ mod tests {
     fn package_names() {
         assert_eq!(package_name("express"), "express");
         assert_eq!(package_name("lodash/fp"), "lodash");
-        assert_eq!(package_name("@aws-sdk/client-s3/dist"), "@aws-sdk/client-s3");
+        assert_eq!(
+            package_name("@aws-sdk/client-s3/dist"),
+            "@aws-sdk/client-s3"
+        );
         assert_eq!(package_name("@x"), "@x");
     }
 }

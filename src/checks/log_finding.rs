@@ -801,7 +801,12 @@ mod tests {
                 line: Some(1)
             }
         );
-        assert!(f.fix.unwrap().text.contains("(express is missing): run npm ci in the app's directory"));
+        assert!(
+            f.fix
+                .unwrap()
+                .text
+                .contains("(express is missing): run npm ci in the app's directory")
+        );
     }
 
     #[test]

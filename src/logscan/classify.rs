@@ -338,7 +338,11 @@ fn missing_dependency(text: &str, line: &str, rest: &[&str]) -> Option<Class> {
         (Stack::Node, m.as_str(), from.or_else(located))
     } else if let Some(m) = c.name("py") {
         (Stack::Python, m.as_str(), located())
-    } else if let Some(m) = c.name("rb").or_else(|| c.name("gem")).or_else(|| c.name("gem2")) {
+    } else if let Some(m) = c
+        .name("rb")
+        .or_else(|| c.name("gem"))
+        .or_else(|| c.name("gem2"))
+    {
         (Stack::Ruby, m.as_str(), located())
     } else if let Some(m) = c.name("autoload") {
         (Stack::Php, m.as_str(), located())
@@ -625,8 +629,10 @@ mod tests {
             }
         );
         let esm = "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'fastify' imported from /srv/api/index.mjs";
-        assert!(matches!(c(esm), Class::MissingModule { stack: Stack::Node, module, from: Some(f), .. }
-            if module == "fastify" && f == "/srv/api/index.mjs"));
+        assert!(
+            matches!(c(esm), Class::MissingModule { stack: Stack::Node, module, from: Some(f), .. }
+            if module == "fastify" && f == "/srv/api/index.mjs")
+        );
         let py = [
             "[2026-11-30 01:02:03 +0000] [7] [ERROR] Exception in worker process",
             "Traceback (most recent call last):",
@@ -645,15 +651,23 @@ mod tests {
             }
         );
         let rb = "/srv/blog/config/boot.rb:4:in `require': cannot load such file -- bootsnap/setup (LoadError)";
-        assert!(matches!(c(rb), Class::MissingModule { stack: Stack::Ruby, module, from: Some(f), .. }
-            if module == "bootsnap/setup" && f == "/srv/blog/config/boot.rb"));
+        assert!(
+            matches!(c(rb), Class::MissingModule { stack: Stack::Ruby, module, from: Some(f), .. }
+            if module == "bootsnap/setup" && f == "/srv/blog/config/boot.rb")
+        );
         let gem = "Could not find rack-3.0.8 in locally installed gems (Bundler::GemNotFound)";
-        assert!(matches!(c(gem), Class::MissingModule { stack: Stack::Ruby, module, .. } if module == "rack"));
+        assert!(
+            matches!(c(gem), Class::MissingModule { stack: Stack::Ruby, module, .. } if module == "rack")
+        );
         let autoload = "PHP Fatal error:  Uncaught Error: Failed opening required '/var/www/shop/vendor/autoload.php' (include_path='.:/usr/share/php') in /var/www/shop/public/index.php:5";
-        assert!(matches!(c(autoload), Class::MissingModule { stack: Stack::Php, module, from: Some(f), .. }
-            if module == "/var/www/shop/vendor/autoload.php" && f == "/var/www/shop/public/index.php"));
+        assert!(
+            matches!(c(autoload), Class::MissingModule { stack: Stack::Php, module, from: Some(f), .. }
+            if module == "/var/www/shop/vendor/autoload.php" && f == "/var/www/shop/public/index.php")
+        );
         let class = r#"PHP Fatal error:  Uncaught Error: Class "Monolog\Logger" not found in /var/www/shop/src/Log.php:12"#;
-        assert!(matches!(c(class), Class::MissingModule { stack: Stack::Php, module, .. } if module == "Monolog\\Logger"));
+        assert!(
+            matches!(c(class), Class::MissingModule { stack: Stack::Php, module, .. } if module == "Monolog\\Logger")
+        );
         // A code bug is not a missing dependency.
         assert_eq!(c("NameError: name 'price_of' is not defined"), Class::Other);
     }

@@ -647,8 +647,8 @@ const JAVA_FRAMEWORKS: &[&str] = &[
 /// Go's own packages, as `-trimpath` names them (`net/http/server.go`).
 const GO_STD: &[&str] = &[
     "runtime", "net", "internal", "sync", "reflect", "syscall", "os", "io", "fmt", "encoding",
-    "database", "crypto", "text", "html", "bufio", "strings", "bytes", "strconv", "context",
-    "log", "sort", "time", "errors", "math", "testing", "regexp", "unicode", "compress", "mime",
+    "database", "crypto", "text", "html", "bufio", "strings", "bytes", "strconv", "context", "log",
+    "sort", "time", "errors", "math", "testing", "regexp", "unicode", "compress", "mime",
 ];
 
 /// Whether a Go frame's file is the app's: not the toolchain's (`/usr/local/go/src/…`), not

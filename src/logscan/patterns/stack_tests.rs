@@ -59,7 +59,8 @@ fn python_under_gunicorn() {
     );
     one_group(&f, 2, at("/srv/shop/cart.py", 7));
     assert!(
-        f[0].0.ends_with("… NameError: name 'price_of' is not defined"),
+        f[0].0
+            .ends_with("… NameError: name 'price_of' is not defined"),
         "{}",
         f[0].0
     );
@@ -99,7 +100,8 @@ fn rails_production_log() {
     assert_eq!(f.len(), 2, "{f:?}");
     assert_eq!(f[0].1, at("app/views/checkout/show.html.erb", 1));
     assert!(
-        f[0].0.contains("ActionView::Template::Error (undefined method `name' for nil):"),
+        f[0].0
+            .contains("ActionView::Template::Error (undefined method `name' for nil):"),
         "{}",
         f[0].0
     );
@@ -142,7 +144,10 @@ fn go_panics() {
     let p = Patterns::new(None, &[]).unwrap();
     assert_eq!(p.classify(crash[0], &rest), Some(Severity::Fatal));
     assert_eq!(location(&crash), at("/app/config.go", 21));
-    assert!(message(crash[0], &rest).ends_with("… panic: open /etc/shop/config.yaml: no such file or directory"));
+    assert!(
+        message(crash[0], &rest)
+            .ends_with("… panic: open /etc/shop/config.yaml: no such file or directory")
+    );
 }
 
 #[test]
