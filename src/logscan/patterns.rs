@@ -667,7 +667,8 @@ fn go_app(file: &str) -> bool {
         .any(|p| file.contains(p));
     }
     let top = file.split('/').next().unwrap_or(file);
-    !file.starts_with('<') && !(GO_STD.contains(&top) && file.contains('/'))
+    let std_lib = GO_STD.contains(&top) && file.contains('/');
+    !(file.starts_with('<') || std_lib)
 }
 
 #[cfg(test)]
