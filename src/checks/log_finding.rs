@@ -202,6 +202,18 @@ pub fn finding(e: &Entry<'_>, host: &Host) -> Finding {
         Class::TooManyOpenFiles => f(Subject::path(e.log), Cause::Resources).fix(
             "the server ran out of file descriptors: raise LimitNOFILE= in its systemd unit (and nginx's worker_rlimit_nofile), then restart it",
         ),
+        Class::MissingModule {
+            stack,
+            module,
+            from,
+            env,
+        } => f(code_subject(e), Cause::Deploy).fix(super::log_deps::missing_module_fix(
+            *stack,
+            module,
+            from.as_deref(),
+            env.as_deref(),
+            e.log,
+        )),
         Class::Other => {
             let subject = code_subject(e);
             let fix = match e.location {
@@ -763,6 +775,37 @@ mod tests {
                 None
             ),
             "the API at 169.254.169.254:80 does not answer in time: check that service and the network to it"
+        );
+    }
+
+    #[test]
+    fn a_missing_module_points_at_the_requiring_line_with_the_install() {
+        let lines = [
+            "2026-11-30T01:02:03: node:internal/modules/cjs/loader:1228",
+            "Error: Cannot find module 'express'",
+            "Require stack:",
+            "- /nonexistent/shop/server.js",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "    at Object.<anonymous> (/nonexistent/shop/server.js:1:17)",
+        ];
+        let c = classify(lines[0], &lines[1..]);
+        let loc = crate::logscan::patterns::location(&lines).unwrap();
+        let mut e = entry(&c, lines[1]);
+        e.location = Some(&loc);
+        let f = finding(&e, &Host::default());
+        assert_eq!(f.cause, Cause::Deploy);
+        assert_eq!(
+            f.subject,
+            Subject::Path {
+                path: "/nonexistent/shop/server.js".into(),
+                line: Some(1)
+            }
+        );
+        assert!(
+            f.fix
+                .unwrap()
+                .text
+                .contains("(express is missing): run npm ci in the app's directory")
         );
     }
 

@@ -18,6 +18,7 @@ mod http;
 mod judge;
 mod load;
 mod log;
+mod log_deps;
 pub mod log_finding;
 mod log_stack;
 mod memory;

@@ -37,6 +37,16 @@ pub enum Peer {
     Unknown,
 }
 
+/// Whose dependencies a [`Class::MissingModule`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stack {
+    Node,
+    Python,
+    Ruby,
+    Php,
+}
+
 /// The class of one error line, with what it names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Class {
@@ -73,6 +83,16 @@ pub enum Class {
     PermissionDenied { path: String },
     /// The process ran out of file descriptors.
     TooManyOpenFiles,
+    /// A dependency the app could not load: the deploy did not install it.
+    MissingModule {
+        stack: Stack,
+        /// `express`, `flask_login`, `nokogiri`, `Monolog\Logger`, `vendor/autoload.php`.
+        module: String,
+        /// The file that asked for it, when the entry names one.
+        from: Option<String>,
+        /// The virtualenv the traceback ran in (`/srv/app/venv`), when a frame shows it.
+        env: Option<String>,
+    },
     /// Nothing more specific: the line's own file and line are the lead.
     Other,
 }
@@ -131,6 +151,18 @@ pattern!(
     denied_path,
     r#"(?:Unable to open primary script: |filesystem path '|AH00529: |open\(\) "|stat\(\) "|include(?:_once)?\(|require(?:_once)?\(|fopen\(|file_get_contents\(|opendir\()(?P<p>/[^"'\s,)]{1,1000})"#
 );
+pattern!(
+    missing_module,
+    r#"Cannot find (?:module|package) '(?P<node>[^'\n]+)'|No module named '?(?P<py>[A-Za-z0-9_.]+)|cannot load such file -- (?P<rb>[A-Za-z0-9_./+-]+)|Could not find gem '(?P<gem>[A-Za-z0-9_.-]+)|Could not find (?P<gem2>[A-Za-z][A-Za-z0-9_.-]*?)(?:-[0-9][A-Za-z0-9_.]*)? in (?:locally installed gems|any of the (?:gem )?sources)|(?P<autoload>/[^\s'"()]*/vendor/autoload\.php)|Class ["'](?P<php>[A-Za-z0-9_\\]+)["'] not found"#
+);
+pattern!(
+    node_from,
+    r"Require stack:\s*\n- (?P<f>/[^\n]+)|imported from (?P<f2>/\S+)"
+);
+pattern!(
+    venv,
+    r#"File "(?P<v>/[^"]+?)/lib/python[0-9.]+/site-packages/"#
+);
 pattern!(fds, r"Too many open files|\(24: |errno=24\b|EMFILE");
 pattern!(
     unreachable,
@@ -175,6 +207,9 @@ pub fn classify(line: &str, rest: &[&str]) -> Class {
     let whole = EntryText::new(line, rest);
     if let Some(var) = missing_env(whole.text()) {
         return Class::MissingEnv { var };
+    }
+    if let Some(m) = missing_dependency(whole.text(), line, rest) {
+        return m;
     }
     if let Some(c) = memory().captures(line) {
         return Class::MemoryExhausted {
@@ -286,6 +321,43 @@ fn missing_env(text: &str) -> Option<String> {
         return None;
     }
     Some(name.to_string())
+}
+
+/// A module, package, gem or class the app could not load, with the file that asked for it.
+fn missing_dependency(text: &str, line: &str, rest: &[&str]) -> Option<Class> {
+    let c = missing_module().captures(text)?;
+    let located = || {
+        let all: Vec<&str> = std::iter::once(line).chain(rest.iter().copied()).collect();
+        crate::logscan::patterns::location(&all).map(|(f, _)| f)
+    };
+    let (stack, module, from) = if let Some(m) = c.name("node") {
+        let from = node_from()
+            .captures(text)
+            .and_then(|f| f.name("f").or_else(|| f.name("f2")))
+            .map(|f| f.as_str().trim().to_string());
+        (Stack::Node, m.as_str(), from.or_else(located))
+    } else if let Some(m) = c.name("py") {
+        (Stack::Python, m.as_str(), located())
+    } else if let Some(m) = c
+        .name("rb")
+        .or_else(|| c.name("gem"))
+        .or_else(|| c.name("gem2"))
+    {
+        (Stack::Ruby, m.as_str(), located())
+    } else if let Some(m) = c.name("autoload") {
+        (Stack::Php, m.as_str(), located())
+    } else {
+        (Stack::Php, c.name("php")?.as_str(), located())
+    };
+    let env = (stack == Stack::Python)
+        .then(|| venv().captures(text).map(|v| v["v"].to_string()))
+        .flatten();
+    Some(Class::MissingModule {
+        stack,
+        module: module.to_string(),
+        from,
+        env,
+    })
 }
 
 fn unreachable_class(text: &str) -> Class {
@@ -538,6 +610,69 @@ mod tests {
     }
 
     #[test]
+    fn dependencies_a_deploy_forgot() {
+        let node = [
+            "2026-11-30T01:02:03: node:internal/modules/cjs/loader:1228",
+            "Error: Cannot find module 'express'",
+            "Require stack:",
+            "- /srv/shop/server.js",
+            "    at Module._resolveFilename (node:internal/modules/cjs/loader:1225:15)",
+            "    at Object.<anonymous> (/srv/shop/server.js:1:17)",
+        ];
+        assert_eq!(
+            classify(node[0], &node[1..]),
+            Class::MissingModule {
+                stack: Stack::Node,
+                module: "express".into(),
+                from: Some("/srv/shop/server.js".into()),
+                env: None
+            }
+        );
+        let esm = "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'fastify' imported from /srv/api/index.mjs";
+        assert!(
+            matches!(c(esm), Class::MissingModule { stack: Stack::Node, module, from: Some(f), .. }
+            if module == "fastify" && f == "/srv/api/index.mjs")
+        );
+        let py = [
+            "[2026-11-30 01:02:03 +0000] [7] [ERROR] Exception in worker process",
+            "Traceback (most recent call last):",
+            "  File \"/srv/shop/venv/lib/python3.11/site-packages/gunicorn/arbiter.py\", line 609, in spawn_worker",
+            "  File \"/srv/shop/app.py\", line 3, in <module>",
+            "    from flask_login import LoginManager",
+            "ModuleNotFoundError: No module named 'flask_login'",
+        ];
+        assert_eq!(
+            classify(py[0], &py[1..]),
+            Class::MissingModule {
+                stack: Stack::Python,
+                module: "flask_login".into(),
+                from: Some("/srv/shop/app.py".into()),
+                env: Some("/srv/shop/venv".into())
+            }
+        );
+        let rb = "/srv/blog/config/boot.rb:4:in `require': cannot load such file -- bootsnap/setup (LoadError)";
+        assert!(
+            matches!(c(rb), Class::MissingModule { stack: Stack::Ruby, module, from: Some(f), .. }
+            if module == "bootsnap/setup" && f == "/srv/blog/config/boot.rb")
+        );
+        let gem = "Could not find rack-3.0.8 in locally installed gems (Bundler::GemNotFound)";
+        assert!(
+            matches!(c(gem), Class::MissingModule { stack: Stack::Ruby, module, .. } if module == "rack")
+        );
+        let autoload = "PHP Fatal error:  Uncaught Error: Failed opening required '/var/www/shop/vendor/autoload.php' (include_path='.:/usr/share/php') in /var/www/shop/public/index.php:5";
+        assert!(
+            matches!(c(autoload), Class::MissingModule { stack: Stack::Php, module, from: Some(f), .. }
+            if module == "/var/www/shop/vendor/autoload.php" && f == "/var/www/shop/public/index.php")
+        );
+        let class = r#"PHP Fatal error:  Uncaught Error: Class "Monolog\Logger" not found in /var/www/shop/src/Log.php:12"#;
+        assert!(
+            matches!(c(class), Class::MissingModule { stack: Stack::Php, module, .. } if module == "Monolog\\Logger")
+        );
+        // A code bug is not a missing dependency.
+        assert_eq!(c("NameError: name 'price_of' is not defined"), Class::Other);
+    }
+
+    #[test]
     fn hostile_text_does_not_panic() {
         for l in [
             "Invalid command '",
@@ -546,6 +681,11 @@ mod tests {
             "Allowed memory size of 99999999999999999999999 bytes exhausted",
             "No space left on device open(\u{202e}/x",
             "ECONNREFUSED é:99999",
+            "Cannot find module ''",
+            "Require stack:\n- /",
+            "No module named",
+            "Class \"\" not found",
+            "Could not find - in locally installed gems",
         ] {
             let _ = c(l);
         }

@@ -59,15 +59,25 @@ const FATAL: &[&str] = &[
     r"Maximum execution time of \d+ seconds? exceeded",
     // Python
     r"^Traceback \(most recent call last\)",
-    // Node
+    // Node: a thrown error, a dependency not installed, and the trailer Node prints when an
+    // uncaught exception ends the process.
     r"(?i)unhandled ?(promise )?rejection",
     r"(^|: )\s*(Uncaught )?(TypeError|ReferenceError|RangeError|SyntaxError): ",
-    // Ruby / Rails
-    r"\b[A-Z]\w*(Error|Exception) \(.+\):",
+    r"Cannot find (module|package) '|MODULE_NOT_FOUND",
+    r"^Node\.js v\d",
+    // Ruby / Rails: `NoMethodError (…):`, `ActionView::Template::Error (…):`, and Ruby's own
+    // `… (NoMethodError)` at the end of an uncaught exception's line.
+    r"\b[A-Z][\w:]*(Error|Exception) \(.+\):",
+    r"\([A-Z][\w:]*(Error|Exception|GemNotFound)\)$",
     // Java
     r"^Exception in thread ",
     r"\bSEVERE\b",
     r"^\S+(Exception|Error)(: |$)",
+    // .NET: the runtime's last words, and the exception line its console logger indents.
+    r"^Unhandled exception\. ",
+    r"^\s+[A-Z][\w.]*(Exception|Error): ",
+    // Go: a panic (its goroutine dump follows), one net/http recovered, a fatal runtime error.
+    r"^panic: |http: panic serving |^fatal error: ",
     // Rust
     r"thread '.*' panicked at ",
     // nginx
@@ -100,6 +110,30 @@ const BENIGN: &[&str] = &[
     r"AH01630: client denied by server configuration",
     r"AH01797: client denied by server configuration",
 ];
+
+/// Exceptions Rails logs at FATAL level that answer 4xx, never 500: a bot asking for
+/// `/wp-login.php` (`ActionController::RoutingError`) is not a fatal error.
+const RAILS_4XX: &[&str] = &[
+    "ActionController::RoutingError (",
+    "ActionController::InvalidAuthenticityToken (",
+    "ActionController::ParameterMissing (",
+    "ActionController::UnknownFormat (",
+    "ActionController::BadRequest (",
+    "ActionController::UnknownHttpMethod (",
+    "ActionController::MethodNotAllowed (",
+    "ActionController::NotImplemented (",
+    "ActionDispatch::Http::Parameters::ParseError (",
+    "ActionDispatch::Http::MimeNegotiation::InvalidType (",
+    "ActiveRecord::RecordNotFound (",
+];
+
+/// Whether a line is one of [`RAILS_4XX`]: one SIMD scan for their common prefix first, as
+/// this runs for every fatal entry.
+fn rails_4xx(line: &str) -> bool {
+    static ACT: OnceLock<memchr::memmem::Finder<'static>> = OnceLock::new();
+    let act = ACT.get_or_init(|| memchr::memmem::Finder::new("Act"));
+    act.find(line.as_bytes()).is_some() && RAILS_4XX.iter().any(|x| line.contains(x))
+}
 
 pub struct Patterns {
     fatal: Matcher,
@@ -158,6 +192,13 @@ impl Patterns {
         if self.fatal.is_match(head.as_bytes())
             || rest.iter().any(|l| self.fatal.is_match(l.as_bytes()))
         {
+            if self.benign.is_some()
+                && std::iter::once(head)
+                    .chain(rest.iter().take(4).map(String::as_str))
+                    .any(rails_4xx)
+            {
+                return None;
+            }
             return Some(Severity::Fatal);
         }
         self.error
@@ -299,6 +340,13 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
                     hex &= b[i].is_ascii_hexdigit();
                     i += 1;
                 }
+                // A request id (a UUID) is one token, however its groups are spelt.
+                if i - start == 8 && hex && is_uuid(b.get(start..).unwrap_or_default()) {
+                    out.push_str("<uuid>");
+                    i = start + 36;
+                    last_space = false;
+                    continue;
+                }
                 // Run boundaries are ASCII bytes, so every piece is whole characters.
                 let word = m.get(start..i).unwrap_or_default();
                 if digits == word.len() {
@@ -343,6 +391,16 @@ fn normalise_into(message: &str, out: &mut impl Sink) {
     }
 }
 
+/// Whether `b` starts with a UUID (`8-4-4-4-12` hex digits) that ends there.
+fn is_uuid(b: &[u8]) -> bool {
+    b.len() >= 36
+        && b.iter().take(36).enumerate().all(|(k, c)| match k {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+        && !b.get(36).is_some_and(u8::is_ascii_alphanumeric)
+}
+
 /// A line without its leading timestamp: `[...]`, `date time`, `<pri>1 stamp`, or a syslog
 /// `Mon dd hh:mm:ss host`. No regex: it runs once per error line.
 pub fn strip_timestamp(line: &str) -> &str {
@@ -361,6 +419,12 @@ pub fn strip_timestamp(line: &str) -> &str {
             .split_once(']')
             .map_or(line, |(_, after)| after.trim_start()),
         Some(b'<') => skip_words(line, 2),
+        // Ruby's Logger: `F, [stamp #pid] FATAL -- progname: message`.
+        Some(_) if b.get(1..4) == Some(b", [") => line
+            .split_once(']')
+            .and_then(|(_, after)| after.split_once(" -- "))
+            .and_then(|(_, after)| after.split_once(':'))
+            .map_or(line, |(_, m)| m.trim_start()),
         Some(c) if c.is_ascii_digit() => skip_words(line, 2),
         Some(c) if c.is_ascii_uppercase() && b.get(3) == Some(&b' ') && b.get(9) == Some(&b':') => {
             skip_words(line, 4)
@@ -369,42 +433,246 @@ pub fn strip_timestamp(line: &str) -> &str {
     }
 }
 
-/// The source file and line an error names: PHP, Python (innermost frame), Node, Ruby,
-/// Java and Rust forms.
+/// What an entry says, to group its repeats and to show: its first line, followed by the
+/// line of its stack that names the exception when the first line does not — Rails's empty
+/// `FATAL --` line, gunicorn's `Error handling request`, Node's crash header, a Go log line
+/// before its panic. Python's exception is the traceback's last line; the others' the first
+/// that names one.
+pub fn message<'a>(head: &'a str, rest: &[String]) -> std::borrow::Cow<'a, str> {
+    let Some(exc) = exception_line(rest) else {
+        return head.into();
+    };
+    let exc = exc.trim();
+    if exc.is_empty() || head.contains(exc) {
+        return head.into();
+    }
+    format!("{} … {exc}", head.trim_end()).into()
+}
+
+fn exception_line(rest: &[String]) -> Option<&str> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        one(
+            r"^\s*(?:\[[\w-]+\] )*(?:Unhandled exception\. |Exception in thread .*|Uncaught )?(?:[A-Z][\w$.:]*(?:Error|Exception|GemNotFound|Interrupt)(?: \(.*\):|: |:?$)|panic: |fatal error: |Error: )",
+        )
+    });
+    let first = rest.first()?;
+    if first.starts_with("Traceback") {
+        // The exception is the last line not indented (a frame or its source line is).
+        return rest
+            .iter()
+            .rev()
+            .find(|l| !l.starts_with(' ') && !l.starts_with('\t') && !l.trim().is_empty())
+            .map(String::as_str);
+    }
+    rest.iter()
+        .take(40)
+        .find(|l| re.is_match(l.as_bytes()))
+        .map(String::as_str)
+}
+
+/// How a stack lists its frames.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// Python: the frame that raised is the last.
+    InnermostLast,
+    /// Everything else: the frame that threw comes first.
+    InnermostFirst,
+}
+
+/// One position a line names, and whether it is in the app's own code.
+struct Frame {
+    file: String,
+    line: u32,
+    app: bool,
+    order: Order,
+}
+
+/// Where an error points: the innermost frame of the app's own code — not the framework's,
+/// the runtime's or an installed package's — else the innermost frame of any code. PHP,
+/// Python, Node, Ruby and Rails, Java (the last `Caused by:` with an app frame), Go, .NET and
+/// Rust forms.
 pub fn location(lines: &[&str]) -> Option<(String, u32)> {
-    static RE: OnceLock<Vec<(Regex, bool)>> = OnceLock::new();
-    let res = RE.get_or_init(|| {
-        // (pattern, take the last match rather than the first)
-        vec![
-            (one(r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)"), false),
-            (one(r#"File "([^"]+)", line (\d+)"#), true),
-            (one(r"panicked at ([^\s:]+):(\d+):\d+"), false),
-            (
-                one(r"\(?(/[^\s():]+\.(?:js|mjs|cjs|ts)):(\d+):\d+\)?"),
-                false,
+    // Python's innermost app frame: the last one.
+    let mut python: Option<Frame> = None;
+    // Others: the first app frame of the current `Caused by:` section, and of the latest
+    // section that had one.
+    let mut section: Option<Frame> = None;
+    let mut chosen: Option<Frame> = None;
+    // No app frame at all: the innermost of any.
+    let mut any_first: Option<Frame> = None;
+    let mut any_last_python: Option<Frame> = None;
+    for l in lines.iter().take(400) {
+        if l.trim_start().starts_with("Caused by:") {
+            chosen = section.take().or(chosen);
+            continue;
+        }
+        let Some(f) = frame(l) else { continue };
+        match (f.order, f.app) {
+            (Order::InnermostLast, true) => python = Some(f),
+            (Order::InnermostLast, false) => any_last_python = Some(f),
+            (Order::InnermostFirst, true) if section.is_none() => section = Some(f),
+            (Order::InnermostFirst, _) if any_first.is_none() => any_first = Some(f),
+            _ => {}
+        }
+    }
+    python
+        .or(section)
+        .or(chosen)
+        .or(any_last_python)
+        .or(any_first)
+        .map(|f| (f.file, f.line))
+}
+
+fn frame(l: &str) -> Option<Frame> {
+    static RE: OnceLock<[Regex; 9]> = OnceLock::new();
+    let [php, php_frame, python, rust, node, ruby, java, go, dotnet] = RE.get_or_init(|| {
+        [
+            one(r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)"),
+            one(r"#\d+ (/[^\s(]+\.\w+)\((\d+)\): "),
+            one(r#"File "([^"]+)", line (\d+)"#),
+            one(r"panicked at ([^\s:]+):(\d+):\d+"),
+            one(r"(?:^|[\s(@])(?:file://)?(/[^\s():]+\.(?:[cm]?js|tsx?|jsx)):(\d+)"),
+            one(r"((?:/|\b)[\w./-]+\.(?:rb|erb|haml|slim|rake|ru)):(\d+):in "),
+            one(
+                r"\bat\s+(?:[\w.$-]+/+)*([\w$.]+)\.[\w$<>-]+\(([\w$-]+\.(?:java|kt|scala|groovy)):(\d+)\)",
             ),
-            (one(r"(/?[\w./-]+\.rb):(\d+):in "), false),
-            (one(r"\(([\w$]+\.(?:java|kt|scala)):(\d+)\)"), false),
+            one(r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?\s*$"),
+            one(r"\bat ([\w.`<>$+\[\]]+)\(.*\) in (.+):line (\d+)"),
         ]
     });
-    for (re, last) in res {
-        let mut found = None;
-        for l in lines {
-            for c in re.captures_iter(l.as_bytes()) {
-                if let Some(n) = std::str::from_utf8(&c[2]).ok().and_then(|t| t.parse().ok()) {
-                    found = Some((String::from_utf8_lossy(&c[1]).into_owned(), n));
-                    if !last {
-                        return found;
-                    }
-                }
-            }
+    let b = l.as_bytes();
+    let num = |m: &[u8]| std::str::from_utf8(m).ok().and_then(|t| t.parse().ok());
+    let text = |m: &[u8]| String::from_utf8_lossy(m).into_owned();
+    let first = |file: String, line: u32, app: bool| {
+        Some(Frame {
+            file,
+            line,
+            app,
+            order: Order::InnermostFirst,
+        })
+    };
+    if memchr::memmem::find(b, b"File \"").is_some()
+        && let Some(c) = python.captures(b)
+    {
+        let file = text(&c[1]);
+        return Some(Frame {
+            app: !(file.starts_with('<')
+                || ["/site-packages/", "/dist-packages/", "/lib/python"]
+                    .iter()
+                    .any(|p| file.contains(p))),
+            line: num(&c[2])?,
+            file,
+            order: Order::InnermostLast,
+        });
+    }
+    if let Some(c) = java.captures(b) {
+        let class = text(&c[1]);
+        let app = !JAVA_FRAMEWORKS.iter().any(|p| class.starts_with(p));
+        // The package names the directories: `com.shop.Checkout` → `com/shop/Checkout.java`.
+        let file = match class.rsplit_once('.') {
+            Some((package, _)) => format!("{}/{}", package.replace('.', "/"), text(&c[2])),
+            None => text(&c[2]),
+        };
+        return first(file, num(&c[3])?, app);
+    }
+    if let Some(c) = dotnet.captures(b) {
+        let method = text(&c[1]);
+        let app = !["System.", "Microsoft.", "lambda_method"]
+            .iter()
+            .any(|p| method.starts_with(p));
+        return first(text(&c[2]).trim().to_string(), num(&c[3])?, app);
+    }
+    if let Some(c) = go.captures(b) {
+        let file = text(&c[1]);
+        return first(file.clone(), num(&c[2])?, go_app(&file));
+    }
+    if let Some(c) = rust.captures(b) {
+        let file = text(&c[1]);
+        let app = !file.contains("/.cargo/registry/") && !file.starts_with("/rustc/");
+        return first(file, num(&c[2])?, app);
+    }
+    for re in [php, php_frame] {
+        if let Some(c) = re.captures(b) {
+            let file = text(&c[1]);
+            let app = !file.contains("/vendor/");
+            return first(file, num(&c[2])?, app);
         }
-        if found.is_some() {
-            return found;
-        }
+    }
+    if let Some(c) = ruby.captures(b) {
+        let file = text(&c[1]);
+        let app = !["/gems/", "vendor/", "/lib/ruby/", "/rubygems"]
+            .iter()
+            .any(|p| file.contains(p));
+        return first(file, num(&c[2])?, app);
+    }
+    if let Some(c) = node.captures(b) {
+        let file = text(&c[1]);
+        return first(file.clone(), num(&c[2])?, !file.contains("/node_modules/"));
     }
     None
 }
+
+/// Java packages that are the platform or a framework, never the app.
+const JAVA_FRAMEWORKS: &[&str] = &[
+    "java.",
+    "javax.",
+    "jdk.",
+    "sun.",
+    "com.sun.",
+    "jakarta.",
+    "kotlin.",
+    "kotlinx.",
+    "scala.",
+    "groovy.",
+    "org.springframework.",
+    "org.apache.",
+    "org.hibernate.",
+    "org.eclipse.",
+    "org.glassfish.",
+    "org.jboss.",
+    "org.postgresql.",
+    "org.slf4j.",
+    "io.netty.",
+    "io.undertow.",
+    "io.micrometer.",
+    "reactor.",
+    "com.fasterxml.",
+    "com.zaxxer.",
+    "com.mysql.",
+    "ch.qos.",
+    "net.bytebuddy.",
+];
+
+/// Go's own packages, as `-trimpath` names them (`net/http/server.go`).
+const GO_STD: &[&str] = &[
+    "runtime", "net", "internal", "sync", "reflect", "syscall", "os", "io", "fmt", "encoding",
+    "database", "crypto", "text", "html", "bufio", "strings", "bytes", "strconv", "context", "log",
+    "sort", "time", "errors", "math", "testing", "regexp", "unicode", "compress", "mime",
+];
+
+/// Whether a Go frame's file is the app's: not the toolchain's (`/usr/local/go/src/…`), not
+/// the module cache's or a vendored one, not the standard library under `-trimpath`.
+fn go_app(file: &str) -> bool {
+    if file.starts_with('/') {
+        return ![
+            "/usr/local/go/",
+            "/usr/lib/go",
+            "/usr/share/go",
+            "/pkg/mod/",
+            "/vendor/",
+            "/src/runtime/",
+        ]
+        .iter()
+        .any(|p| file.contains(p));
+    }
+    let top = file.split('/').next().unwrap_or(file);
+    let std_lib = GO_STD.contains(&top) && file.contains('/');
+    !(file.starts_with('<') || std_lib)
+}
+
+#[cfg(test)]
+mod stack_tests;
 
 #[cfg(test)]
 mod tests {
@@ -564,7 +832,7 @@ mod tests {
         );
         assert_eq!(
             location(&["\tat com.acme.Foo.bar(Foo.java:77)"]),
-            Some(("Foo.java".into(), 77))
+            Some(("com/acme/Foo.java".into(), 77))
         );
         assert_eq!(
             location(&["app/models/user.rb:15:in `name'"]),

@@ -66,6 +66,8 @@ pub fn parse(line: &str, now: i64) -> Option<i64> {
     match first {
         b'[' => apache(b).or_else(|| php(b)).or_else(|| iso(b.get(1..)?)),
         b'<' => rfc5424(b),
+        // Ruby's Logger (Rails's production.log): `F, [2024-01-02T03:04:05.123456 #12] FATAL -- : …`
+        _ if b.get(1..4) == Some(b", [") => iso(b.get(4..)?),
         _ => syslog(b, now),
     }
 }

@@ -186,7 +186,7 @@ fn apache_fpm_syslog_rfc5424_and_iso_formats() {
         py.contains("KeyError: 'price'") && py.ends_with("→ /srv/app/cart.py:77"),
         "{py}"
     );
-    assert!(at("java.log").ends_with("→ Cart.java:55"));
+    assert!(at("java.log").ends_with("→ com/acme/Cart.java:55"));
 }
 
 #[test]

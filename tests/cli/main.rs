@@ -23,6 +23,7 @@ mod resources;
 mod runner;
 mod secrets;
 mod servers;
+mod stacks;
 mod subcommands;
 mod testenv;
 mod tls;

@@ -117,6 +117,19 @@ const LOG_LINES: &[&str] = &[
     "    at handler (/srv/app/server.js:42:13)",
     "\tat com.acme.Foo.bar(Foo.java:77)",
     "app/models/user.rb:15:in `name'",
+    "F, [2024-01-02T03:04:05.123456 #12] FATAL -- : [8f2c1a9e-3b4d-4c5e-9f6a-7b8c9d0e1f2a] ",
+    "[8f2c1a9e-3b4d-4c5e-9f6a-7b8c9d0e1f2a] NoMethodError (undefined method `x' for nil):",
+    "Error: Cannot find module 'express'",
+    "Require stack:\n- /srv/app/server.js",
+    "ModuleNotFoundError: No module named 'flask_login'",
+    "\t/app/main.go:42 +0x1d",
+    "panic: runtime error: index out of range [3] with length 3",
+    "   at Shop.Checkout.Pay() in /src/Checkout.cs:line 42",
+    "Unhandled exception. System.NullReferenceException: x",
+    "Caused by: java.lang.IllegalStateException: x",
+    "\tat java.base/com.shop.Checkout.pay(Checkout.java:42)",
+    "#1 /var/www/html/src/Cart.php(41): Acme\\Util::y(NULL)",
+    "Class \"Monolog\\Logger\" not found in /var/www/x.php:3",
 ];
 
 #[test]
@@ -137,6 +150,8 @@ fn log_lines_and_patterns() {
             let key = patterns::normalise(text);
             patterns::same_but_numbers(text, &next);
             patterns::location(&[head.as_str(), next.as_str()]);
+            patterns::message(&head, &rest);
+            sitedoctor::logscan::classify::classify(&head, &[next.as_str()]);
             key
         });
     });
