@@ -355,17 +355,8 @@ impl Log {
         let Some(sev) = self.patterns.classify(line, pending) else {
             return;
         };
-        // A traceback is told by its last line (the exception), not its first.
-        let traceback = !pending.is_empty()
-            && (pending[0].starts_with("Traceback") || line.contains("Traceback"));
-        let last = pending
-            .iter()
-            .rev()
-            .find(|l| !l.trim().starts_with("File ") && !l.trim().starts_with("at "));
-        let msg: std::borrow::Cow<'_, str> = match last {
-            Some(last) if traceback => format!("{line} … {}", last.trim()).into(),
-            _ => line.into(),
-        };
+        // A stack is told by the line that names its exception, not its first line.
+        let msg = patterns::message(line, pending);
         let text = patterns::strip_timestamp(&msg);
         // One bug repeated: the same text but for its numbers as the entry before (older
         // lines come next) is the same group, without normalising again.

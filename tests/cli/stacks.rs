@@ -178,6 +178,16 @@ fn rails_points_at_the_app_and_a_routing_error_is_no_fatal() {
     );
     // Two 500s; the bot's `/wp-login.php` (a 404 Rails logs as FATAL) is not counted.
     assert_eq!(fatal_count(&c), 2.0, "{c:#}");
+    // Two different bugs, each told by the line that names its exception (not Rails' empty
+    // `FATAL -- : [request id]` first line, which would make them one).
+    assert!(
+        c["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 fatal error(s), 2 distinct"),
+        "{c:#}"
+    );
+    assert_eq!(c["findings"].as_array().unwrap().len(), 2, "{c:#}");
 }
 
 #[test]
