@@ -602,7 +602,6 @@ impl Check for Log {
                 }
             }
         }
-        let host = Host::cached();
         let mut list: Vec<Group> = groups.into_values().collect();
         list.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.newest.cmp(&a.newest)));
         let fatal: u64 = list
@@ -638,7 +637,7 @@ impl Check for Log {
                 g.file,
                 fmt_age(now - g.newest)
             ));
-            out.findings.push(finding_of(g, host));
+            out.findings.push(finding_of(g));
         }
         if list.len() > self.max_details {
             out.details.push(format!(
@@ -705,14 +704,24 @@ impl Check for Log {
             .findings
             .first()
             .cloned()
-            .unwrap_or_else(|| finding_of(top, host))
+            .unwrap_or_else(|| finding_of(top))
             .fix;
         Ok(out)
     }
 }
 
 /// The finding for one distinct error: its class decides the fix.
-fn finding_of(g: &Group, host: &Host) -> Finding {
+fn finding_of(g: &Group) -> Finding {
+    // What this host runs is read only for errors whose fix needs it: reading every web
+    // server's configuration costs more than reading the last hour of a log.
+    let host = if matches!(
+        g.class,
+        Class::Other | Class::Upstream { upstream: None, .. }
+    ) {
+        Host::none()
+    } else {
+        Host::cached()
+    };
     let text = patterns::strip_timestamp(&g.line);
     let mut f = super::log_finding::finding(
         &Entry {

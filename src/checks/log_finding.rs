@@ -32,6 +32,12 @@ pub struct Host {
 
 impl Host {
     /// This host's, read once per run.
+    /// Nothing known of this host (for fixes that need nothing of it).
+    pub fn none() -> &'static Host {
+        static NONE: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
+        NONE.get_or_init(Host::default)
+    }
+
     pub fn cached() -> &'static Host {
         static HOST: std::sync::OnceLock<Host> = std::sync::OnceLock::new();
         HOST.get_or_init(Host::detect)

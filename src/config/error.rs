@@ -36,11 +36,7 @@ impl ConfigError {
         let Some(span) = span else {
             return ConfigError::file(file, message);
         };
-        let start = span.start.min(text.len());
-        let before = &text[..floor_char_boundary(text, start)];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let (line, col, line_start) = position(text, span.start);
         // The line and the message may quote a value: neither may show a secret.
         let (shown, caret, masked) = snippet::masked(text, line_start, col);
         ConfigError {
@@ -51,6 +47,23 @@ impl ConfigError {
             caret,
         }
     }
+}
+
+/// The line and column (1-based, in characters) of byte `at` in `text`, and where its line
+/// starts. Cheap: every check's place is computed this way while a file loads.
+fn position(text: &str, at: usize) -> (usize, usize, usize) {
+    let start = at.min(text.len());
+    let before = &text[..floor_char_boundary(text, start)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let col = before[line_start..].chars().count() + 1;
+    (line, col, line_start)
+}
+
+/// `(line, column)` of byte `at` in `text`, without building an error and its snippet.
+pub fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let (line, col, _) = position(text, at);
+    (line, col)
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

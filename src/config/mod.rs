@@ -154,11 +154,8 @@ fn load_each(sources: &[Source]) -> Result<Vec<Vec<Parsed>>, ConfigError> {
         }
         let mut group = Vec::new();
         for (spec, id_span, danger) in parsed {
-            let place = ConfigError::at(&src.name, &src.text, Some(id_span.clone()), String::new());
-            let here = match place.at {
-                Some((l, c)) => format!("{}:{l}:{c}", src.name),
-                None => src.name.clone(),
-            };
+            let (l, c) = error::line_col(&src.text, id_span.start);
+            let here = format!("{}:{l}:{c}", src.name);
             if let Some(first) = seen.get(&spec.id) {
                 return Err(ConfigError::at(
                     &src.name,
@@ -180,8 +177,7 @@ fn load_each(sources: &[Source]) -> Result<Vec<Vec<Parsed>>, ConfigError> {
 
 /// The checks of one file, with the span of each id (for duplicate reports) and its danger.
 fn parse_source(src: &Source) -> Result<Vec<Located>, ConfigError> {
-    let locate =
-        |span: Range<usize>| ConfigError::at(&src.name, &src.text, Some(span), String::new()).at;
+    let locate = |span: Range<usize>| Some(error::line_col(&src.text, span.start));
     let err =
         |span: Option<Range<usize>>, msg: String| ConfigError::at(&src.name, &src.text, span, msg);
     let root = DeTable::parse(&src.text).map_err(|e| {

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use regex::Regex;
+use super::pat::Pat;
 
 /// How a connection to an upstream or a dependency failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -97,14 +97,14 @@ pub enum Class {
     Other,
 }
 
-fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
-    cell.get_or_init(|| Regex::new(pattern).expect("a built-in pattern"))
+fn re(cell: &'static OnceLock<Pat>, pattern: &str) -> &'static Pat {
+    cell.get_or_init(|| Pat::new(pattern))
 }
 
 macro_rules! pattern {
     ($name:ident, $re:expr) => {
-        fn $name() -> &'static Regex {
-            static CELL: OnceLock<Regex> = OnceLock::new();
+        fn $name() -> &'static Pat {
+            static CELL: OnceLock<Pat> = OnceLock::new();
             re(&CELL, $re)
         }
     };
@@ -190,7 +190,12 @@ pattern!(
 /// traceback). The first specific class that matches wins, in the order a person would
 /// reason: configuration, upstream, environment, resources, permissions, dependencies.
 pub fn classify(line: &str, rest: &[&str]) -> Class {
-    if let Some(c) = invalid_command().captures(line) {
+    // A cheap look for the words first: the pattern is compiled only where it can match.
+    if let Some(c) = line
+        .contains("Invalid command")
+        .then(|| invalid_command().captures(line))
+        .flatten()
+    {
         let at = syntax_error_at().captures(line);
         return Class::InvalidCommand {
             directive: c["directive"].to_string(),
@@ -263,7 +268,7 @@ impl<'a> EntryText<'a> {
     }
 }
 
-fn upstream(line: &str, c: &regex::Captures<'_>) -> Class {
+fn upstream(line: &str, c: &super::pat::Caps<'_>) -> Class {
     let what = &c["what"];
     let errno = c
         .name("errno")

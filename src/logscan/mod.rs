@@ -5,5 +5,6 @@
 pub mod backward;
 pub mod classify;
 pub mod journal;
+pub mod pat;
 pub mod patterns;
 pub mod timestamp;

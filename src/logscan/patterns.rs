@@ -13,7 +13,12 @@ use regex::bytes::{Regex, RegexBuilder, RegexSet};
 fn set(patterns: &[&str]) -> Result<Matcher, regex::Error> {
     use regex_automata::{meta, util::syntax};
     meta::Regex::builder()
-        .configure(meta::Config::new().auto_prefilter(false))
+        .configure(
+            meta::Config::new()
+                .auto_prefilter(false)
+                .onepass(false)
+                .dfa(false),
+        )
         .syntax(syntax::Config::new().unicode(false).utf8(false))
         .build_many(patterns)
         .map(Matcher::Builtin)
