@@ -530,22 +530,33 @@ pub fn location(lines: &[&str]) -> Option<(String, u32)> {
 }
 
 fn frame(l: &str) -> Option<Frame> {
-    static RE: OnceLock<[Regex; 9]> = OnceLock::new();
-    let [php, php_frame, python, rust, node, ruby, java, go, dotnet] = RE.get_or_init(|| {
-        [
-            one(r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)"),
-            one(r"#\d+ (/[^\s(]+\.\w+)\((\d+)\): "),
-            one(r#"File "([^"]+)", line (\d+)"#),
-            one(r"panicked at ([^\s:]+):(\d+):\d+"),
-            one(r"(?:^|[\s(@])(?:file://)?(/[^\s():]+\.(?:[cm]?js|tsx?|jsx)):(\d+)"),
-            one(r"((?:/|\b)[\w./-]+\.(?:rb|erb|haml|slim|rake|ru)):(\d+):in "),
-            one(
-                r"\bat\s+(?:[\w.$-]+/+)*([\w$.]+)\.[\w$<>-]+\(([\w$-]+\.(?:java|kt|scala|groovy)):(\d+)\)",
-            ),
-            one(r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?\s*$"),
-            one(r"\bat ([\w.`<>$+\[\]]+)\(.*\) in (.+):line (\d+)"),
-        ]
-    });
+    // Each frame pattern is compiled the first time a line looks like its stack's frames.
+    macro_rules! lazy {
+        ($name:ident, $re:expr) => {
+            let $name = || {
+                static RE: OnceLock<Regex> = OnceLock::new();
+                RE.get_or_init(|| one($re))
+            };
+        };
+    }
+    lazy!(php, r" in (/[^\s:]+\.\w+)(?::| on line )(\d+)");
+    lazy!(php_frame, r"#\d+ (/[^\s(]+\.\w+)\((\d+)\): ");
+    lazy!(python, r#"File "([^"]+)", line (\d+)"#);
+    lazy!(rust, r"panicked at ([^\s:]+):(\d+):\d+");
+    lazy!(
+        node,
+        r"(?:^|[\s(@])(?:file://)?(/[^\s():]+\.(?:[cm]?js|tsx?|jsx)):(\d+)"
+    );
+    lazy!(
+        ruby,
+        r"((?:/|\b)[\w./-]+\.(?:rb|erb|haml|slim|rake|ru)):(\d+):in "
+    );
+    lazy!(
+        java,
+        r"\bat\s+(?:[\w.$-]+/+)*([\w$.]+)\.[\w$<>-]+\(([\w$-]+\.(?:java|kt|scala|groovy)):(\d+)\)"
+    );
+    lazy!(go, r"^\s+(\S+\.go):(\d+)(?: \+0x[0-9a-f]+)?\s*$");
+    lazy!(dotnet, r"\bat ([\w.`<>$+\[\]]+)\(.*\) in (.+):line (\d+)");
     let b = l.as_bytes();
     let num = |m: &[u8]| std::str::from_utf8(m).ok().and_then(|t| t.parse().ok());
     let text = |m: &[u8]| String::from_utf8_lossy(m).into_owned();
@@ -558,7 +569,7 @@ fn frame(l: &str) -> Option<Frame> {
         })
     };
     if memchr::memmem::find(b, b"File \"").is_some()
-        && let Some(c) = python.captures(b)
+        && let Some(c) = python().captures(b)
     {
         let file = text(&c[1]);
         return Some(Frame {
@@ -571,7 +582,7 @@ fn frame(l: &str) -> Option<Frame> {
             order: Order::InnermostLast,
         });
     }
-    if let Some(c) = java.captures(b) {
+    if let Some(c) = java().captures(b) {
         let class = text(&c[1]);
         let app = !JAVA_FRAMEWORKS.iter().any(|p| class.starts_with(p));
         // The package names the directories: `com.shop.Checkout` → `com/shop/Checkout.java`.
@@ -581,37 +592,37 @@ fn frame(l: &str) -> Option<Frame> {
         };
         return first(file, num(&c[3])?, app);
     }
-    if let Some(c) = dotnet.captures(b) {
+    if let Some(c) = dotnet().captures(b) {
         let method = text(&c[1]);
         let app = !["System.", "Microsoft.", "lambda_method"]
             .iter()
             .any(|p| method.starts_with(p));
         return first(text(&c[2]).trim().to_string(), num(&c[3])?, app);
     }
-    if let Some(c) = go.captures(b) {
+    if let Some(c) = go().captures(b) {
         let file = text(&c[1]);
         return first(file.clone(), num(&c[2])?, go_app(&file));
     }
-    if let Some(c) = rust.captures(b) {
+    if let Some(c) = rust().captures(b) {
         let file = text(&c[1]);
         let app = !file.contains("/.cargo/registry/") && !file.starts_with("/rustc/");
         return first(file, num(&c[2])?, app);
     }
     for re in [php, php_frame] {
-        if let Some(c) = re.captures(b) {
+        if let Some(c) = re().captures(b) {
             let file = text(&c[1]);
             let app = !file.contains("/vendor/");
             return first(file, num(&c[2])?, app);
         }
     }
-    if let Some(c) = ruby.captures(b) {
+    if let Some(c) = ruby().captures(b) {
         let file = text(&c[1]);
         let app = !["/gems/", "vendor/", "/lib/ruby/", "/rubygems"]
             .iter()
             .any(|p| file.contains(p));
         return first(file, num(&c[2])?, app);
     }
-    if let Some(c) = node.captures(b) {
+    if let Some(c) = node().captures(b) {
         let file = text(&c[1]);
         return first(file.clone(), num(&c[2])?, !file.contains("/node_modules/"));
     }
