@@ -140,6 +140,12 @@ fn rails_4xx(line: &str) -> bool {
     act.find(line.as_bytes()).is_some() && RAILS_4XX.iter().any(|x| line.contains(x))
 }
 
+/// The benign set, compiled the first time a line may need it.
+fn benign_set() -> &'static Matcher {
+    static SET: OnceLock<Matcher> = OnceLock::new();
+    SET.get_or_init(|| set(BENIGN).expect("the built-in benign patterns"))
+}
+
 /// Every benign line holds one of these words: most error lines hold none, and a literal
 /// search costs a fraction of the set's.
 fn may_be_benign(line: &[u8]) -> bool {
@@ -164,7 +170,7 @@ pub struct Patterns {
     fatal: Matcher,
     error: Matcher,
     /// Only with the built-in sets: the user's own patterns mean what they say.
-    benign: Option<Matcher>,
+    benign: bool,
     exclude: Option<RegexSet>,
 }
 
@@ -180,11 +186,7 @@ impl Patterns {
         } else {
             set(ERROR)?
         };
-        let benign = if custom.is_some() {
-            None
-        } else {
-            Some(set(BENIGN)?)
-        };
+        let benign = custom.is_none();
         let exclude = if exclude.is_empty() {
             None
         } else {
@@ -207,17 +209,13 @@ impl Patterns {
         {
             return None;
         }
-        if self
-            .benign
-            .as_ref()
-            .is_some_and(|b| may_be_benign(head.as_bytes()) && b.is_match(head.as_bytes()))
-        {
+        if self.benign && may_be_benign(head.as_bytes()) && benign_set().is_match(head.as_bytes()) {
             return None;
         }
         if self.fatal.is_match(head.as_bytes())
             || rest.iter().any(|l| self.fatal.is_match(l.as_bytes()))
         {
-            if self.benign.is_some()
+            if self.benign
                 && std::iter::once(head)
                     .chain(rest.iter().take(4).map(String::as_str))
                     .any(rails_4xx)
