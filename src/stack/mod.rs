@@ -12,4 +12,5 @@ pub mod probe;
 #[cfg(test)]
 pub mod testing;
 pub mod unit_files;
+pub mod upstreams;
 pub mod workers;
