@@ -291,7 +291,16 @@ mod tests {
     #[test]
     fn hostile_arguments_do_not_panic() {
         for a in [
-            "", ":", "unix:", "unix:/", "[", "[::1", "[::1]:x", "http://", "a:b:c", "é:1",
+            "",
+            ":",
+            "unix:",
+            "unix:/",
+            "[",
+            "[::1",
+            "[::1]:x",
+            "http://",
+            "a:b:c",
+            "é:1",
             "http://unix:",
         ] {
             let _ = from_nginx(&d(&[&format!("proxy_pass {a}x")]));
