@@ -27,6 +27,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod upstreams;
 mod workers;
 mod worktree;
 mod world_writable;
@@ -77,6 +78,7 @@ pub static KINDS: &[&Kind] = &[
     &recent_changes::KIND,
     &http::KIND,
     &tcp::KIND,
+    &upstreams::KIND,
     &app_deps::KIND,
     &dns::KIND,
     &command::KIND,
