@@ -27,6 +27,7 @@ fn builtin_checklist_runs_here() {
             "local-http",
             "local-https",
             "app-dependencies",
+            "upstreams",
             "nginx-config",
             "apache-config",
             "php-fpm-config",
