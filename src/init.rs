@@ -99,6 +99,7 @@ pub fn generate(root: &Path, host: &str, now: &str) -> String {
     for s in &servers {
         server_checks(&mut t, s, root);
     }
+    upstream_checks(&mut t, &servers);
     for r in &roots {
         let id = slug(&PathBuf::from(shown(r, root)));
         let path = q(&shown(r, root));
@@ -174,6 +175,101 @@ fn server_checks(t: &mut String, s: &Server, root: &Path) {
             list(&s.error_logs, root),
             s.name
         );
+    }
+}
+
+/// The app servers behind the web server: a `tcp` (or, for a unix socket, `process`) check
+/// per upstream that is served when init looks, a `log` check per error source of the app
+/// server serving it, and the `upstreams` check of them all. What does not run is written
+/// commented out: a check that fails on a healthy host teaches people to ignore it.
+fn upstream_checks(t: &mut String, servers: &[Server]) {
+    use crate::stack::listeners::{Endpoint, Listening, listening};
+    let proc = crate::sys::procfs::proc_root();
+    let mut seen = Vec::new();
+    for s in servers {
+        for u in &s.upstreams {
+            if seen.contains(&u.address) {
+                continue;
+            }
+            seen.push(u.address.clone());
+            let Some(ep) = u.endpoint() else { continue };
+            let id = format!("upstream-{}", slug(Path::new(&u.address)));
+            let _ = writeln!(
+                t,
+                "# {} passes requests to {} ({}).",
+                s.name, u.address, u.directive
+            );
+            let Listening::By(h) = listening(&proc, &ep) else {
+                let _ = writeln!(
+                    t,
+                    "# Nothing listened there when init looked: the `upstreams` check reports it.
+"
+                );
+                continue;
+            };
+            let app = crate::stack::app_servers::running(&proc, h[0].pid);
+            if app.kind == "php-fpm" {
+                let _ = writeln!(
+                    t,
+                    "# PHP-FPM serves it: see its checks.
+"
+                );
+                continue;
+            }
+            let _ = writeln!(t, "# {} serves it.", app.label());
+            match &ep {
+                Endpoint::Tcp { .. } => {
+                    let _ = writeln!(
+                        t,
+                        "[[check]]\nid = \"{id}\"\nkind = \"tcp\"\naddress = {}\ntags = [\"app\"]\n",
+                        q(&u.address)
+                    );
+                }
+                Endpoint::Unix(_) => {
+                    let mut block = format!(
+                        "[[check]]\nid = \"{id}\"\nkind = \"process\"\nname = {}\n",
+                        q(&h[0].name)
+                    );
+                    if let Some(unit) = &h[0].unit {
+                        let _ = writeln!(block, "unit = {}", q(unit.trim_end_matches(".service")));
+                    }
+                    let _ = writeln!(t, "{block}tags = [\"app\"]\n");
+                }
+            }
+            app_log_check(t, &id, &app);
+        }
+    }
+    if !seen.is_empty() {
+        t.push_str("# Every upstream above accepts a connection; the one that does not is named with the\n# unit configured for it.\n[[check]]\nid = \"upstreams\"\nkind = \"upstreams\"\ntags = [\"app\"]\n\n");
+    }
+}
+
+/// A `log` check of where an app server's errors go: its files, else its unit's journal.
+fn app_log_check(t: &mut String, id: &str, app: &crate::stack::app_servers::AppServer) {
+    if !app.error_logs.is_empty() {
+        let _ = writeln!(
+            t,
+            "[[check]]\nid = \"{id}-errors\"\nkind = \"log\"\npaths = {}\nwindow = \"1h\"\nmissing_ok = true\ntags = [\"app\"]\n",
+            list(&app.error_logs, Path::new("/"))
+        );
+    } else if let Some(unit) = app.journal() {
+        let block = format!(
+            "[[check]]\nid = \"{id}-errors\"\nkind = \"log\"\njournal = [{}]\nwindow = \"1h\"\ntags = [\"app\"]\n",
+            q(unit)
+        );
+        if crate::checks::find("log").is_some_and(|k| (k.fields)().contains(&"journal")) {
+            let _ = writeln!(t, "{block}");
+        } else {
+            let _ = writeln!(
+                t,
+                "# {} writes its errors to the journal of {unit}: uncomment once this sitedoctor\n# reads the journal (`sitedoctor explain log` lists `journal`).",
+                app.kind
+            );
+            for line in block.lines() {
+                let _ = writeln!(t, "# {line}");
+            }
+            t.push('\n');
+        }
     }
 }
 

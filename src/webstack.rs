@@ -28,6 +28,8 @@ pub struct Server {
     pub pools: Vec<String>,
     /// The systemd unit, to suggest starting it.
     pub unit: String,
+    /// What it passes requests to (nginx `proxy_pass`, `fastcgi_pass`…; Apache `ProxyPass`…).
+    pub upstreams: Vec<crate::stack::upstreams::Upstream>,
 }
 
 /// Under `root` (`/` on a real host; a directory of fixtures in tests).
@@ -78,11 +80,7 @@ fn directives(
         .map(|l| l.split('#').next().unwrap_or(""))
         .collect();
     let statements: Vec<String> = if nginx_style {
-        uncommented
-            .join("\n")
-            .split([';', '{', '}'])
-            .map(str::to_string)
-            .collect()
+        nginx_statements(&uncommented.join("\n"))
     } else {
         uncommented.iter().map(|l| l.to_string()).collect()
     };
@@ -107,6 +105,25 @@ fn directives(
         }
         out.push((key, args));
     }
+}
+
+/// nginx statements end at `;`, `{` or `}` whatever the lines; a block's end is kept as a
+/// statement `}` of its own, so that what is inside an `upstream` block can be told apart.
+fn nginx_statements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if matches!(c, ';' | '{' | '}') {
+            out.push(std::mem::take(&mut cur));
+            if c == '}' {
+                out.push("}".into());
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out
 }
 
 /// Keep real files only: not stderr, syslog:, /dev/null, pipes.
@@ -141,6 +158,7 @@ pub fn nginx(root: &Path) -> Option<Server> {
             _ => {}
         }
     }
+    s.upstreams = crate::stack::upstreams::from_nginx(&d);
     if s.error_logs.is_empty() {
         s.error_logs.push(at(root, "/var/log/nginx/error.log"));
     }
@@ -205,6 +223,11 @@ pub fn apache(root: &Path) -> Option<Server> {
         unit: unit.into(),
         ..Server::default()
     };
+    let substituted: Vec<(String, Vec<String>)> = d
+        .iter()
+        .map(|(k, a)| (k.clone(), a.iter().map(|v| subst(v)).collect()))
+        .collect();
+    s.upstreams = crate::stack::upstreams::from_apache(&substituted);
     for (k, a) in &d {
         let Some(v) = a.first().map(|v| subst(v)) else {
             continue;

@@ -29,6 +29,7 @@ mod recent_changes;
 mod selftest;
 mod tcp;
 mod tree;
+mod upstreams;
 mod workers;
 mod worktree;
 mod world_writable;
@@ -79,6 +80,7 @@ pub static KINDS: &[&Kind] = &[
     &recent_changes::KIND,
     &http::KIND,
     &tcp::KIND,
+    &upstreams::KIND,
     &app_deps::KIND,
     &deps_installed::KIND,
     &dns::KIND,

@@ -3,6 +3,7 @@
 //! on an upstream's address and which unit or pool should, what app-server workers wait on,
 //! and the PHP settings in force.
 
+pub mod app_servers;
 pub mod env_addresses;
 pub mod env_sources;
 pub mod fpm_status;
@@ -13,4 +14,5 @@ pub mod probe;
 #[cfg(test)]
 pub mod testing;
 pub mod unit_files;
+pub mod upstreams;
 pub mod workers;

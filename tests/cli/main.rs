@@ -1,6 +1,7 @@
 //! End-to-end tests: the real binary against temporary configurations.
 
 mod app_deps;
+mod app_stack;
 mod config_errors;
 mod deps;
 mod diagnose;

@@ -28,6 +28,7 @@ fn builtin_checklist_runs_here() {
             "local-https",
             "app-dependencies",
             "deps-installed",
+            "upstreams",
             "nginx-config",
             "apache-config",
             "php-fpm-config",

@@ -17,7 +17,7 @@ fn list_shows_kinds_then_checks() {
     assert!(!out.stdout.contains("selftest"), "hidden kind listed");
     assert!(
         out.stdout
-            .contains("Checks in <built-in checks/default.toml> (16)"),
+            .contains("Checks in <built-in checks/default.toml> (17)"),
         "{}",
         out.stdout
     );
