@@ -52,7 +52,7 @@ pub static KIND: Kind = Kind {
             name: "from_config",
             ty: "list",
             default: "[]",
-            doc: "Also read the error logs named in these servers' configurations: \"nginx\", \"apache\", \"php-fpm\".",
+            doc: "Also read the error logs named in these servers' configurations: \"nginx\", \"apache\", \"php-fpm\"; and \"app-servers\": the app servers behind the web server's upstreams that run now (gunicorn, uWSGI, Node, Puma…), their error log files, else their unit's journal.",
         },
         FieldDoc {
             name: "journal",
@@ -131,11 +131,13 @@ struct LogSpec {
 impl Spec for LogSpec {
     fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
         for s in &self.from_config {
-            if !crate::webstack::SERVERS.contains(&s.get_ref().as_str()) {
+            if !crate::webstack::SERVERS.contains(&s.get_ref().as_str())
+                && s.get_ref() != APP_SERVERS
+            {
                 return Err(SpanError::new(
                     s.span(),
                     format!(
-                        "from_config: expected one of {}",
+                        "from_config: expected one of {}, {APP_SERVERS}",
                         crate::webstack::SERVERS.join(", ")
                     ),
                 ));
@@ -185,6 +187,19 @@ impl Spec for LogSpec {
             max_details: max_details(&self.max_details)?,
         }))
     }
+}
+
+/// `from_config` value for the app servers behind the web server (gunicorn, uWSGI, Node,
+/// Puma…): their error log files, else their unit's journal.
+const APP_SERVERS: &str = "app-servers";
+
+/// The app servers behind this host's web servers, found once per run.
+fn app_servers() -> &'static [crate::stack::app_servers::AppServer] {
+    static FOUND: std::sync::OnceLock<Vec<crate::stack::app_servers::AppServer>> =
+        std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        crate::stack::app_servers::behind_web_servers(&crate::sys::procfs::proc_root(), 16)
+    })
 }
 
 struct Log {
@@ -420,6 +435,7 @@ impl Log {
     /// Read the units' journal back to `cutoff`, counting its errors like a file's.
     fn scan_journal(
         &self,
+        units: &[String],
         cutoff: i64,
         now: i64,
         groups: &mut HashMap<String, Group>,
@@ -430,12 +446,12 @@ impl Log {
         let mut seen = Seen::default();
         let mut take = |closed: &mut Vec<journal::Block>, seen: &mut Seen| {
             for b in closed.drain(..) {
-                self.judge_block(&b, groups, seen);
+                self.judge_block(&b, units, groups, seen);
             }
         };
         let read = journal::read(
             &journal::Query {
-                units: &self.journal,
+                units,
                 dir: self.journal_dir.as_deref(),
                 since: cutoff,
                 timeout: deadline.saturating_duration_since(std::time::Instant::now()),
@@ -457,6 +473,7 @@ impl Log {
     fn judge_block(
         &self,
         b: &journal::Block,
+        units: &[String],
         groups: &mut HashMap<String, Group>,
         seen: &mut Seen,
     ) {
@@ -470,7 +487,7 @@ impl Log {
             return;
         };
         let unit = if b.unit.is_empty() {
-            self.journal.join(", ")
+            units.join(", ")
         } else {
             b.unit.clone()
         };
@@ -489,6 +506,22 @@ impl Log {
         );
     }
 
+    /// The journals to read: the configured units, and with `from_config = ["app-servers"]`
+    /// the units of the app servers behind the web server that write no log file.
+    fn units(&self) -> Vec<String> {
+        let mut units = self.journal.clone();
+        if self.from_config.iter().any(|s| s == APP_SERVERS) {
+            for a in app_servers() {
+                if let Some(u) = a.journal()
+                    && !units.iter().any(|x| x == u)
+                {
+                    units.push(u.to_string());
+                }
+            }
+        }
+        units
+    }
+
     fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
         let mut files = Vec::new();
         let mut missing = Vec::new();
@@ -501,7 +534,17 @@ impl Log {
             }
         }
         for server in &self.from_config {
-            files.extend(crate::webstack::error_logs(server));
+            if server == APP_SERVERS {
+                files.extend(
+                    app_servers()
+                        .iter()
+                        .flat_map(|a| a.error_logs.iter())
+                        .filter(|p| p.is_file())
+                        .cloned(),
+                );
+            } else {
+                files.extend(crate::webstack::error_logs(server));
+            }
         }
         files.sort();
         files.dedup();
@@ -516,8 +559,9 @@ impl Check for Log {
             .map_or(0, |d| d.as_secs() as i64);
         let cutoff = now - self.window.as_secs() as i64;
         let (files, missing) = self.files();
+        let units = self.units();
         let window = humantime::format_duration(self.window).to_string();
-        if files.is_empty() && self.journal.is_empty() {
+        if files.is_empty() && units.is_empty() {
             if self.missing_ok || (self.paths.is_empty() && !self.from_config.is_empty()) {
                 return Ok(Outcome::skip(match missing.is_empty() {
                     true => format!("no error logs found for {}", self.from_config.join(", ")),
@@ -573,32 +617,32 @@ impl Check for Log {
                 break;
             }
         }
-        if !self.journal.is_empty() {
-            let units = sanitize::terminal(&self.journal.join(", "));
-            match self.scan_journal(cutoff, now, &mut groups, deadline) {
+        if !units.is_empty() {
+            let shown_units = sanitize::terminal(&units.join(", "));
+            match self.scan_journal(&units, cutoff, now, &mut groups, deadline) {
                 Ok(read) => {
                     bytes += read.bytes;
                     if read.timed_out {
                         timed_out = true;
                         out.details.push(format!(
-                            "the journal of {units}: reading stopped at the time limit after {} entries; older entries were not read (raise `timeout`)",
+                            "the journal of {shown_units}: reading stopped at the time limit after {} entries; older entries were not read (raise `timeout`)",
                             read.entries
                         ));
                     }
                 }
                 Err(journal::Error::NotInstalled) if files.is_empty() => {
                     return Ok(Outcome::skip(format!(
-                        "journalctl is not installed here, so the journal of {units} cannot be read"
+                        "journalctl is not installed here, so the journal of {shown_units} cannot be read"
                     )));
                 }
                 Err(journal::Error::NotInstalled) => out.details.push(format!(
-                    "journalctl is not installed here: the journal of {units} was not read"
+                    "journalctl is not installed here: the journal of {shown_units} was not read"
                 )),
                 Err(journal::Error::Denied) => errors.push(format!(
-                    "cannot read the journal of {units}: run as root or in group systemd-journal/adm"
+                    "cannot read the journal of {shown_units}: run as root or in group systemd-journal/adm"
                 )),
                 Err(journal::Error::Failed(why)) => {
-                    errors.push(format!("cannot read the journal of {units}: {why}"));
+                    errors.push(format!("cannot read the journal of {shown_units}: {why}"));
                 }
             }
         }
@@ -650,20 +694,16 @@ impl Check for Log {
             out.details.push(e.clone());
         }
         let mut names: Vec<String> = files.iter().map(|f| sanitize::path(f)).collect();
-        if !self.journal.is_empty() {
+        if !units.is_empty() {
             names.push(format!(
                 "the journal of {}",
-                sanitize::terminal(&self.journal.join(", "))
+                sanitize::terminal(&units.join(", "))
             ));
         }
         let scope = if names.len() == 1 {
             names[0].clone()
         } else {
-            let what = if self.journal.is_empty() {
-                "files"
-            } else {
-                "sources"
-            };
+            let what = if units.is_empty() { "files" } else { "sources" };
             format!("{} {what}", names.len())
         };
         let Some(top) = list.first() else {

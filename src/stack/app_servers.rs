@@ -399,6 +399,27 @@ pub fn configured(root: &Path, ep: &Endpoint) -> Vec<AppServer> {
     out
 }
 
+/// The app servers that serve the upstreams the installed web servers pass requests to,
+/// running now (what is configured but not running has no errors to read), at most `max`.
+pub fn behind_web_servers(proc: &Path, max: usize) -> Vec<AppServer> {
+    let mut out: Vec<AppServer> = Vec::new();
+    for s in crate::webstack::installed() {
+        for u in &s.upstreams {
+            let Some(ep) = u.endpoint() else { continue };
+            if let super::listeners::Listening::By(h) = super::listeners::listening(proc, &ep) {
+                let a = running(proc, h[0].pid);
+                if !out.iter().any(|o| o.pid == a.pid) {
+                    out.push(a);
+                }
+            }
+            if out.len() >= max {
+                return out;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

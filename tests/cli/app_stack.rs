@@ -208,6 +208,26 @@ fn a_flask_style_500_is_traced_to_the_apps_file_and_line() {
     let v = json(&out);
     assert_eq!(check(&v, &id)["status"], "pass");
     assert_eq!(check(&v, "upstreams")["status"], "pass");
+    // The built-in checklist's error-logs check reads the app servers' own logs as well: the
+    // traceback is found without naming gunicorn's log anywhere.
+    let builtin = sitedoctor::config::source::BUILTIN;
+    let start = builtin.find("id = \"error-logs\"").unwrap();
+    let block = format!(
+        "[[check]]\n{}",
+        &builtin[start..].split("\n\n").next().unwrap()
+    );
+    assert!(block.contains("\"app-servers\""), "{block}");
+    let f = env.file("error-logs.toml", &block);
+    let out = env.run(&["--format", "json", "--config", &f.display().to_string()]);
+    let v = json(&out);
+    let errors = check(&v, "error-logs");
+    assert!(
+        errors["summary"]
+            .as_str()
+            .unwrap()
+            .contains("NameError: name 'render_cart' is not defined"),
+        "{errors:#}"
+    );
 }
 
 #[test]
