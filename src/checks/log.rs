@@ -317,7 +317,16 @@ impl Log {
             // Valid UTF-8 (nearly every line) is taken as it is, without a copy.
             let line = String::from_utf8(line?)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-            let Some(ts) = timestamp::parse(&line, now) else {
+            // A container's JSON-file log (docker, podman): each line wraps one line the app
+            // wrote, with the time the engine received it.
+            let (line, wrapped_at) = match crate::logscan::container::unwrap(&line) {
+                Some((text, at)) => (text, at),
+                None => (line, None),
+            };
+            let Some(ts) = timestamp::parse(&line, now).or_else(|| {
+                // A traceback's first line carries no time of its own; the engine's is its.
+                wrapped_at.filter(|_| line.starts_with("Traceback (most recent call last)"))
+            }) else {
                 if !dated && lines.bytes_read > 1 << 20 {
                     // No timestamp in the last MiB: this log cannot be dated line by line.
                     pending.push(line);

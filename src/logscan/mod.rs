@@ -4,6 +4,7 @@
 
 pub mod backward;
 pub mod classify;
+pub mod container;
 pub mod journal;
 pub mod pat;
 pub mod patterns;

@@ -441,3 +441,42 @@ fn an_undated_log_not_changed_in_the_window_is_not_judged() {
     out.expect_code(0);
     assert_eq!(c["status"], "pass", "{c}");
 }
+
+#[test]
+fn a_containers_json_file_log_is_read_like_the_apps_own() {
+    let env = TestEnv::new();
+    let t = Utc::now() - Duration::minutes(2);
+    let engine = t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string();
+    let gunicorn = t.format("[%Y-%m-%d %H:%M:%S +0000]").to_string();
+    let wrap = |line: &str| {
+        serde_json::json!({"log": format!("{line}\n"), "stream": "stderr", "time": engine})
+            .to_string()
+    };
+    let lines = [
+        format!("{gunicorn} [1] [ERROR] Error handling request /cart"),
+        "Traceback (most recent call last):".into(),
+        "  File \"/usr/lib/python3/dist-packages/gunicorn/workers/sync.py\", line 135, in handle"
+            .into(),
+        "    self.handle_request(listener, req, client, addr)".into(),
+        "  File \"/app/shop.py\", line 3, in cart".into(),
+        "    return render_cart()".into(),
+        "NameError: name 'render_cart' is not defined".into(),
+    ];
+    let text: Vec<String> = lines.iter().map(|l| wrap(l)).collect();
+    let p = env.file("containers/abc/abc-json.log", &(text.join("\n") + "\n"));
+    let (c, out) = check(&env, &[&p], "");
+    out.expect_code(2);
+    assert!(
+        summary(&c).contains("NameError: name 'render_cart' is not defined"),
+        "{c:#}"
+    );
+    assert_eq!(
+        c["findings"][0]["subject"],
+        serde_json::json!({"type": "path", "path": "/app/shop.py", "line": 3}),
+        "{c:#}"
+    );
+    assert!(
+        !c.to_string().contains("\\\"stream\\\""),
+        "the JSON wrapper shows: {c:#}"
+    );
+}
