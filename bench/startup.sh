@@ -24,3 +24,7 @@ command -v apache2ctl >/dev/null && manual="$manual; apache2ctl -t 2>/dev/null"
 for f in /usr/sbin/php-fpm*; do [ -x "$f" ] && manual="$manual; $f -t 2>/dev/null"; done
 python3 "$OLDPWD/bench/timing.py" "$runs" "sitedoctor (built-in checklist)" "$bin --color never" \
     "the same by hand (df, free, uptime, ps, -t)" "$manual" 300
+
+echo
+echo "built-in checklist with a running journal, gunicorn and Node behind nginx (target: under 150 ms)"
+"$OLDPWD/bench/stack.sh" "$runs" "$bin"
