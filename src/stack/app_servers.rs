@@ -311,40 +311,6 @@ pub fn running(proc: &Path, pid: u32) -> AppServer {
     }
 }
 
-/// Directories of unit files, the ones that override first (as `unit_files` reads them).
-const UNIT_DIRS: &[&str] = &[
-    "etc/systemd/system",
-    "run/systemd/system",
-    "lib/systemd/system",
-    "usr/lib/systemd/system",
-];
-
-/// The `.service` units under `root` with their text, each name once, capped.
-fn services(root: &Path) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for dir in UNIT_DIRS {
-        let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        let mut names: Vec<String> = rd
-            .flatten()
-            .take(4000)
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".service"))
-            .collect();
-        names.sort();
-        for n in names {
-            if out.iter().any(|(m, _)| *m == n) {
-                continue;
-            }
-            if let Some(t) = read(&root.join(dir).join(&n)) {
-                out.push((n, t));
-            }
-        }
-    }
-    out
-}
-
 /// A unit file's value of `key` (the last one wins, as in systemd).
 fn unit_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines()
@@ -359,9 +325,11 @@ fn unit_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 /// server's configuration (`gunicorn.conf.py`, uWSGI `.ini`, `ecosystem.config.js`, in its
 /// working directory or on its command line) binds it.
 pub fn configured(root: &Path, ep: &Endpoint) -> Vec<AppServer> {
-    let by_unit = super::unit_files::configured_for(root, ep);
+    // The unit files are read once, for both questions asked of them.
+    let units = super::unit_files::units(root);
+    let by_unit = super::unit_files::configured_among(&units, ep);
     let mut out = Vec::new();
-    for (name, text) in services(root) {
+    for (name, text) in units.into_iter().filter(|(n, _)| n.ends_with(".service")) {
         let exec = unit_value(&text, "ExecStart").unwrap_or("");
         let argv: Vec<String> = exec
             .trim_start_matches(['-', '@', '+', '!', ':'])

@@ -19,9 +19,10 @@ const DIRS: &[&str] = &[
 const FILES_CAP: usize = 4000;
 const FILE_CAP: u64 = 256 * 1024;
 
-/// The `.service` and `.socket` units under `root` (`/` on a real host) configured for
-/// `ep`, by name, each once (a unit in /etc hides the packaged one of the same name).
-pub fn configured_for(root: &Path, ep: &Endpoint) -> Vec<String> {
+/// The `.service` and `.socket` unit files under `root` (`/` on a real host), by name with
+/// their text, each name once (a unit in /etc hides the packaged one of the same name),
+/// capped in number and size. Read once by whoever needs several answers from them.
+pub fn units(root: &Path) -> Vec<(String, String)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for dir in DIRS {
@@ -40,15 +41,26 @@ pub fn configured_for(root: &Path, ep: &Endpoint) -> Vec<String> {
                 continue;
             }
             let path = root.join(dir).join(&name);
-            let Ok(text) = crate::sys::readcap::read_text_capped(&path, FILE_CAP) else {
-                continue;
-            };
-            if names_endpoint(&text, ep) {
-                out.push(name);
+            if let Ok(text) = crate::sys::readcap::read_text_capped(&path, FILE_CAP) {
+                out.push((name, text));
             }
         }
     }
     out
+}
+
+/// The units among `units` configured for `ep`, by name.
+pub fn configured_among(units: &[(String, String)], ep: &Endpoint) -> Vec<String> {
+    units
+        .iter()
+        .filter(|(_, text)| names_endpoint(text, ep))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The `.service` and `.socket` units under `root` configured for `ep`, by name.
+pub fn configured_for(root: &Path, ep: &Endpoint) -> Vec<String> {
+    configured_among(&units(root), ep)
 }
 
 /// Whether a unit file's `ExecStart=`, `ListenStream=` or `Environment=` names `ep`.
