@@ -147,6 +147,9 @@ fn explain(target: Option<&str>, markdown: bool, specs: &[CheckSpec]) -> Result<
     if let Some(kind) = checks::find(target) {
         return Ok(crate::docs::explain(kind));
     }
+    if target == "diagnosis" {
+        return Ok(crate::docs::diagnosis());
+    }
     if let Some(spec) = specs.iter().find(|s| s.id == target) {
         return Ok(format!(
             "Check {:?} is defined at {} and is of kind {:?}.\n\n{}",

@@ -126,3 +126,20 @@ fn code_if_literal(d: &str) -> String {
 fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// `sitedoctor explain diagnosis`: the links the diagnosis makes, from its registry.
+pub fn diagnosis() -> String {
+    let mut out = String::from(
+        "The diagnosis links findings of different checks when they name the same subject \
+         (a file, a mount that holds a path, an address), and ranks the causes it can prove:\n\n",
+    );
+    for r in crate::diagnosis::RULES {
+        out.push_str(&format!("  {:<22} {}\n", r.name, r.about));
+    }
+    out.push_str(
+        "\nWhen nothing links, the failing checks are listed unlinked, most likely cause of a \
+         500 first; when the site answered an error that no log entry explains, it says which \
+         logs were read.\n",
+    );
+    out
+}

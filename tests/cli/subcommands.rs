@@ -93,3 +93,18 @@ fn readme_reference_matches_the_registry() {
         "README's check reference is stale: regenerate it with ./update-readme.sh"
     );
 }
+
+#[test]
+fn explain_diagnosis_lists_every_link_rule() {
+    let out = TestEnv::new().run(&["explain", "diagnosis"]);
+    out.expect_code(0);
+    for rule in sitedoctor::diagnosis::RULES {
+        assert!(
+            out.stdout
+                .contains(&format!("  {:<22} {}", rule.name, rule.about)),
+            "{}: {}",
+            rule.name,
+            out.stdout
+        );
+    }
+}
