@@ -22,6 +22,35 @@ pub fn provider() -> Arc<CryptoProvider> {
         .clone()
 }
 
+/// A TLS 1.2 handshake signature, checked with our provider's algorithms (both verifiers
+/// judge certificates their own way, but signatures the one standard way).
+pub(super) fn signature12(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls12_signature(
+        message,
+        cert,
+        dss,
+        &provider().signature_verification_algorithms,
+    )
+}
+
+/// A TLS 1.3 handshake signature (see [`signature12`]).
+pub(super) fn signature13(
+    message: &[u8],
+    cert: &CertificateDer<'_>,
+    dss: &DigitallySignedStruct,
+) -> Result<HandshakeSignatureValid, rustls::Error> {
+    rustls::crypto::verify_tls13_signature(
+        message,
+        cert,
+        dss,
+        &provider().signature_verification_algorithms,
+    )
+}
+
 /// A configuration for reqwest: verifying (see [`Verifier`]), or accepting anything.
 pub fn client_config(ca_file: Option<&Path>, insecure: bool) -> anyhow::Result<ClientConfig> {
     let builder =
@@ -84,12 +113,7 @@ impl ServerCertVerifier for Recording {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        signature12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -98,12 +122,7 @@ impl ServerCertVerifier for Recording {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &provider().signature_verification_algorithms,
-        )
+        signature13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
