@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`app::main`]; everything else lives here so tests reach it.
 
 pub mod app;
+pub mod baseline;
 pub mod check;
 pub mod checks;
 pub mod cli;
