@@ -3,6 +3,7 @@
 mod app_deps;
 mod app_stack;
 mod config_errors;
+mod consumers;
 mod deps;
 mod diagnose;
 mod diagnosis;
@@ -18,6 +19,7 @@ mod msrv;
 mod network;
 mod output_file;
 mod outputs;
+mod peer;
 mod programs;
 mod props;
 mod resources;

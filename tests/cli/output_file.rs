@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::testenv::{Output, TestEnv, as_nobody, run_command, selftest};
 
 /// What a one-check passing run prints with `--format tap`.
-const TAP: &str = "TAP version 14\n1..1\nok 1 - a: selftest\n";
+const TAP: &str = "TAP version 13\n1..1\nok 1 - a: selftest\n";
 
 fn env() -> TestEnv {
     TestEnv::new().config(&selftest("a", "result = \"pass\""))
