@@ -4,6 +4,7 @@ mod app_deps;
 mod app_stack;
 mod config_errors;
 mod consumers;
+mod contrib;
 mod deps;
 mod diagnose;
 mod diagnosis;
