@@ -459,9 +459,16 @@ fn readme_names_only_contrib_files_that_exist() {
     let paths = regex::Regex::new(r"contrib/[A-Za-z0-9_./-]*[A-Za-z0-9_]/?").unwrap();
     let mut seen = 0;
     // Reports the playbook writes are not shipped.
-    for m in paths.find_iter(&readme).filter(|m| !m.as_str().contains("/reports/")) {
+    for m in paths
+        .find_iter(&readme)
+        .filter(|m| !m.as_str().contains("/reports/"))
+    {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(m.as_str());
-        assert!(p.exists(), "the README names {}, which does not exist", m.as_str());
+        assert!(
+            p.exists(),
+            "the README names {}, which does not exist",
+            m.as_str()
+        );
         seen += 1;
     }
     assert!(seen >= 10, "{seen}");

@@ -28,30 +28,30 @@ pub fn program(name: &str) -> Option<PathBuf> {
         .or_else(|| missing(name))
 }
 
-/// Perl with `module` loadable.
-pub fn perl_with(module: &str) -> Option<PathBuf> {
-    let perl = program("perl")?;
-    let ok = Command::new(&perl)
-        .args([&format!("-M{module}"), "-e1"])
+/// `interpreter` if running it with `args` succeeds (a module loads), else missing `what`.
+fn able(interpreter: &str, args: &[&str], what: &str) -> Option<PathBuf> {
+    let path = program(interpreter)?;
+    let ok = Command::new(&path)
+        .args(args)
         .status()
         .is_ok_and(|s| s.success());
-    if ok {
-        Some(perl)
-    } else {
-        missing(&format!("Perl's {module}"))
-    }
+    if ok { Some(path) } else { missing(what) }
+}
+
+/// Perl with `module` loadable.
+pub fn perl_with(module: &str) -> Option<PathBuf> {
+    able(
+        "perl",
+        &[&format!("-M{module}"), "-e1"],
+        &format!("Perl's {module}"),
+    )
 }
 
 /// Debian's Python (never a pyenv or venv one) with `module` importable.
 pub fn python_with(module: &str) -> Option<PathBuf> {
-    let python = program("python3")?;
-    let ok = Command::new(&python)
-        .args(["-c", &format!("import {module}")])
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        Some(python)
-    } else {
-        missing(&format!("Python's {module}"))
-    }
+    able(
+        "python3",
+        &["-c", &format!("import {module}")],
+        &format!("Python's {module}"),
+    )
 }
