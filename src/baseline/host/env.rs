@@ -20,6 +20,9 @@ pub struct EnvSet {
     pub source: String,
     /// Name → keyed hash of its value.
     pub vars: BTreeMap<String, Digest>,
+    /// The file is not there (a deploy that lost its `.env`): every variable is gone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub gone: bool,
 }
 
 impl EnvSet {
@@ -51,15 +54,25 @@ pub fn collect(key: &Key, sources: &[Source]) -> (Vec<EnvSet>, Notes) {
             continue;
         }
         let vars: Result<Vec<(String, Value)>, String> = match s {
-            Source::File(p) => env_sources::read_dotenv(p)
-                .map(|src| src.vars)
-                .map_err(|e| {
-                    if e.is_permission_denied() {
-                        format!("run as root (or the app's user) to read {name}")
-                    } else {
-                        format!("cannot read {name}: {e}")
-                    }
-                }),
+            Source::File(p) => match env_sources::read_dotenv(p) {
+                Err(e) if e.is_not_found() => {
+                    out.push(EnvSet {
+                        source: name,
+                        gone: true,
+                        ..EnvSet::default()
+                    });
+                    continue;
+                }
+                other => other,
+            }
+            .map(|src| src.vars)
+            .map_err(|e| {
+                if e.is_permission_denied() {
+                    format!("run as root (or the app's user) to read {name}")
+                } else {
+                    format!("cannot read {name}: {e}")
+                }
+            }),
             Source::Process(_) => env_sources::process_environ(&name["process ".len()..])
                 .map(|(_, vars)| vars)
                 .map_err(|e| {
@@ -79,6 +92,7 @@ pub fn collect(key: &Key, sources: &[Source]) -> (Vec<EnvSet>, Notes) {
                     .map(|(k, v)| (k.clone(), key.hash_value(k, v.secret().as_bytes())))
                     .collect(),
                 source: name,
+                gone: false,
             }),
             Err(why) => notes.cannot(part(&name), why),
         }
@@ -98,6 +112,13 @@ pub fn compare(old: &[EnvSet], new: &[EnvSet], skip: &dyn Fn(&str) -> bool, out:
         }
         for (name, hash) in &o.vars {
             match n.vars.get(name) {
+                None if n.gone => out.push(change(
+                    Area::Env,
+                    How::Removed,
+                    name,
+                    format!("no longer set: {} is gone", o.source),
+                    Some(restore(&o.source, name)),
+                )),
                 None => out.push(change(
                     Area::Env,
                     How::Removed,

@@ -71,8 +71,13 @@ fn one(s: &Server, host: &Host) -> Result<PhpFpm, (String, String)> {
         }
         .map_err(|e| (part.clone(), e))
     };
-    let version = parse_version(&ask("-v")?);
-    let extensions = parse_modules(&ask("-m")?);
+    let (v, m) = std::thread::scope(|s| {
+        let v = s.spawn(|| ask("-v"));
+        let m = ask("-m");
+        (v.join().expect("php -v panicked"), m)
+    });
+    let version = parse_version(&v?);
+    let extensions = parse_modules(&m?);
     Ok(PhpFpm {
         binary,
         unit: s.unit.clone(),
