@@ -465,9 +465,23 @@ mod tests {
         );
         assert_eq!(n.roots, vec![at(r, "/srv/shop/public")]);
         assert_eq!(n.user.as_deref(), Some("www-data"));
+        assert_eq!(
+            n.config_files,
+            [
+                at(r, "/etc/nginx/nginx.conf"),
+                at(r, "/etc/nginx/sites-enabled/shop")
+            ]
+        );
         let a = &all[1];
         assert_eq!(a.error_logs, vec![at(r, "/var/log/apache2/error.log")]);
         assert_eq!(a.roots, vec![at(r, "/var/www/html")]);
+        assert_eq!(
+            a.config_files,
+            [
+                at(r, "/etc/apache2/apache2.conf"),
+                at(r, "/etc/apache2/sites-enabled/000-default.conf")
+            ]
+        );
         assert_eq!(a.user.as_deref(), Some("www-data"));
         let f = &all[2];
         assert_eq!(f.unit, "php8.2-fpm");
@@ -479,6 +493,13 @@ mod tests {
             ]
         );
         assert_eq!(f.pools, vec!["www (/run/php/php8.2-fpm.sock)".to_string()]);
+        assert_eq!(
+            f.config_files,
+            [
+                at(r, "/etc/php/8.2/fpm/php-fpm.conf"),
+                at(r, "/etc/php/8.2/fpm/pool.d/www.conf")
+            ]
+        );
         assert_eq!(web_user(&all).as_deref(), Some("www-data"));
     }
 

@@ -286,6 +286,35 @@ mod tests {
     }
 
     #[test]
+    fn every_tcp_listener_with_its_holder_once_per_address() {
+        let p = FakeProc::new();
+        // :80 twice (two workers with SO_REUSEPORT, the first unseen), :9000 unseen, and an
+        // established connection that is no listener.
+        p.append("net/tcp", "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 600 1");
+        p.append("net/tcp", "   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 601 1");
+        p.append("net/tcp", "   2: 0100007F:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 602 1");
+        p.append("net/tcp", "   3: 0100007F:0050 0100007F:C350 01 00000000:00000000 00:00000000 00000000  0 0 603 1");
+        p.append("net/tcp6", "   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 604 1");
+        p.process(31, "nginx", "0::/system.slice/nginx.service\n", &[601, 604]);
+        let all = tcp_listeners(p.path()).unwrap();
+        let shown: Vec<(String, Option<String>)> = all
+            .iter()
+            .map(|(a, h)| (a.to_string(), h.as_ref().map(Holder::label)))
+            .collect();
+        let nginx = Some("nginx (pid 31, nginx.service)".to_string());
+        assert_eq!(
+            shown,
+            [
+                ("0.0.0.0:80".to_string(), nginx.clone()),
+                ("127.0.0.1:9000".to_string(), None),
+                ("[::]:443".to_string(), nginx),
+            ]
+        );
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(tcp_listeners(t.path()), None);
+    }
+
+    #[test]
     fn a_listener_whose_holder_cannot_be_seen() {
         let p = FakeProc::new();
         p.append("net/tcp6", "   0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 77 1");
