@@ -25,6 +25,14 @@ fn said(old: &HostState, new: &HostState) -> Vec<(Area, How, String, String)> {
         .collect()
 }
 
+/// The fix of the first change that says something was removed.
+fn removed_fix(old: &HostState, new: &HostState) -> Option<String> {
+    compare(old, new)
+        .into_iter()
+        .find(|c| c.how == How::Removed)
+        .and_then(|c| c.fix)
+}
+
 fn row(area: Area, how: How, subject: &str, detail: &str) -> (Area, How, String, String) {
     (area, how, subject.to_string(), detail.to_string())
 }
@@ -72,12 +80,8 @@ fn env_vars_added_removed_and_changed() {
             ),
         ]
     );
-    let removed = compare(&old, &new)
-        .into_iter()
-        .find(|c| c.how == How::Removed)
-        .unwrap();
     assert_eq!(
-        removed.fix.as_deref(),
+        removed_fix(&old, &new).as_deref(),
         Some("add MAIL=… to /srv/app/.env, then restart the app so it reads it")
     );
     // A source no check reads any more, or one that could not be read, says nothing.
@@ -205,11 +209,7 @@ fn php_version_and_extensions() {
             ),
         ]
     );
-    let fix = compare(&old, &new)
-        .into_iter()
-        .find(|c| c.how == How::Removed)
-        .and_then(|c| c.fix)
-        .unwrap();
+    let fix = removed_fix(&old, &new).unwrap();
     assert!(
         fix.starts_with("phpenmod -v 8.2 -s fpm mysqli && systemctl restart php8.2-fpm"),
         "{fix}"
@@ -250,11 +250,10 @@ fn packages_upgraded_removed_and_new() {
             ),
         ]
     );
-    let removed = compare(&old, &new)
-        .into_iter()
-        .find(|c| c.how == How::Removed)
-        .unwrap();
-    assert_eq!(removed.fix.as_deref(), Some("apt-get install php8.2-mysql"));
+    assert_eq!(
+        removed_fix(&old, &new).as_deref(),
+        Some("apt-get install php8.2-mysql")
+    );
     let unread = HostState {
         unread: ["packages".to_string()].into(),
         ..HostState::default()
@@ -313,11 +312,10 @@ fn listeners_gone_new_or_taken_over() {
             ),
         ]
     );
-    let gone = compare(&old, &new)
-        .into_iter()
-        .find(|c| c.how == How::Removed)
-        .unwrap();
-    assert_eq!(gone.fix.as_deref(), Some("systemctl start app.service"));
+    assert_eq!(
+        removed_fix(&old, &new).as_deref(),
+        Some("systemctl start app.service")
+    );
 }
 
 fn lock(hash: u8, installed: Option<u8>, agrees: Option<bool>) -> Lockfile {
