@@ -191,7 +191,7 @@ pub fn tcp_listeners(proc: &Path) -> Option<Vec<(SocketAddr, Option<Holder>)>> {
         .iter()
         .map(|r| (r.local, held.get(&r.inode).cloned()))
         .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_by_key(|a| a.0);
     // Several sockets on one address (SO_REUSEPORT workers): the first that has a holder.
     out.dedup_by(|later, first| {
         later.0 == first.0 && {
