@@ -1,4 +1,5 @@
-//! The listening TCP addresses and the process holding each, where it can be seen.
+//! The listening TCP addresses and the process holding each, where it can be seen; ports in
+//! the kernel's ephemeral range (a program that bound port 0) are left out.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,21 @@ pub struct Listener {
 
 const PART: &str = "listening";
 
+/// The ports the kernel hands out to a program that binds port 0 (a test server, a
+/// debugger), when `ip_local_port_range` cannot be read: Linux's default.
+const EPHEMERAL: (u16, u16) = (32768, 60999);
+
+/// The ephemeral port range under the proc root `proc`.
+fn ephemeral(proc: &std::path::Path) -> (u16, u16) {
+    crate::sys::readcap::read_text_capped(&proc.join("sys/net/ipv4/ip_local_port_range"), 4096)
+        .ok()
+        .and_then(|t| {
+            let mut w = t.split_whitespace().map(str::parse::<u16>);
+            Some((w.next()?.ok()?, w.next()?.ok()?))
+        })
+        .unwrap_or(EPHEMERAL)
+}
+
 pub fn collect(host: &Host) -> (Vec<Listener>, Notes) {
     let mut notes = Notes::default();
     let Some(all) = listeners::tcp_listeners(&host.proc) else {
@@ -33,6 +49,13 @@ pub fn collect(host: &Host) -> (Vec<Listener>, Notes) {
         );
         return (Vec::new(), notes);
     };
+    // A listener on a port the kernel picked is not a service's configured port: it comes and
+    // goes with the program that asked for it, and would make every diff say something.
+    let (low, high) = ephemeral(&host.proc);
+    let all: Vec<_> = all
+        .into_iter()
+        .filter(|(a, _)| !(low..=high).contains(&a.port()))
+        .collect();
     let unseen = all.iter().any(|(_, h)| h.is_none());
     if unseen && !nix::unistd::geteuid().is_root() {
         // Not a part left out: the ports are compared, only not who holds them.

@@ -833,4 +833,11 @@ fn this_host_is_recorded_quickly() {
     // Well under a second on an idle host (the parts run at once); the bound here leaves
     // room for a loaded test machine, while a part that waits on something still fails it.
     assert!(total < Duration::from_secs(4), "{total:?}: {took:?}");
+    // Recorded again at once: the same (listeners of other programs may come and go).
+    let (again, _) = collect_timed(&key(), &[], &[], &host);
+    let changes: Vec<Change> = compare(s, &again.state)
+        .into_iter()
+        .filter(|c| c.area != Area::Listener)
+        .collect();
+    assert!(changes.is_empty(), "{changes:#?}");
 }
