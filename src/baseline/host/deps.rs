@@ -60,10 +60,22 @@ fn part(path: &str) -> String {
     format!("lockfile {path}")
 }
 
-/// Every lockfile of every app in `roots` (the root itself, or its subdirectories).
+/// Every lockfile of every app in `roots`: the root itself, its subdirectories, or the app
+/// a web root is the `public/` of (Laravel, Symfony: the lockfiles are one level up).
 pub fn collect(key: &Key, roots: &[PathBuf], host: &Host) -> (Vec<Lockfile>, Notes) {
     let mut notes = Notes::default();
-    let mut apps: Vec<PathBuf> = roots.iter().flat_map(|r| lockfiles::apps_in(r)).collect();
+    let mut apps: Vec<PathBuf> = Vec::new();
+    for r in roots {
+        let found = lockfiles::apps_in(r);
+        if found.is_empty() {
+            apps.extend(
+                r.parent()
+                    .filter(|p| lockfiles::is_app(p))
+                    .map(Path::to_path_buf),
+            );
+        }
+        apps.extend(found);
+    }
     apps.sort();
     apps.dedup();
     let hints = Hints {

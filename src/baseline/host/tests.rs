@@ -482,6 +482,10 @@ impl Fixture {
             &at("/srv/shop/.env"),
             "APP_KEY=base64:old-secret-value\nDB_PASSWORD=hunter2-old\nMAIL_HOST=mail\n",
         );
+        write(
+            &at("/srv/shop/public/index.php"),
+            "<?php require '../vendor/autoload.php';\n",
+        );
         write(&at("/srv/shop/composer.lock"), &composer_lock("3.5.0"));
         f.installed("3.5.0");
         f
@@ -528,7 +532,7 @@ impl Fixture {
             sysroot: self.root.path().to_path_buf(),
             proc: self.proc.path().to_path_buf(),
         };
-        collect_timed(&key(), &self.specs(), &[self.at("/srv")], &host)
+        collect_timed(&key(), &self.specs(), &[self.at("/srv/shop/public")], &host)
     }
 }
 

@@ -184,6 +184,11 @@ mod tests {
         let lock = |n: &str| installed(app, &app.join(n), &hints);
         assert_eq!(lock("composer.lock"), Installed::Nothing);
         assert_eq!(lock("requirements.txt"), Installed::Unknown);
+        super::super::python::tests::venv(&app.join("venv"), &[("Flask", "3.0.0")]);
+        assert_eq!(
+            lock("requirements.txt"),
+            Installed::Packages([("flask".to_string(), "3.0.0".to_string())].into())
+        );
         write(app, "vendor/composer/installed.json", "{}");
         assert_eq!(
             lock("composer.lock"),
