@@ -116,7 +116,7 @@ fn test(s: &Server) -> Result<ConfigTest, (String, String)> {
     let part = format!("configtest {command}");
     let f = run::run(&argv).map_err(|e| (part.clone(), format!("cannot run `{command}`: {e}")))?;
     let text = format!("{}\n{}", f.stderr.text(), f.stdout.text());
-    let said = configtest::verdict_line(&text).unwrap_or_default();
+    let said = crate::sanitize::terminal(&configtest::verdict_line(&text).unwrap_or_default());
     let passed = f.code == Some(0);
     if !passed && text.contains("Permission denied") && !nix::unistd::geteuid().is_root() {
         return Err((

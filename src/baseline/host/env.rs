@@ -73,16 +73,11 @@ pub fn collect(key: &Key, sources: &[Source]) -> (Vec<EnvSet>, Notes) {
                     format!("cannot read {name}: {e}")
                 }
             }),
-            Source::Process(_) => env_sources::process_environ(&name["process ".len()..])
+            // "cannot read /proc/812/environ: permission denied (run as root, …)", or no
+            // such process running.
+            Source::Process(program) => env_sources::process_environ(program)
                 .map(|(_, vars)| vars)
-                .map_err(|e| {
-                    let e = format!("{e:#}");
-                    if e.contains("ermission denied") {
-                        format!("run as root to read the environment of {name}: {e}")
-                    } else {
-                        e
-                    }
-                }),
+                .map_err(|e| format!("{e:#}")),
             Source::Own => continue,
         };
         match vars {
