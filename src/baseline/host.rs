@@ -134,19 +134,35 @@ pub(crate) fn collect_timed(
     } else {
         crate::webstack::detect(&host.sysroot)
     };
-    fn timed<T>(name: &'static str, f: impl FnOnce() -> T) -> (T, (&'static str, Duration)) {
+    type Took = (&'static str, Duration);
+    type Part<T> = (T, Notes);
+    fn timed<T>(name: &'static str, f: impl FnOnce() -> Part<T>) -> (Part<T>, Took) {
         let began = Instant::now();
         let out = f();
         (out, (name, began.elapsed()))
     }
-    fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
-        h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-    }
-    type Took = (&'static str, Duration);
-    fn take<T>(notes: &mut Notes, took: &mut Vec<Took>, ((value, n), t): ((T, Notes), Took)) -> T {
-        notes.absorb(n);
-        took.push(t);
-        value
+    /// The part's value; a part that panicked is said, and left empty, not the end of the
+    /// others.
+    fn take<T: Default>(
+        notes: &mut Notes,
+        took: &mut Vec<Took>,
+        (name, parts): (&str, &[&str]),
+        h: std::thread::ScopedJoinHandle<'_, (Part<T>, Took)>,
+    ) -> T {
+        match h.join() {
+            Ok(((value, n), t)) => {
+                notes.absorb(n);
+                took.push(t);
+                value
+            }
+            Err(_) => {
+                notes
+                    .sentences
+                    .push(format!("reading the {name} failed (a bug in sitedoctor)"));
+                notes.parts.extend(parts.iter().map(|p| p.to_string()));
+                T::default()
+            }
+        }
     }
     let mut state = HostState::default();
     let mut notes = Notes::default();
@@ -158,12 +174,14 @@ pub(crate) fn collect_timed(
         let packages = s.spawn(|| timed("packages", || packages::collect(host)));
         let listening = s.spawn(|| timed("listening", || listening::collect(host)));
         let deps = s.spawn(|| timed("lockfiles", || deps::collect(key, roots, host)));
-        state.env = take(&mut notes, &mut took, join(env));
-        (state.configs, state.config_tests) = take(&mut notes, &mut took, join(configs));
-        state.php = take(&mut notes, &mut took, join(php));
-        state.packages = take(&mut notes, &mut took, join(packages));
-        state.listening = take(&mut notes, &mut took, join(listening));
-        state.lockfiles = take(&mut notes, &mut took, join(deps));
+        let (n, t) = (&mut notes, &mut took);
+        state.env = take(n, t, ("environment", &["env"]), env);
+        (state.configs, state.config_tests) =
+            take(n, t, ("configuration", &["config", "configtest"]), configs);
+        state.php = take(n, t, ("PHP versions", &["php"]), php);
+        state.packages = take(n, t, ("packages", &["packages"]), packages);
+        state.listening = take(n, t, ("listening ports", &["listening"]), listening);
+        state.lockfiles = take(n, t, ("lockfiles", &["lockfile"]), deps);
     });
     state.unread = notes.parts;
     (
@@ -176,9 +194,15 @@ pub(crate) fn collect_timed(
 }
 
 /// What changed from `old` to `new`, in no particular order (`change::rank` orders them).
-/// A part either side could not read is not compared.
+/// A part either side could not read is not compared: one named alone (`env /srv/app/.env`),
+/// or all of its kind (`env`).
 pub fn compare(old: &HostState, new: &HostState) -> Vec<Change> {
-    let skip = |part: &str| old.unread.contains(part) || new.unread.contains(part);
+    let skip = |part: &str| {
+        let kind = part.split(' ').next().unwrap_or(part);
+        [part, kind]
+            .iter()
+            .any(|p| old.unread.contains(*p) || new.unread.contains(*p))
+    };
     let mut out = Vec::new();
     env::compare(&old.env, &new.env, &skip, &mut out);
     configs::compare(old, new, &skip, &mut out);
@@ -189,7 +213,7 @@ pub fn compare(old: &HostState, new: &HostState) -> Vec<Change> {
     out
 }
 
-/// A change with no fix and no lines.
+/// A change of the host: no line ranges (those are for a file's content).
 pub(crate) fn change(
     area: super::change::Area,
     how: super::change::How,

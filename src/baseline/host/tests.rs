@@ -91,6 +91,11 @@ fn env_vars_added_removed_and_changed() {
         ..new.clone()
     };
     assert!(compare(&old, &unread).is_empty());
+    let none_read = HostState {
+        unread: ["env".to_string()].into(),
+        ..new.clone()
+    };
+    assert!(compare(&old, &none_read).is_empty());
 }
 
 #[test]
