@@ -750,6 +750,10 @@ fn a_dotenv_that_is_gone_takes_its_variables_with_it() {
     );
 }
 
+fn readcap_cap() -> usize {
+    crate::sys::readcap::DEFAULT_CAP as usize
+}
+
 #[test]
 fn what_cannot_be_read_is_said_and_not_compared() {
     let f = Fixture::new();
@@ -763,6 +767,9 @@ fn what_cannot_be_read_is_said_and_not_compared() {
     std::fs::create_dir(f.at("/srv/shop/.env")).unwrap();
     std::fs::remove_file(f.proc.path().join("net/tcp")).unwrap();
     std::fs::remove_file(f.proc.path().join("net/tcp6")).unwrap();
+    // An included file too large to read.
+    let huge = "#".repeat(readcap_cap() + 1);
+    write(&f.at("/etc/nginx/sites-enabled/huge"), &huge);
     let (after, _) = f.collect();
     let env_file = crate::sanitize::path(&f.at("/srv/shop/.env"));
     assert_eq!(
@@ -771,6 +778,8 @@ fn what_cannot_be_read_is_said_and_not_compared() {
             format!(
                 "cannot read {env_file}: not a regular file (it is a directory); refusing to read it"
             ),
+            "cannot read /etc/nginx/sites-enabled/huge: larger than 4.0 MiB (refusing to read more)"
+                .to_string(),
             "`php-fpm8.2 -v` failed: PHP Fatal error: cannot load".to_string(),
             format!(
                 "cannot read {}/net/tcp: the listening ports are not recorded",
@@ -781,6 +790,7 @@ fn what_cannot_be_read_is_said_and_not_compared() {
     assert_eq!(
         after.state.unread.iter().collect::<Vec<_>>(),
         [
+            "config /etc/nginx/sites-enabled/huge",
             &format!("env {env_file}"),
             "listening",
             "php /usr/sbin/php-fpm8.2",
@@ -791,7 +801,8 @@ fn what_cannot_be_read_is_said_and_not_compared() {
         changes
             .iter()
             .all(|c| !matches!(c.area, Area::Env | Area::Listener)
-                && !c.subject.starts_with("php-fpm8.2")),
+                && !c.subject.starts_with("php-fpm8.2")
+                && !c.subject.ends_with("/huge")),
         "{changes:#?}"
     );
 }
