@@ -861,3 +861,32 @@ fn this_host_is_recorded_quickly() {
         .collect();
     assert!(changes.is_empty(), "{changes:#?}");
 }
+
+/// The environment of a running process, by name: this test's own binary, which runs for
+/// sure (with cargo's `CARGO_PKG_NAME` among its variables).
+#[test]
+fn a_running_process_environment_is_names_and_hashes() {
+    let exe = std::env::current_exe().unwrap();
+    let name = exe.file_name().unwrap().to_string_lossy().into_owned();
+    let (sets, notes) = env::collect(&key(), &[crate::checks::env::Source::Process(name.clone())]);
+    assert!(notes.sentences.is_empty(), "{:?}", notes.sentences);
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].source, format!("process {name}"));
+    assert!(
+        sets[0].vars.contains_key("CARGO_PKG_NAME"),
+        "{:?}",
+        sets[0].vars.keys()
+    );
+    let shown = format!("{sets:?}{}", serde_json::to_string(&sets).unwrap());
+    assert!(!shown.contains("sitedoctor\""), "no value is kept: {shown}");
+    let (_, notes) = env::collect(
+        &key(),
+        &[crate::checks::env::Source::Process(
+            "no-such-program-here".into(),
+        )],
+    );
+    assert_eq!(
+        notes.sentences,
+        ["no process named \"no-such-program-here\" is running, so its environment cannot be read"]
+    );
+}
