@@ -6,4 +6,5 @@
 //! (environment, configuration, packages, PHP, listeners, lockfiles) each get a module here.
 
 pub mod change;
+pub mod host;
 pub mod key;

@@ -30,6 +30,9 @@ pub struct Server {
     pub unit: String,
     /// What it passes requests to (nginx `proxy_pass`, `fastcgi_pass`…; Apache `ProxyPass`…).
     pub upstreams: Vec<crate::stack::upstreams::Upstream>,
+    /// Every configuration file it reads: the main one, then the files it includes, in the
+    /// order they are read (what the baseline records); one that cannot be read is listed too.
+    pub config_files: Vec<PathBuf>,
 }
 
 /// Under `root` (`/` on a real host; a directory of fixtures in tests).
@@ -70,7 +73,9 @@ fn directives(
     base: &Path,
     depth: usize,
     out: &mut Vec<(String, Vec<String>)>,
+    files: &mut Vec<PathBuf>,
 ) {
+    files.push(file.to_path_buf());
     let Ok(text) = read_config(file) else {
         return;
     };
@@ -98,7 +103,7 @@ fn directives(
                     base.join(a)
                 };
                 for f in crate::sys::expand_glob(&p) {
-                    directives(root, &f, include_words, base, depth + 1, out);
+                    directives(root, &f, include_words, base, depth + 1, out, files);
                 }
             }
             continue;
@@ -135,6 +140,7 @@ pub fn nginx(root: &Path) -> Option<Server> {
     let binary = first_binary(root, &["nginx"])?;
     let config = at(root, "/etc/nginx/nginx.conf");
     let mut d = Vec::new();
+    let mut files = Vec::new();
     directives(
         root,
         &config,
@@ -142,12 +148,14 @@ pub fn nginx(root: &Path) -> Option<Server> {
         &at(root, "/etc/nginx"),
         0,
         &mut d,
+        &mut files,
     );
     let mut s = Server {
         name: "nginx",
         binary,
         config,
         unit: "nginx".into(),
+        config_files: files,
         ..Server::default()
     };
     for (k, a) in &d {
@@ -208,6 +216,7 @@ pub fn apache(root: &Path) -> Option<Server> {
         s
     };
     let mut d = Vec::new();
+    let mut files = Vec::new();
     directives(
         root,
         &config,
@@ -215,12 +224,14 @@ pub fn apache(root: &Path) -> Option<Server> {
         &base,
         0,
         &mut d,
+        &mut files,
     );
     let mut s = Server {
         name: "apache",
         binary,
         config,
         unit: unit.into(),
+        config_files: files,
         ..Server::default()
     };
     let substituted: Vec<(String, Vec<String>)> = d
@@ -303,6 +314,7 @@ fn read_fpm(root: &Path, binary: PathBuf, config: PathBuf, base: &Path, unit: &s
     let mut i = 0;
     let mut pool = String::new();
     while i < files.len() && i < 64 {
+        s.config_files.push(files[i].clone());
         let Ok(text) = read_config(&files[i]) else {
             i += 1;
             continue;
@@ -453,9 +465,23 @@ mod tests {
         );
         assert_eq!(n.roots, vec![at(r, "/srv/shop/public")]);
         assert_eq!(n.user.as_deref(), Some("www-data"));
+        assert_eq!(
+            n.config_files,
+            [
+                at(r, "/etc/nginx/nginx.conf"),
+                at(r, "/etc/nginx/sites-enabled/shop")
+            ]
+        );
         let a = &all[1];
         assert_eq!(a.error_logs, vec![at(r, "/var/log/apache2/error.log")]);
         assert_eq!(a.roots, vec![at(r, "/var/www/html")]);
+        assert_eq!(
+            a.config_files,
+            [
+                at(r, "/etc/apache2/apache2.conf"),
+                at(r, "/etc/apache2/sites-enabled/000-default.conf")
+            ]
+        );
         assert_eq!(a.user.as_deref(), Some("www-data"));
         let f = &all[2];
         assert_eq!(f.unit, "php8.2-fpm");
@@ -467,6 +493,13 @@ mod tests {
             ]
         );
         assert_eq!(f.pools, vec!["www (/run/php/php8.2-fpm.sock)".to_string()]);
+        assert_eq!(
+            f.config_files,
+            [
+                at(r, "/etc/php/8.2/fpm/php-fpm.conf"),
+                at(r, "/etc/php/8.2/fpm/pool.d/www.conf")
+            ]
+        );
         assert_eq!(web_user(&all).as_deref(), Some("www-data"));
     }
 

@@ -126,8 +126,19 @@ impl Configtest {
     }
 }
 
+/// The command line of `server`'s own configuration test, as the `configtest` kind runs it
+/// with no `config` or `args` (the baseline records its result).
+pub fn default_argv(server: &Server) -> Vec<String> {
+    Configtest {
+        server: server.name,
+        config: None,
+        args: Vec::new(),
+    }
+    .argv(server)
+}
+
 /// The line of a config test's output that says what is wrong.
-fn verdict_line(text: &str) -> Option<String> {
+pub fn verdict_line(text: &str) -> Option<String> {
     let lines: Vec<&str> = text
         .lines()
         .map(str::trim)

@@ -15,7 +15,7 @@ use crate::sanitize;
 use crate::shell::shell_quote;
 use crate::span::SpanError;
 use crate::stack::env_sources;
-use crate::sys::{procfs, procs, readcap};
+use crate::sys::readcap;
 
 pub static KIND: Kind = Kind {
     name: "env",
@@ -129,10 +129,14 @@ impl Spec for EnvSpec {
     }
 }
 
-#[derive(Debug)]
-enum Source {
+/// Where an `env` check reads the variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A dotenv or systemd EnvironmentFile (`from_file`).
     File(PathBuf),
+    /// The environment of the running process with this name (`process`).
     Process(String),
+    /// sitedoctor's own environment.
     Own,
 }
 
@@ -184,22 +188,11 @@ impl Env {
                 ))
             }
             Source::Process(name) => {
-                let all = procs::snapshot()?;
-                let Some(p) = procs::named(all, name).into_iter().min_by_key(|p| p.pid) else {
-                    anyhow::bail!(
-                        "no process named {name:?} is running, so its environment cannot be read"
-                    );
-                };
-                let env = procfs::environ(p.pid)?;
-                let pairs = env.into_iter().map(|kv| {
-                    let eq = kv.iter().position(|b| *b == b'=').unwrap_or(kv.len());
-                    let nonempty = kv.len() > eq + 1;
-                    (kv[..eq].to_vec(), nonempty)
-                });
-                Ok((
-                    presence_of(pairs),
-                    format!("the environment of {}", p.label()),
-                ))
+                let (label, env) = env_sources::process_environ(name)?;
+                let pairs = env
+                    .into_iter()
+                    .map(|(k, v)| (k.into_bytes(), !v.secret().is_empty()));
+                Ok((presence_of(pairs), label))
             }
         }
     }
@@ -241,6 +234,10 @@ impl Env {
 }
 
 impl Check for Env {
+    fn env_source(&self) -> Option<&Source> {
+        Some(&self.source)
+    }
+
     fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
         let (present, from) = self.read()?;
         let missing: Vec<&str> = self

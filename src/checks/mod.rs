@@ -5,11 +5,11 @@
 mod app_deps;
 mod command;
 mod config_error;
-mod configtest;
+pub mod configtest;
 mod deps_installed;
 mod disk;
 mod dns;
-mod env;
+pub mod env;
 mod fds;
 mod fields;
 mod findings;
@@ -63,6 +63,12 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     /// fixes at all. Offering changes nothing: the sink decides whether to apply.
     fn mode_fixes(&self, _ctx: &Ctx, _sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
         Ok(false)
+    }
+
+    /// Where an `env` check reads the app's environment, so the baseline records the same
+    /// variables; `None` for every other kind.
+    fn env_source(&self) -> Option<&env::Source> {
+        None
     }
 }
 

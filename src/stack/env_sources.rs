@@ -201,6 +201,29 @@ pub fn read_dotenv(file: &Path) -> Result<Source, readcap::ReadError> {
     })
 }
 
+/// The environment the running process named `name` started with (the lowest pid of that
+/// name, usually the master): a label for it (`the environment of gunicorn (pid 812)`) and
+/// every variable in order. Values stay masked.
+pub fn process_environ(name: &str) -> anyhow::Result<(String, Vec<(String, Value)>)> {
+    use crate::sys::{procfs, procs};
+    let all = procs::snapshot()?;
+    let Some(p) = procs::named(all, name).into_iter().min_by_key(|p| p.pid) else {
+        anyhow::bail!("no process named {name:?} is running, so its environment cannot be read");
+    };
+    let vars = procfs::environ(p.pid)?
+        .into_iter()
+        .map(|kv| {
+            let eq = kv.iter().position(|b| *b == b'=').unwrap_or(kv.len());
+            let value = kv.get(eq + 1..).unwrap_or_default();
+            (
+                String::from_utf8_lossy(&kv[..eq]).into_owned(),
+                Value(String::from_utf8_lossy(value).into_owned()),
+            )
+        })
+        .collect();
+    Ok((format!("the environment of {}", p.label()), vars))
+}
+
 /// The directory an app that holds `file` lives in: above `vendor/` or `node_modules/`
 /// when the file is a library's (the error points into the framework), else its own.
 pub fn app_dir_of(file: &Path) -> Option<PathBuf> {

@@ -3,8 +3,8 @@
 //! `/proc/net/unix` give the socket's inode, `/proc/PID/fd` the process holding it — and,
 //! when nothing listens, which unit or PHP-FPM pool is configured for it.
 
-use std::collections::HashSet;
-use std::net::IpAddr;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::sys::procfs::{self, TCP_LISTEN};
@@ -162,22 +162,71 @@ pub fn listening(proc: &Path, ep: &Endpoint) -> Listening {
 /// The processes holding any of `inodes`, in pid order, within the limits above.
 pub fn holders_of(proc: &Path, inodes: &HashSet<u64>) -> Vec<Holder> {
     let mut out = Vec::new();
+    scan(proc, inodes, |holder, _| {
+        out.push(holder);
+        out.len() < MAX_HOLDERS
+    });
+    out
+}
+
+/// Every TCP socket listening now (IPv4 and IPv6), with the process holding it where it can
+/// be seen (the lowest pid; another user's process is not, unprivileged), sorted by address;
+/// `None` when the socket tables cannot be read.
+pub fn tcp_listeners(proc: &Path) -> Option<Vec<(SocketAddr, Option<Holder>)>> {
+    let rows: Vec<_> = procfs::tcp_rows(proc)?
+        .into_iter()
+        .filter(|r| r.state == TCP_LISTEN)
+        .collect();
+    let mut wanted: HashSet<u64> = rows.iter().map(|r| r.inode).collect();
+    let mut held: HashMap<u64, Holder> = HashMap::new();
+    scan(proc, &wanted.clone(), |holder, inodes| {
+        for i in inodes {
+            if wanted.remove(i) {
+                held.insert(*i, holder.clone());
+            }
+        }
+        !wanted.is_empty()
+    });
+    let mut out: Vec<(SocketAddr, Option<Holder>)> = rows
+        .iter()
+        .map(|r| (r.local, held.get(&r.inode).cloned()))
+        .collect();
+    out.sort_by_key(|a| a.0);
+    // Several sockets on one address (SO_REUSEPORT workers): the first that has a holder.
+    out.dedup_by(|later, first| {
+        later.0 == first.0 && {
+            if first.1.is_none() {
+                first.1 = later.1.take();
+            }
+            true
+        }
+    });
+    Some(out)
+}
+
+/// Calls `found` with each process (in pid order) that holds any of `inodes` and which of
+/// them it holds, until it returns false or the limits above are reached.
+fn scan(proc: &Path, inodes: &HashSet<u64>, mut found: impl FnMut(Holder, &[u64]) -> bool) {
     let mut budget = MAX_FDS_TOTAL;
     for pid in procfs::pids(proc, MAX_PROCS) {
-        if budget == 0 || out.len() >= MAX_HOLDERS {
+        if budget == 0 || inodes.is_empty() {
             break;
         }
         let held = procfs::socket_inodes(proc, pid, MAX_FDS_PER_PROC.min(budget));
         budget = budget.saturating_sub(held.len().max(1));
-        if held.iter().any(|i| inodes.contains(i)) {
-            out.push(Holder {
-                pid,
-                name: procfs::comm(proc, pid).unwrap_or_else(|| "?".into()),
-                unit: procfs::systemd_unit(proc, pid),
-            });
+        let mine: Vec<u64> = held.into_iter().filter(|i| inodes.contains(i)).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let holder = Holder {
+            pid,
+            name: procfs::comm(proc, pid).unwrap_or_else(|| "?".into()),
+            unit: procfs::systemd_unit(proc, pid),
+        };
+        if !found(holder, &mine) {
+            break;
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -234,6 +283,35 @@ mod tests {
             listening(p.path(), &Endpoint::parse("10.1.1.1:8099").unwrap()),
             Listening::Unknown
         );
+    }
+
+    #[test]
+    fn every_tcp_listener_with_its_holder_once_per_address() {
+        let p = FakeProc::new();
+        // :80 twice (two workers with SO_REUSEPORT, the first unseen), :9000 unseen, and an
+        // established connection that is no listener.
+        p.append("net/tcp", "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 600 1");
+        p.append("net/tcp", "   1: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 601 1");
+        p.append("net/tcp", "   2: 0100007F:2328 00000000:0000 0A 00000000:00000000 00:00000000 00000000  0 0 602 1");
+        p.append("net/tcp", "   3: 0100007F:0050 0100007F:C350 01 00000000:00000000 00:00000000 00000000  0 0 603 1");
+        p.append("net/tcp6", "   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 604 1");
+        p.process(31, "nginx", "0::/system.slice/nginx.service\n", &[601, 604]);
+        let all = tcp_listeners(p.path()).unwrap();
+        let shown: Vec<(String, Option<String>)> = all
+            .iter()
+            .map(|(a, h)| (a.to_string(), h.as_ref().map(Holder::label)))
+            .collect();
+        let nginx = Some("nginx (pid 31, nginx.service)".to_string());
+        assert_eq!(
+            shown,
+            [
+                ("0.0.0.0:80".to_string(), nginx.clone()),
+                ("127.0.0.1:9000".to_string(), None),
+                ("[::]:443".to_string(), nginx),
+            ]
+        );
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(tcp_listeners(t.path()), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod bundler;
 mod composer;
+pub mod installed;
 mod npm;
 mod python;
 

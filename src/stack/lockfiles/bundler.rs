@@ -70,6 +70,21 @@ pub fn examine(app: &Path) -> Option<Examined> {
     }))
 }
 
+/// The gems installed in the bundle of `app` (name → its versions, comma-separated); `None`
+/// when it has no bundle (its gems are installed system-wide).
+pub fn installed_gems(app: &Path) -> Option<BTreeMap<String, String>> {
+    let config = read(&app.join(".bundle/config"))
+        .map(|t| parse_config(&t))
+        .unwrap_or_default();
+    let bundle = bundle_path(app, &config)?;
+    Some(
+        gems_in(&bundle.join("ruby"), "gems")
+            .into_iter()
+            .map(|(name, versions)| (name, versions.into_iter().collect::<Vec<_>>().join(",")))
+            .collect(),
+    )
+}
+
 /// The bundle of `app`: `BUNDLE_PATH` (relative to the app), or `vendor/bundle` when
 /// `BUNDLE_DEPLOYMENT` is set or it exists.
 fn bundle_path(app: &Path, config: &BTreeMap<String, String>) -> Option<PathBuf> {

@@ -1,0 +1,125 @@
+//! The web stack's Debian packages and their installed versions, from `dpkg-query` (the
+//! server, PHP and its extensions, the app servers' runtimes, OpenSSL).
+
+use std::collections::BTreeMap;
+
+use super::{Host, Notes, change, run};
+use crate::baseline::change::{Area, Change, How};
+use crate::shell::shell_quote;
+
+/// The packages recorded: what serves the site and what it runs on.
+const PATTERNS: &[&str] = &[
+    "nginx*",
+    "libnginx-mod-*",
+    "apache2*",
+    "libapache2-mod-*",
+    "php*",
+    "gunicorn*",
+    "uwsgi*",
+    "nodejs",
+    "python3",
+    "python3.[0-9]*",
+    "ruby",
+    "ruby[0-9]*",
+    "puma",
+    "openssl",
+    "libssl*",
+    "ca-certificates",
+];
+
+const PART: &str = "packages";
+
+/// Installed packages: name → version. No `dpkg-query` (not Debian) is nothing, not unread.
+pub fn collect(host: &Host) -> (BTreeMap<String, String>, Notes) {
+    let mut notes = Notes::default();
+    let Some(dpkg) = crate::sys::child::which("dpkg-query") else {
+        return (BTreeMap::new(), notes);
+    };
+    let mut argv = vec![dpkg.to_string_lossy().into_owned()];
+    if host.sysroot != std::path::Path::new("/") {
+        let admin = host.sysroot.join("var/lib/dpkg");
+        if !admin.is_dir() {
+            return (BTreeMap::new(), notes);
+        }
+        argv.push(format!("--admindir={}", admin.display()));
+    }
+    argv.push("-W".into());
+    argv.push("--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n".into());
+    argv.extend(PATTERNS.iter().map(|p| p.to_string()));
+    match run::run(&argv) {
+        // 1: some pattern matched nothing, which is expected.
+        Ok(f) if matches!(f.code, Some(0 | 1)) => (parse(&f.stdout.text()), notes),
+        Ok(f) => {
+            notes.cannot(
+                PART,
+                format!(
+                    "`dpkg-query -W` failed: {}",
+                    crate::sys::child::tail_lines(&f.stderr, 1).join("")
+                ),
+            );
+            (BTreeMap::new(), notes)
+        }
+        Err(e) => {
+            notes.cannot(PART, format!("cannot list the installed packages: {e}"));
+            (BTreeMap::new(), notes)
+        }
+    }
+}
+
+/// `name\tversion\tii ` lines → the installed ones (`rc`: removed, configuration left).
+pub fn parse(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            let (name, version, status) = (f.next()?, f.next()?, f.next()?);
+            let installed = matches!(
+                status.as_bytes().get(1),
+                Some(b'i' | b'U' | b'F' | b'W' | b't' | b'h')
+            );
+            (installed && !name.is_empty() && !version.is_empty())
+                .then(|| (name.to_string(), version.to_string()))
+        })
+        .collect()
+}
+
+/// Versions changed, packages removed or new.
+pub fn compare(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+    skip: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Change>,
+) {
+    if skip(PART) {
+        return;
+    }
+    for (name, was) in old {
+        match new.get(name) {
+            None => out.push(change(
+                Area::Platform,
+                How::Removed,
+                name,
+                format!("package removed (was {was})"),
+                Some(format!("apt-get install {}", shell_quote(name))),
+            )),
+            Some(now) if now != was => out.push(change(
+                Area::Platform,
+                How::Changed,
+                name,
+                format!("{was} → {now}"),
+                None,
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, now) in new {
+        if !old.contains_key(name) {
+            out.push(change(
+                Area::Platform,
+                How::Added,
+                name,
+                format!("package installed ({now})"),
+                None,
+            ));
+        }
+    }
+}
