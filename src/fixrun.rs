@@ -330,6 +330,12 @@ fn only_args(cli: &Cli) -> String {
     for c in &cli.config {
         s.push_str(&format!(" --config {}", crate::shell::shell_quote_path(c)));
     }
+    s + &selection_args(cli)
+}
+
+/// ` --only A --skip B`, as typed again in a shell.
+pub fn selection_args(cli: &Cli) -> String {
+    let mut s = String::new();
     for o in &cli.only {
         s.push_str(&format!(" --only {}", crate::shell::shell_quote(o)));
     }

@@ -215,7 +215,7 @@ fn secret_flag(arg: &str) -> bool {
 
 /// What a check that runs a program (`command`, `plugin`) must never show: its `env`
 /// values, and the secrets in its arguments (a program may print its own command line).
-pub(super) fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
+pub(crate) fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
     let mut s = Secrets::new();
     for v in env.values() {
         s.add(v);

@@ -10,7 +10,13 @@ pub static FORMAT: Format = Format {
 };
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
-    let s = serde_json::to_string_pretty(report).expect("a report always serializes");
+    to_text(report)
+}
+
+/// Pretty JSON and a newline, with what a terminal would act on escaped (`list`, `explain`
+/// and `fix` print their data this way too).
+pub fn to_text(value: &impl serde::Serialize) -> String {
+    let s = serde_json::to_string_pretty(value).expect("plain data always serializes");
     let mut out = escape_unsafe(&s);
     out.push('\n');
     out

@@ -8,6 +8,9 @@ mod nagios;
 mod prometheus;
 mod tap;
 
+/// Data as `--format json` prints it (also `list`, `explain` and `fix` in JSON).
+pub use json::to_text as json_text;
+
 use crate::report::Report;
 
 /// How a format was asked to render.
