@@ -76,8 +76,14 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
         Some(Command::List) => list(cli, specs, &resolved),
         Some(Command::Fix { apply }) => {
             let specs = select(cli, specs)?;
+            if *apply && cli.format == "json" {
+                return Err(usage(
+                    "--format json gives the planned changes: use it without --apply".into(),
+                ));
+            }
             let opts = crate::fixrun::FixOptions {
                 apply: *apply,
+                json: cli.format == "json",
                 color: use_color(cli.color, std::io::stdout().is_terminal()),
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
