@@ -110,7 +110,8 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
 /// unless told, and only if it validates.
 fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     let shown = crate::sanitize::path(path);
-    if path.exists() && !force {
+    // A directory is no file to write: the write says so, and exits 74.
+    if path.exists() && !path.is_dir() && !force {
         return Err(usage(format!(
             "{shown} already exists: use --force to overwrite it"
         )));
@@ -129,12 +130,11 @@ fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     })?;
     write_out(&text, Some(path))?;
     let checks = text.matches("[[check]]").count() - text.matches("# [[check]]").count();
-    write_out(
-        &format!(
-            "wrote {shown} with {checks} checks; run `sitedoctor` to use it, `sitedoctor list` to see them\n"
-        ),
-        None,
-    )?;
+    let distrust = config::trust::check(path);
+    let root = rustix::process::geteuid().is_root();
+    let system = config::source::system_dir();
+    let closing = crate::init::closing(path, checks, distrust.as_ref(), root, &system);
+    write_out(&closing, None)?;
     Ok(Exit::Ok)
 }
 
