@@ -6,6 +6,7 @@ mod config_errors;
 mod deps;
 mod diagnose;
 mod diagnosis;
+mod examples;
 mod exit_codes;
 mod filesystem;
 mod fix;

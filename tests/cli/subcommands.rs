@@ -117,7 +117,10 @@ fn an_option_a_subcommand_ignores_is_a_usage_error() {
             &["explain", "disk", "--only", "one"][..],
             "error: --only does not apply to `explain`: explain one check with `sitedoctor explain ID`",
         ),
-        (&["list", "--quiet"], "error: --quiet does not apply to `list`"),
+        (
+            &["list", "--quiet"],
+            "error: --quiet does not apply to `list`",
+        ),
         (
             &["fix", "-o", "plan.txt"],
             "error: --output does not apply to `fix`: redirect its standard output instead (`> FILE`)",
@@ -167,7 +170,15 @@ fn list_shows_what_only_and_skip_would_run_as_text_or_json() {
     );
     env.run(&["list", "--only", "nope"]).expect_code(64);
 
-    let out = env.run(&["list", "--only", "web", "--format", "json", "-o", "list.json"]);
+    let out = env.run(&[
+        "list",
+        "--only",
+        "web",
+        "--format",
+        "json",
+        "-o",
+        "list.json",
+    ]);
     out.expect_code(0);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.path().join("list.json")).unwrap())
@@ -183,8 +194,13 @@ fn list_shows_what_only_and_skip_would_run_as_text_or_json() {
              "origin": "sitedoctor.toml:5"},
         ])
     );
-    assert!(v["kinds"].as_array().unwrap().iter().any(|k| k["name"] == "disk"
-        && k["summary"].as_str().is_some_and(|s| !s.is_empty())));
+    assert!(
+        v["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == "disk" && k["summary"].as_str().is_some_and(|s| !s.is_empty()))
+    );
 }
 
 #[test]
@@ -280,7 +296,10 @@ fn explain_gives_json_for_kinds_and_the_diagnosis() {
         all["kinds"].as_array().unwrap().len(),
         sitedoctor::checks::names().len()
     );
-    let d = json(env.run(&["explain", "diagnosis", "-f", "json"]).expect_code(0));
+    let d = json(
+        env.run(&["explain", "diagnosis", "-f", "json"])
+            .expect_code(0),
+    );
     assert_eq!(
         d["rules"].as_array().unwrap().len(),
         sitedoctor::diagnosis::RULES.len()
@@ -368,7 +387,10 @@ fn init_says_how_to_use_what_it_wrote() {
 fn init_as_root_in_a_directory_another_user_owns_points_at_the_system_directory() {
     if !rustix::process::geteuid().is_root() {
         eprintln!("skipped: needs root (the CI runs as root)");
-        assert!(std::env::var_os("CI").is_none(), "the CI must run this as root");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must run this as root"
+        );
         return;
     }
     let env = TestEnv::new();
