@@ -15,7 +15,7 @@ use crate::net::redact::{self, Secrets};
 use crate::shell::shell_quote;
 use crate::span::SpanError;
 use crate::sys::child;
-use crate::units::fmt_limit;
+use crate::units::fmt_duration;
 
 pub static KIND: Kind = Kind {
     name: "command",
@@ -303,7 +303,7 @@ impl Command {
                 Status::Error,
                 format!(
                     "`{line}` did not finish within {}: killed, with everything it started",
-                    fmt_limit(ctx.timeout)
+                    fmt_duration(ctx.timeout)
                 ),
             ));
         }
