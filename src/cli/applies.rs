@@ -39,13 +39,45 @@ pub fn parse() -> Result<Cli, clap::Error> {
     parse_from(std::env::args_os())
 }
 
+/// The command line's definition, each global option's help ending with the subcommands
+/// that honour it, from [`APPLIES`].
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    let globals: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.get_id().clone())
+        .collect();
+    for id in globals {
+        let users: Vec<&str> = APPLIES
+            .iter()
+            .filter(|(_, opts)| opts.contains(&id.as_str()))
+            .map(|(c, _)| *c)
+            .collect();
+        let note = format!(" [for: {}]", users.join(", "));
+        cmd = cmd.mut_arg(id, |a| {
+            let help = a.get_help().map(|h| format!("{h}{note}"));
+            let long = a.get_long_help().map(|h| format!("{h}{note}"));
+            let a = match help {
+                Some(h) => a.help(h),
+                None => a,
+            };
+            match long {
+                Some(h) => a.long_help(h),
+                None => a,
+            }
+        });
+    }
+    cmd
+}
+
 /// [`parse`] of `args` (the program's name first).
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut cmd = Cli::command();
+    let mut cmd = command();
     let matches = cmd.try_get_matches_from_mut(args)?;
     if let Err(msg) = check(&cmd, &matches) {
         let name = command_name(&matches).to_string();
@@ -120,7 +152,7 @@ mod tests {
     use super::*;
 
     fn checked(args: &[&str]) -> Result<(), String> {
-        let cmd = Cli::command();
+        let cmd = command();
         let m = cmd.clone().try_get_matches_from(args).expect("parses");
         check(&cmd, &m)
     }
