@@ -171,8 +171,11 @@ fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
     for word in cli.only.iter().chain(&cli.skip) {
         if !specs.iter().any(|s| s.matches(word)) {
             let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+            let mut names = ids.clone();
+            names.extend(specs.iter().flat_map(|s| s.tags.iter().map(String::as_str)));
             return Err(usage(format!(
-                "no check has the id or tag {word:?}; the checks are: {}",
+                "no check has the id or tag {word:?}{}; the checks are: {}",
+                config::suggest(word, &names),
                 ids.join(", ")
             )));
         }

@@ -168,7 +168,12 @@ fn list_shows_what_only_and_skip_would_run_as_text_or_json() {
         "sitedoctor.toml (1 of 3, that --only web --skip two would run):\n  \
          one  selftest  sitedoctor.toml:1  [tags: web]\n"
     );
-    env.run(&["list", "--only", "nope"]).expect_code(64);
+    let out = env.run(&["list", "--skip", "webs"]);
+    out.expect_code(64);
+    assert_eq!(
+        out.stderr,
+        "sitedoctor: no check has the id or tag \"webs\" (did you mean `web`?); the checks are: one, two, three\n"
+    );
 
     let out = env.run(&[
         "list",
