@@ -75,7 +75,7 @@ pub fn list_json(
     let kinds: Vec<serde_json::Value> = checks::visible()
         .map(|k| serde_json::json!({ "name": k.name, "summary": k.summary }))
         .collect();
-    crate::render::json_text(&serde_json::json!({
+    crate::render::json_data(serde_json::json!({
         "kinds": kinds,
         "sources": sources,
         "only": only,

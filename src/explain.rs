@@ -29,7 +29,7 @@ pub fn explain(
         return Ok(match form {
             Form::Markdown => docs::markdown(),
             Form::Json => {
-                to_json(&json!({ "kinds": checks::visible().map(kind_json).collect::<Vec<_>>() }))
+                to_json(json!({ "kinds": checks::visible().map(kind_json).collect::<Vec<_>>() }))
             }
             Form::Text => checks::visible()
                 .map(docs::explain)
@@ -44,13 +44,13 @@ pub fn explain(
     }
     if let Some(kind) = checks::find(target) {
         return Ok(match form {
-            Form::Json => to_json(&json!({ "kinds": [kind_json(kind)] })),
+            Form::Json => to_json(json!({ "kinds": [kind_json(kind)] })),
             _ => docs::explain(kind),
         });
     }
     if target == "diagnosis" {
         return Ok(match form {
-            Form::Json => to_json(&json!({ "rules": crate::diagnosis::RULES
+            Form::Json => to_json(json!({ "rules": crate::diagnosis::RULES
                 .iter()
                 .map(|r| json!({ "name": r.name, "about": r.about }))
                 .collect::<Vec<_>>() })),
@@ -60,7 +60,7 @@ pub fn explain(
     if let Some(spec) = specs.iter().find(|s| s.id == target) {
         let settings = crate::settings::of(spec, sources);
         return Ok(match form {
-            Form::Json => to_json(&check_json(spec, &settings)),
+            Form::Json => to_json(check_json(spec, &settings)),
             _ => check_text(spec, &settings),
         });
     }
@@ -150,6 +150,6 @@ pub fn kind_json(k: &Kind) -> Value {
 }
 
 /// Pretty JSON with a newline, safe for a terminal as the report's is.
-pub fn to_json(v: &Value) -> String {
-    crate::render::json_text(v)
+pub fn to_json(v: Value) -> String {
+    crate::render::json_data(v)
 }

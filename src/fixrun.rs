@@ -337,7 +337,7 @@ fn say_json(cli: &Cli, changes: Vec<serde_json::Value>, refusals: &[(String, Str
     });
     let _ = std::io::stdout()
         .lock()
-        .write_all(render::json_text(&doc).as_bytes());
+        .write_all(render::json_data(doc).as_bytes());
 }
 
 /// The closing lines. Returns whether anything was called for.

@@ -22,6 +22,18 @@ pub fn to_text(value: &impl serde::Serialize) -> String {
     out
 }
 
+/// The schema version of what `list`, `explain` and `fix` print with `--format json`.
+pub const DATA_SCHEMA: u32 = 1;
+
+/// A `list`, `explain` or `fix` document (an object) as [`to_text`] prints it, with the
+/// `schema` version added.
+pub fn data_text(mut doc: serde_json::Value) -> String {
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("schema".into(), DATA_SCHEMA.into());
+    }
+    to_text(&doc)
+}
+
 /// serde_json escapes only C0 controls; DEL, C1 controls and bidirectional controls would
 /// reach a terminal raw through `jq -r` or `cat`. They can only occur inside strings, where
 /// `\uXXXX` means the same character.

@@ -8,8 +8,8 @@ mod nagios;
 mod prometheus;
 mod tap;
 
-/// Data as `--format json` prints it (also `list`, `explain` and `fix` in JSON).
-pub use json::to_text as json_text;
+/// Data as `--format json` prints it: the report, and `list`, `explain` and `fix` documents.
+pub use json::{data_text as json_data, to_text as json_text};
 
 use crate::report::Report;
 

@@ -188,6 +188,7 @@ fn list_shows_what_only_and_skip_would_run_as_text_or_json() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(env.path().join("list.json")).unwrap())
             .unwrap();
+    assert_eq!(v["schema"], 1);
     assert_eq!(v["only"], serde_json::json!(["web"]));
     assert_eq!(v["sources"], serde_json::json!(["sitedoctor.toml"]));
     assert_eq!(
@@ -284,6 +285,7 @@ warn_latency = "2s"
 fn explain_gives_json_for_kinds_and_the_diagnosis() {
     let env = TestEnv::new().env("SITEDOCTOR_SELFTEST", "0");
     let v = json(env.run(&["explain", "disk", "-f", "json"]).expect_code(0));
+    assert_eq!(v["schema"], 1);
     let disk = &v["kinds"][0];
     assert_eq!(disk["name"], "disk");
     for key in ["summary", "why", "looks_at", "fixes", "example"] {
@@ -351,6 +353,7 @@ fn fix_gives_the_planned_changes_as_json() {
             }],
             "refusals": [],
             "apply": "sitedoctor fix --apply --only files",
+            "schema": 1,
         })
     );
     let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
