@@ -5,9 +5,6 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use crate::checks;
 use crate::cli::{Cli, ColorWhen, Command};
 use crate::config::{self, CheckSpec};
 use crate::exit::Exit;
@@ -16,7 +13,7 @@ use crate::runner::{self, RunOptions};
 
 pub fn main() -> ExitCode {
     install_interrupt_handler();
-    let cli = match Cli::try_parse() {
+    let cli = match crate::cli::applies::parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and --version go to stdout and succeed; real usage errors exit 64, never
@@ -76,23 +73,34 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
     }
     match &cli.command {
         None | Some(Command::Run) => run_checks(cli, specs, &untrusted),
-        Some(Command::List) => {
-            let names: Vec<String> = resolved.sources.iter().map(|s| s.name.clone()).collect();
-            write_out(&crate::docs::list(&specs, &names), None)?;
-            Ok(Exit::Ok)
-        }
+        Some(Command::List) => list(cli, specs, &resolved),
         Some(Command::Fix { apply }) => {
             let specs = select(cli, specs)?;
+            if *apply && cli.format == "json" {
+                return Err(usage(
+                    "--format json gives the planned changes: use it without --apply".into(),
+                ));
+            }
             let opts = crate::fixrun::FixOptions {
                 apply: *apply,
+                json: cli.format == "json",
                 color: use_color(cli.color, std::io::stdout().is_terminal()),
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
         Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
         Some(Command::Explain { target, markdown }) => {
-            let text = explain(target.as_deref(), *markdown, &specs)?;
-            write_out(&text, None)?;
+            let form = match (*markdown, cli.format.as_str()) {
+                (true, "json") => {
+                    return Err(usage("--markdown and --format json: choose one".into()));
+                }
+                (true, _) => crate::explain::Form::Markdown,
+                (false, "json") => crate::explain::Form::Json,
+                (false, _) => crate::explain::Form::Text,
+            };
+            let text = crate::explain::explain(target.as_deref(), form, &specs, &resolved.sources)
+                .map_err(usage)?;
+            write_out(&text, cli.output.as_deref())?;
             Ok(Exit::Ok)
         }
     }
@@ -102,7 +110,8 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
 /// unless told, and only if it validates.
 fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     let shown = crate::sanitize::path(path);
-    if path.exists() && !force {
+    // A directory is no file to write: the write says so, and exits 74.
+    if path.exists() && !path.is_dir() && !force {
         return Err(usage(format!(
             "{shown} already exists: use --force to overwrite it"
         )));
@@ -121,54 +130,38 @@ fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     })?;
     write_out(&text, Some(path))?;
     let checks = text.matches("[[check]]").count() - text.matches("# [[check]]").count();
-    write_out(
-        &format!(
-            "wrote {shown} with {checks} checks; run `sitedoctor` to use it, `sitedoctor list` to see them\n"
-        ),
-        None,
-    )?;
+    let distrust = config::trust::check(path);
+    let root = rustix::process::geteuid().is_root();
+    let system = config::source::system_dir();
+    let closing = crate::init::closing(path, checks, distrust.as_ref(), root, &system);
+    write_out(&closing, None)?;
+    Ok(Exit::Ok)
+}
+
+/// `sitedoctor list`: the kinds, then the checks — with `--only`/`--skip`, those that would
+/// run — as text or JSON.
+fn list(cli: &Cli, specs: Vec<CheckSpec>, resolved: &config::Resolved) -> Result<Exit, Failure> {
+    let names: Vec<String> = resolved.sources.iter().map(|s| s.name.clone()).collect();
+    let total = specs.len();
+    let selecting = !(cli.only.is_empty() && cli.skip.is_empty());
+    let shown = if selecting {
+        select(cli, specs)?
+    } else {
+        specs
+    };
+    let text = if cli.format == "json" {
+        crate::docs::list_json(&shown, &names, &cli.only, &cli.skip)
+    } else {
+        let words = crate::fixrun::selection_args(cli);
+        let selection = selecting.then_some((words.trim_start(), total));
+        crate::docs::list(&shown, &names, selection)
+    };
+    write_out(&text, cli.output.as_deref())?;
     Ok(Exit::Ok)
 }
 
 fn config_failure(e: config::ConfigError) -> Failure {
     Failure(Exit::Config, format!("configuration error: {e}"))
-}
-
-fn explain(target: Option<&str>, markdown: bool, specs: &[CheckSpec]) -> Result<String, Failure> {
-    let Some(target) = target else {
-        if markdown {
-            return Ok(crate::docs::markdown());
-        }
-        return Ok(checks::visible()
-            .map(crate::docs::explain)
-            .collect::<Vec<_>>()
-            .join("\n"));
-    };
-    if let Some(kind) = checks::find(target) {
-        return Ok(crate::docs::explain(kind));
-    }
-    if target == "diagnosis" {
-        return Ok(crate::docs::diagnosis());
-    }
-    if let Some(spec) = specs.iter().find(|s| s.id == target) {
-        return Ok(format!(
-            "Check {:?} is defined at {} and is of kind {:?}.\n\n{}",
-            spec.id,
-            spec.origin,
-            spec.kind.name,
-            crate::docs::explain(spec.kind)
-        ));
-    }
-    let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
-    Err(usage(format!(
-        "nothing called {target:?}: kinds are {}; configured checks are {}",
-        checks::names().join(", "),
-        if ids.is_empty() {
-            "none".to_string()
-        } else {
-            ids.join(", ")
-        }
-    )))
 }
 
 /// Apply `--only`/`--skip` and `enabled = false`. Selecting nothing is an error, never an
@@ -178,8 +171,11 @@ fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
     for word in cli.only.iter().chain(&cli.skip) {
         if !specs.iter().any(|s| s.matches(word)) {
             let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+            let mut names = ids.clone();
+            names.extend(specs.iter().flat_map(|s| s.tags.iter().map(String::as_str)));
             return Err(usage(format!(
-                "no check has the id or tag {word:?}; the checks are: {}",
+                "no check has the id or tag {word:?}{}; the checks are: {}",
+                config::suggest(word, &names),
                 ids.join(", ")
             )));
         }

@@ -1,5 +1,7 @@
 //! What the user typed: the command line, parsed by clap. [`crate::app`] resolves it.
 
+pub mod applies;
+
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
@@ -13,7 +15,7 @@ Examples:
   sitedoctor --quiet                  for cron: silent unless something is wrong
   sitedoctor --quiet --format prometheus --output /var/lib/node_exporter/sitedoctor.prom
   sitedoctor --config checks/deploy.toml --format junit --output report.xml
-  sitedoctor fix --only webroot       the chmod commands that would fix the findings
+  sitedoctor fix --only files         the chmod commands that would fix the files' findings
   sitedoctor fix --apply              make those mode changes, then re-run the checks
   sitedoctor init                     write a sitedoctor.toml that fits this host's web stack
   sitedoctor list                     check kinds, and the checks that would run

@@ -6,16 +6,21 @@ use crate::checks::{self, Kind};
 use crate::config::{COMMON_FIELDS, CheckSpec};
 use crate::sanitize::terminal;
 
-/// `sitedoctor list`: every kind, then the configured checks. Titles, tags and file names
-/// come from configuration files and are printed made safe for a terminal.
-pub fn list(specs: &[CheckSpec], sources: &[String]) -> String {
+/// `sitedoctor list`: every kind, then the configured checks — with `--only`/`--skip`, those
+/// that would run (`selection` says which options chose them, and of how many). Titles, tags
+/// and file names come from configuration files and are printed made safe for a terminal.
+pub fn list(specs: &[CheckSpec], sources: &[String], selection: Option<(&str, usize)>) -> String {
     let mut out = String::from("Check kinds (`sitedoctor explain KIND` for details):\n");
     let width = checks::visible().map(|k| k.name.len()).max().unwrap_or(0);
     for k in checks::visible() {
         let _ = writeln!(out, "  {:width$}  {}", k.name, k.summary);
     }
     let sources: Vec<String> = sources.iter().map(|s| terminal(s)).collect();
-    let _ = writeln!(out, "\nChecks in {} ({}):", sources.join(", "), specs.len());
+    let count = match selection {
+        Some((words, total)) => format!("{} of {total}, that {words} would run", specs.len()),
+        None => specs.len().to_string(),
+    };
+    let _ = writeln!(out, "\nChecks in {} ({count}):", sources.join(", "));
     let idw = specs.iter().map(|s| s.id.len()).max().unwrap_or(0);
     let kw = specs.iter().map(|s| s.kind.name.len()).max().unwrap_or(0);
     for s in specs {
@@ -45,6 +50,38 @@ pub fn list(specs: &[CheckSpec], sources: &[String]) -> String {
         );
     }
     out
+}
+
+/// `sitedoctor list --format json`: the same as data (see the README).
+pub fn list_json(
+    specs: &[CheckSpec],
+    sources: &[String],
+    only: &[String],
+    skip: &[String],
+) -> String {
+    let checks: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "kind": s.kind.name,
+                "title": s.title,
+                "tags": s.tags,
+                "enabled": s.enabled,
+                "origin": s.origin,
+            })
+        })
+        .collect();
+    let kinds: Vec<serde_json::Value> = checks::visible()
+        .map(|k| serde_json::json!({ "name": k.name, "summary": k.summary }))
+        .collect();
+    crate::render::json_data(serde_json::json!({
+        "kinds": kinds,
+        "sources": sources,
+        "only": only,
+        "skip": skip,
+        "checks": checks,
+    }))
 }
 
 /// `sitedoctor explain KIND` as text.
@@ -123,7 +160,7 @@ fn code_if_literal(d: &str) -> String {
 }
 
 /// Doc strings are written across source lines; print them as flowing text.
-fn squash(s: &str) -> String {
+pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

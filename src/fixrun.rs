@@ -91,6 +91,8 @@ struct Shared {
     tally: Mutex<Tally>,
     ids: Vec<String>,
     apply: bool,
+    /// `--format json`: the planned changes are collected here, not printed as lines.
+    planned: Option<Mutex<Vec<serde_json::Value>>>,
 }
 
 /// Open while a check's scan may act; closed (under the same lock every action holds) when
@@ -109,6 +111,8 @@ fn say(line: &str) {
 /// How `fix` was asked to run.
 pub struct FixOptions {
     pub apply: bool,
+    /// Print the planned changes as one JSON object (never with `apply`).
+    pub json: bool,
     /// Colour in the report shown after `--apply`.
     pub color: bool,
 }
@@ -122,6 +126,7 @@ pub fn run(cli: &Cli, specs: &[CheckSpec], opts: FixOptions) -> Exit {
         tally: Mutex::new(Tally::default()),
         ids: specs.iter().map(|s| s.id.clone()).collect(),
         apply: opts.apply,
+        planned: (opts.json && !opts.apply).then(|| Mutex::new(Vec::new())),
     });
     let mut errors = 0;
     let mut usable = vec![true; specs.len()];
@@ -134,16 +139,16 @@ pub fn run(cli: &Cli, specs: &[CheckSpec], opts: FixOptions) -> Exit {
     }
     let (refusals, offered) = {
         let plan = shared.plan.lock().expect("plan lock");
-        let refusals: Vec<String> = plan
+        let refusals: Vec<(String, String)> = plan
             .refusals
             .iter()
-            .map(|((i, _), why)| format!("check {}: {why}", specs[*i].id))
+            .map(|((i, _), why)| (specs[*i].id.clone(), why.clone()))
             .collect();
         (refusals, plan.offered.clone())
     };
     if opts.apply && !refusals.is_empty() {
-        for r in &refusals {
-            eprintln!("sitedoctor: fix --apply refused, nothing was changed: {r}");
+        for (id, why) in &refusals {
+            eprintln!("sitedoctor: fix --apply refused, nothing was changed: check {id}: {why}");
         }
         eprintln!(
             "sitedoctor: see what it would do with `sitedoctor fix`, and leave such a check out with --skip ID"
@@ -163,6 +168,11 @@ pub fn run(cli: &Cli, specs: &[CheckSpec], opts: FixOptions) -> Exit {
     } else {
         Status::Pass
     };
+    if let Some(planned) = &shared.planned {
+        let changes = std::mem::take(&mut *planned.lock().expect("planned lock"));
+        say_json(cli, changes, &refusals);
+        return Exit::from_worst(errors_status, cli.fail_on);
+    }
     if !summarize(cli, &shared, &refusals) {
         return Exit::from_worst(errors_status, cli.fail_on);
     }
@@ -259,6 +269,31 @@ fn emit_fix(shared: &Shared, index: usize, f: ModeFix<'_>) {
             .iter()
             .map(|(i, r)| format!("{}: {r}", shared.ids[*i]))
             .collect();
+        if let Some(planned) = &shared.planned {
+            let to = m.to(from);
+            if to != from {
+                let by: Vec<serde_json::Value> = m
+                    .why
+                    .iter()
+                    .map(|(i, r)| serde_json::json!({ "check": shared.ids[*i], "reason": r }))
+                    .collect();
+                let fix = ModeFix { to, ..f };
+                let hand = fix.by_hand();
+                planned
+                    .lock()
+                    .expect("planned lock")
+                    .push(serde_json::json!({
+                        "path": sanitize::path(fix.path),
+                        "from": format!("{from:o}"),
+                        "to": format!("{to:o}"),
+                        "command": fix.command(),
+                        "automatic": hand.is_none(),
+                        "by_hand": hand,
+                        "why": by,
+                    }));
+            }
+            return;
+        }
         (m.to(from), m.ceiling, why.join("; "))
     };
     if to == from {
@@ -289,8 +324,24 @@ fn emit_fix(shared: &Shared, index: usize, f: ModeFix<'_>) {
     }
 }
 
+/// `fix --format json`: the planned changes as one object (see the README).
+fn say_json(cli: &Cli, changes: Vec<serde_json::Value>, refusals: &[(String, String)]) {
+    let automatic = changes.iter().any(|c| c["automatic"] == true);
+    let doc = serde_json::json!({
+        "changes": changes,
+        "refusals": refusals
+            .iter()
+            .map(|(id, why)| serde_json::json!({ "check": id, "reason": why }))
+            .collect::<Vec<_>>(),
+        "apply": automatic.then(|| format!("sitedoctor fix --apply{}", only_args(cli))),
+    });
+    let _ = std::io::stdout()
+        .lock()
+        .write_all(render::json_data(doc).as_bytes());
+}
+
 /// The closing lines. Returns whether anything was called for.
-fn summarize(cli: &Cli, shared: &Shared, refusals: &[String]) -> bool {
+fn summarize(cli: &Cli, shared: &Shared, refusals: &[(String, String)]) -> bool {
     let t = shared.tally.lock().expect("tally lock");
     if t.commands + t.by_hand + t.changed + t.not_changed == 0 {
         say("nothing to fix: no automatic fixes are called for");
@@ -316,9 +367,9 @@ fn summarize(cli: &Cli, shared: &Shared, refusals: &[String]) -> bool {
             t.by_hand
         ));
     }
-    for r in refusals {
+    for (id, why) in refusals {
         say(&format!(
-            "--apply would refuse (exit 78) and change nothing: {r}"
+            "--apply would refuse (exit 78) and change nothing: check {id}: {why}"
         ));
     }
     true
@@ -330,6 +381,12 @@ fn only_args(cli: &Cli) -> String {
     for c in &cli.config {
         s.push_str(&format!(" --config {}", crate::shell::shell_quote_path(c)));
     }
+    s + &selection_args(cli)
+}
+
+/// ` --only A --skip B`, as typed again in a shell.
+pub fn selection_args(cli: &Cli) -> String {
+    let mut s = String::new();
     for o in &cli.only {
         s.push_str(&format!(" --only {}", crate::shell::shell_quote(o)));
     }
@@ -427,6 +484,7 @@ mod tests {
         let started = Instant::now();
         let opts = FixOptions {
             apply: true,
+            json: false,
             color: false,
         };
         assert_eq!(run(&cli, &specs, opts), Exit::Error);

@@ -9,6 +9,52 @@ use crate::webstack::{self, Server};
 /// Tests point detection at a directory of fixtures instead of `/`.
 pub use crate::webstack::{SYSROOT_ENV, sysroot};
 
+/// The closing message of `init`: the command that uses the file just written at `path` —
+/// or, when other users could change it there (`distrust`), how to put it where sitedoctor
+/// trusts it: for root, the system directory `system`.
+pub fn closing(
+    path: &Path,
+    checks: usize,
+    distrust: Option<&crate::config::Distrust>,
+    root: bool,
+    system: &Path,
+) -> String {
+    use crate::shell::shell_quote_path;
+    let shown = crate::sanitize::path(path);
+    let quoted = shell_quote_path(path);
+    let head = format!("wrote {shown} with {checks} checks");
+    let Some(d) = distrust else {
+        if path == Path::new(crate::config::source::LOCAL_FILE) {
+            return format!(
+                "{head}; run `sitedoctor` here to use it, `sitedoctor list` to see them\n"
+            );
+        }
+        return format!(
+            "{head}; run `sitedoctor --config {quoted}` to use it, `sitedoctor --config {quoted} list` to see them\n"
+        );
+    };
+    if root {
+        let name = path.file_name().map_or_else(
+            || Path::new("sitedoctor.toml").to_path_buf(),
+            |n| Path::new(n).to_path_buf(),
+        );
+        let target = shell_quote_path(&system.join(name));
+        let dir = shell_quote_path(system);
+        return format!(
+            "{head}, but other users can change it there ({}), so sitedoctor run as root \
+             would not trust it. Install it where only root can, and use it from there:\n  \
+             install -D -m 644 {quoted} {target}\n  sitedoctor --config {dir}\n",
+            d.reasons()
+        );
+    }
+    format!(
+        "{head}, but other users can change it there ({}), so sitedoctor would not trust it: \
+         {}; then run `sitedoctor --config {quoted}`\n",
+        d.reasons(),
+        d.remedy()
+    )
+}
+
 /// `/var/www/html` → `var-www-html`, for check ids.
 fn slug(p: &Path) -> String {
     let s: String = p

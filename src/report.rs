@@ -42,7 +42,7 @@ pub struct Diagnosis {
     /// The rule that made it.
     pub rule: &'static str,
     /// What this link adds when a stronger diagnosis of the same subject absorbs it, as a
-    /// clause of that one's headline ("the file changed 3m ago").
+    /// clause of that one's headline ("the file changed 3 min ago").
     #[serde(skip)]
     pub also: Option<String>,
     /// How strongly the evidence points here; higher ranks first.

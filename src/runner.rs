@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::check::{Ctx, Outcome, Status};
 use crate::config::CheckSpec;
 use crate::report::{CheckResult, Report};
-use crate::units::fmt_limit;
+use crate::units::fmt_duration;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -181,14 +181,14 @@ fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
                     let retries = if budget > limit {
                         format!(
                             " per attempt ({} in all, with its retries)",
-                            fmt_limit(budget)
+                            fmt_duration(budget)
                         )
                     } else {
                         String::new()
                     };
                     let o = Outcome::error(format!(
                         "timed out after {}{retries}: the check did not finish (raise `timeout` for this check, or --timeout)",
-                        fmt_limit(limit)
+                        fmt_duration(limit)
                     ));
                     results[i] = Some((o, began.elapsed()));
                 }
@@ -262,7 +262,7 @@ where
         Ok(r) => r,
         Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
             "did not finish within {} (raise `timeout` for this check, or --timeout)",
-            fmt_limit(budget)
+            fmt_duration(budget)
         )),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err("the check ended without a result (a bug in sitedoctor)".into())

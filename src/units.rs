@@ -191,14 +191,41 @@ pub fn fmt_bytes(b: u64) -> String {
     }
 }
 
-/// `1.2s`, `340ms`: a short duration for reports.
+/// A duration as a person writes it: `500 ms`, `1.25 s`, `1 min 30 s`, `2 h 5 min`, `1 day`,
+/// `3 days 4 h` — at most two units, the smaller one left out when it is zero, seconds
+/// and more rounded down. Every duration a message shows goes through here.
 pub fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_secs_f64() * 1000.0;
-    if ms < 1000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        format!("{:.2}s", d.as_secs_f64())
+    if d < Duration::from_secs(1) {
+        return format!("{} ms", d.as_millis());
     }
+    if d < Duration::from_secs(60) {
+        let s = format!("{:.2}", d.as_secs_f64());
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        return format!("{s} s");
+    }
+    const UNITS: [(u64, &str, &str); 4] = [
+        (86_400, " day", " days"),
+        (3_600, " h", " h"),
+        (60, " min", " min"),
+        (1, " s", " s"),
+    ];
+    let secs = d.as_secs();
+    let Some(i) = UNITS.iter().position(|(n, _, _)| secs >= *n) else {
+        return "0 s".into();
+    };
+    let unit = |(_, one, many): (u64, &str, &str), v: u64| {
+        format!("{v}{}", if v == 1 { one } else { many })
+    };
+    let big = secs / UNITS[i].0;
+    let mut out = unit(UNITS[i], big);
+    if let Some(&next) = UNITS.get(i + 1) {
+        let small = secs % UNITS[i].0 / next.0;
+        if small > 0 {
+            out.push(' ');
+            out.push_str(&unit(next, small));
+        }
+    }
+    out
 }
 
 /// At most `n` characters, with `…` when cut.
@@ -209,20 +236,12 @@ pub fn clip(s: &str, n: usize) -> String {
     }
 }
 
-/// A configured limit as it is written in a configuration: `5s`, `500ms`, `1m30s` — for
-/// "did not finish within 5s", where a measured `5.00s` would read as a measurement.
-pub fn fmt_limit(d: Duration) -> String {
-    humantime::format_duration(d).to_string().replace(' ', "")
-}
-
-/// `1m30s ago`, `2h5m ago` (minutes at most past an hour), `in the future`.
+/// `1 min 30 s ago`, `2 h 1 min ago`, `in the future`.
 pub fn fmt_age(secs: i64) -> String {
     if secs < 0 {
         return "in the future".into();
     }
-    let secs = if secs >= 3600 { secs / 60 * 60 } else { secs };
-    let d = humantime::format_duration(Duration::from_secs(secs as u64)).to_string();
-    format!("{} ago", d.replace(' ', ""))
+    format!("{} ago", fmt_duration(Duration::from_secs(secs as u64)))
 }
 
 /// `85` rather than `85.0`, `12.5` stays.
@@ -309,9 +328,34 @@ mod tests {
         assert_eq!(clip("abcdef", 3), "abc…");
         assert_eq!(clip("abc", 3), "abc");
         assert_eq!(clip("éééé", 2), "éé…");
-        assert_eq!(fmt_age(90), "1m30s ago");
-        assert_eq!(fmt_age(7_300), "2h1m ago");
+        assert_eq!(fmt_age(90), "1 min 30 s ago");
+        assert_eq!(fmt_age(7_300), "2 h 1 min ago");
         assert_eq!(fmt_age(-5), "in the future");
+    }
+
+    #[test]
+    fn durations_print_in_a_persons_units() {
+        let ms = Duration::from_millis;
+        let s = Duration::from_secs;
+        for (d, shown) in [
+            (ms(0), "0 ms"),
+            (ms(500), "500 ms"),
+            (ms(1_000), "1 s"),
+            (ms(1_250), "1.25 s"),
+            (ms(2_500), "2.5 s"),
+            (s(59), "59 s"),
+            (s(60), "1 min"),
+            (s(90), "1 min 30 s"),
+            (s(3_600), "1 h"),
+            (s(7_500), "2 h 5 min"),
+            (s(7_505), "2 h 5 min"),
+            (s(86_400), "1 day"),
+            (s(86_400 * 2 + 3_600 * 4), "2 days 4 h"),
+            (s(86_400 + 60), "1 day"),
+            (MAX_DURATION, "3652 days 12 h"),
+        ] {
+            assert_eq!(fmt_duration(d), shown, "{d:?}");
+        }
     }
 
     #[test]

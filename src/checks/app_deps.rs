@@ -16,7 +16,7 @@ use crate::span::SpanError;
 use crate::stack::env_addresses::{self, Declared, Role};
 use crate::stack::env_sources::{self, Source, Value};
 use crate::stack::probe::{self, Verdict};
-use crate::units::{clip, fmt_duration, fmt_limit};
+use crate::units::{clip, fmt_duration};
 
 pub static KIND: Kind = Kind {
     name: "app_deps",
@@ -297,7 +297,7 @@ fn finding_of(d: &Declared, v: &Verdict) -> Option<Finding> {
             subject,
             Cause::Timeout,
             bad,
-            format!("{who} does not answer within {}", fmt_limit(*t)),
+            format!("{who} does not answer within {}", fmt_duration(*t)),
         )
         .fix(format!(
             "check that service and the network to it (a firewall dropping packets, or a dead host), {correct}"

@@ -15,7 +15,7 @@ use crate::net::redact::{self, Secrets};
 use crate::shell::shell_quote;
 use crate::span::SpanError;
 use crate::sys::child;
-use crate::units::fmt_limit;
+use crate::units::fmt_duration;
 
 pub static KIND: Kind = Kind {
     name: "command",
@@ -215,7 +215,7 @@ fn secret_flag(arg: &str) -> bool {
 
 /// What a check that runs a program (`command`, `plugin`) must never show: its `env`
 /// values, and the secrets in its arguments (a program may print its own command line).
-pub(super) fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
+pub(crate) fn secrets_of(argv: &[String], env: &BTreeMap<String, String>) -> Secrets {
     let mut s = Secrets::new();
     for v in env.values() {
         s.add(v);
@@ -303,7 +303,7 @@ impl Command {
                 Status::Error,
                 format!(
                     "`{line}` did not finish within {}: killed, with everything it started",
-                    fmt_limit(ctx.timeout)
+                    fmt_duration(ctx.timeout)
                 ),
             ));
         }

@@ -195,7 +195,7 @@ impl Check for Configtest {
                     Status::Error,
                     format!(
                         "`{line}` did not finish within {}",
-                        crate::units::fmt_limit(ctx.timeout)
+                        crate::units::fmt_duration(ctx.timeout)
                     ),
                 )
             } else if f.code == Some(0) {

@@ -569,7 +569,7 @@ impl Check for Log {
         let cutoff = now - self.window.as_secs() as i64;
         let (files, missing) = self.files();
         let units = self.units();
-        let window = humantime::format_duration(self.window).to_string();
+        let window = crate::units::fmt_duration(self.window);
         if files.is_empty() && units.is_empty() {
             if self.missing_ok || (self.paths.is_empty() && !self.from_config.is_empty()) {
                 return Ok(Outcome::skip(match missing.is_empty() {

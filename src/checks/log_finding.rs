@@ -410,7 +410,7 @@ fn unreachable_fix(
         Some(Verdict::Silent(t)) => {
             return format!(
                 "{what}{at} does not answer within {}: check that service and the network to it (a firewall dropping packets, or a dead host)",
-                crate::units::fmt_limit(t)
+                crate::units::fmt_duration(t)
             );
         }
         Some(Verdict::Unresolved(why)) => {

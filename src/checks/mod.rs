@@ -43,8 +43,11 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use crate::check::{Ctx, Outcome};
 use crate::fixes::ModeFix;
+
 use crate::span::SpanError;
 use crate::units::Level;
+/// What a program-running check masks; `explain ID` masks a check's settings the same way.
+pub(crate) use command::secrets_of;
 
 /// A configured, validated check, ready to run. Implementations only read.
 pub trait Check: Send + Sync + std::fmt::Debug {

@@ -15,7 +15,7 @@ use crate::nagios;
 use crate::net::redact::Secrets;
 use crate::span::SpanError;
 use crate::sys::child;
-use crate::units::fmt_limit;
+use crate::units::fmt_duration;
 
 pub static KIND: Kind = Kind {
     name: "plugin",
@@ -214,7 +214,7 @@ impl Plugin {
                 format!(
                     "{} did not finish within {}: killed, with everything it started",
                     self.name,
-                    fmt_limit(ctx.timeout)
+                    fmt_duration(ctx.timeout)
                 ),
             ));
         }

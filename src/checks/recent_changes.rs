@@ -192,7 +192,7 @@ impl Check for Recent {
         let stats =
             walk::walk(&self.path, (), &v, &opts).map_err(|e| anyhow::anyhow!(e.describe()))?;
         let count = v.count.load(Ordering::Relaxed);
-        let window = humantime::format_duration(self.window).to_string();
+        let window = crate::units::fmt_duration(self.window);
         let shown = sanitize::path(&self.path);
         let mut out = Outcome::pass(match count {
             0 => format!("no files under {shown} changed in the last {window}"),
@@ -275,7 +275,7 @@ mod tests {
         );
         assert_eq!(
             f.text,
-            "/srv/a.php modified 1m30s ago (1970-01-01 00:00:00 UTC), 1.5 KiB"
+            "/srv/a.php modified 1 min 30 s ago (1970-01-01 00:00:00 UTC), 1.5 KiB"
         );
         assert_eq!(f.fix, None);
         let f = changed(
@@ -297,7 +297,7 @@ mod tests {
         assert_eq!(f.status, Status::Warn);
         let long_ago = changed(Path::new("/a"), 0, 0, 7_300, Status::Pass, None);
         assert!(
-            long_ago.text.contains("modified 2h1m ago"),
+            long_ago.text.contains("modified 2 h 1 min ago"),
             "{}",
             long_ago.text
         );

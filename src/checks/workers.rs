@@ -273,14 +273,14 @@ impl Workers {
     }
 }
 
-/// `8s`, `2m 5s`, `300ms`: whole seconds when it is more than one.
+/// `8 s`, `2 min 5 s`, `300 ms`: whole seconds when it is more than one.
 fn short(d: Duration) -> String {
     let d = if d >= Duration::from_secs(1) {
         Duration::from_secs(d.as_secs())
     } else {
         Duration::from_millis(d.as_millis() as u64)
     };
-    humantime::format_duration(d).to_string()
+    crate::units::fmt_duration(d)
 }
 
 /// The request a waiting FPM worker serves, from its pool's status page.

@@ -324,7 +324,7 @@ pub fn is_kebab(s: &str) -> bool {
 }
 
 /// `; did you mean "warn"?` when a valid name is close to what was typed.
-fn suggest(typed: &str, valid: &[&str]) -> String {
+pub fn suggest(typed: &str, valid: &[&str]) -> String {
     valid
         .iter()
         .map(|v| (strsim::jaro_winkler(typed, v), v))

@@ -66,12 +66,17 @@ pub fn resolve(given: &[PathBuf]) -> Result<Resolved, ConfigError> {
     Ok(out)
 }
 
+/// The system directory: [`SYSTEM_DIR`], or where [`SYSTEM_DIR_ENV`] points.
+pub fn system_dir() -> PathBuf {
+    std::env::var_os(SYSTEM_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from)
+}
+
 /// The `*.toml` files of the system directory; none (or no directory) means the built-in
 /// checklist, as documented.
 fn system_files() -> Result<Vec<PathBuf>, ConfigError> {
-    let dir = std::env::var_os(SYSTEM_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map_or_else(|| PathBuf::from(SYSTEM_DIR), PathBuf::from);
+    let dir = system_dir();
     if !dir.is_dir() {
         return Ok(Vec::new());
     }

@@ -77,7 +77,7 @@ mod tests {
                         path("/srv/a.php", None),
                         Cause::Deploy,
                         Status::Warn,
-                        "modified 4m ago",
+                        "modified 4 min ago",
                     )
                     .fix("git -C /srv log -1 -- a.php"),
                 ],

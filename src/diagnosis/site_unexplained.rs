@@ -74,7 +74,7 @@ mod tests {
             url: "http://127.0.0.1/".into(),
         };
         let mut logs = result("error-logs", "log", Status::Pass, vec![]);
-        logs.summary = "no errors in the last 1h in 3 files (read 2.0 KiB)".into();
+        logs.summary = "no errors in the last 1 h in 3 files (read 2.0 KiB)".into();
         let checks = vec![
             result(
                 "site",
@@ -97,7 +97,7 @@ mod tests {
         assert!(!d[0].linked);
         assert!(
             d[0].headline
-                .contains("error-logs: no errors in the last 1h in 3 files"),
+                .contains("error-logs: no errors in the last 1 h in 3 files"),
             "{}",
             d[0].headline
         );

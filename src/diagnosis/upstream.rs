@@ -67,7 +67,7 @@ mod tests {
                         a("127.0.0.1:8099"),
                         Cause::Timeout,
                         Status::Fail,
-                        "accepts but does not answer within 5s",
+                        "accepts but does not answer within 5 s",
                     )
                     .fix("restart the payments API"),
                 ],

@@ -10,10 +10,28 @@ pub static FORMAT: Format = Format {
 };
 
 fn render(report: &Report, _opts: &RenderOptions) -> String {
-    let s = serde_json::to_string_pretty(report).expect("a report always serializes");
+    to_text(report)
+}
+
+/// Pretty JSON and a newline, with what a terminal would act on escaped (`list`, `explain`
+/// and `fix` print their data this way too).
+pub fn to_text(value: &impl serde::Serialize) -> String {
+    let s = serde_json::to_string_pretty(value).expect("plain data always serializes");
     let mut out = escape_unsafe(&s);
     out.push('\n');
     out
+}
+
+/// The schema version of what `list`, `explain` and `fix` print with `--format json`.
+pub const DATA_SCHEMA: u32 = 1;
+
+/// A `list`, `explain` or `fix` document (an object) as [`to_text`] prints it, with the
+/// `schema` version added.
+pub fn data_text(mut doc: serde_json::Value) -> String {
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("schema".into(), DATA_SCHEMA.into());
+    }
+    to_text(&doc)
 }
 
 /// serde_json escapes only C0 controls; DEL, C1 controls and bidirectional controls would

@@ -8,6 +8,9 @@ mod nagios;
 mod prometheus;
 mod tap;
 
+/// Data as `--format json` prints it: the report, and `list`, `explain` and `fix` documents.
+pub use json::{data_text as json_data, to_text as json_text};
+
 use crate::report::Report;
 
 /// How a format was asked to render.

@@ -509,7 +509,7 @@ fn recent_changes_newest_first() {
     assert_eq!(
         c["summary"],
         format!(
-            "2 file(s) under {} changed in the last 1day",
+            "2 file(s) under {} changed in the last 1 day",
             root.display()
         )
     );
@@ -522,11 +522,12 @@ fn recent_changes_newest_first() {
     assert_eq!(d.len(), 2, "{d:?}");
     let shown = root.display();
     assert!(
-        d[0].starts_with(&format!("{shown}/newer.php modified 1m ago (")),
+        d[0].starts_with(&format!("{shown}/newer.php modified 1 min ago (")),
         "{d:?}"
     );
     assert!(
-        d[1].starts_with(&format!("{shown}/new.php modified 1h ago (")) && d[1].ends_with("), 5 B"),
+        d[1].starts_with(&format!("{shown}/new.php modified 1 h ago ("))
+            && d[1].ends_with("), 5 B"),
         "{d:?}"
     );
     // Each change is a finding about its file: not a problem where changes are expected,

@@ -209,7 +209,7 @@ fn a_units_traceback_in_the_journal_is_one_fatal_error_with_its_line() {
         c["summary"]
             .as_str()
             .unwrap()
-            .starts_with(&format!("2 fatal error(s), 1 distinct, in the last 1h in the journal of {app}; newest: Traceback")),
+            .starts_with(&format!("2 fatal error(s), 1 distinct, in the last 1 h in the journal of {app}; newest: Traceback")),
         "{c}"
     );
     let findings = c["findings"].as_array().unwrap();

@@ -68,7 +68,7 @@ fn nginx_upstream_errors_are_fatal_and_grouped() {
     let (c, out) = check(&env, &[&p], "");
     out.expect_code(2);
     assert!(
-        summary(&c).starts_with("3 fatal error(s), 1 distinct, in the last 1h in "),
+        summary(&c).starts_with("3 fatal error(s), 1 distinct, in the last 1 h in "),
         "{c}"
     );
     assert!(
@@ -206,7 +206,7 @@ fn old_errors_do_not_count_and_only_the_window_is_read() {
     let (c, out) = check(&env, &[&p], "");
     out.expect_code(0);
     assert!(
-        summary(&c).starts_with("no errors in the last 1h in"),
+        summary(&c).starts_with("no errors in the last 1 h in"),
         "{c}"
     );
     let read = c["metrics"]

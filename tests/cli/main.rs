@@ -8,6 +8,7 @@ mod contrib;
 mod deps;
 mod diagnose;
 mod diagnosis;
+mod examples;
 mod exit_codes;
 mod filesystem;
 mod fix;

@@ -20,7 +20,7 @@ fn mixed() -> TestEnv {
 fn mask(s: &str) -> String {
     let host = sitedoctor::report::hostname();
     let mut out = s.replace(&host, "[HOST]");
-    let re = regex::Regex::new(r"in \d+(ms|\.\d+s)").unwrap();
+    let re = regex::Regex::new(r"in \d+(\.\d+)? (ms|s)\b").unwrap();
     out = re.replace_all(&out, "in [DURATION]").into_owned();
     let re = regex::Regex::new(r#""(duration_ms)": \d+"#).unwrap();
     out = re.replace_all(&out, "\"$1\": \"[MS]\"").into_owned();

@@ -258,13 +258,13 @@ fn a_timeout_names_the_configured_limit() {
     out.expect_code(3);
     assert_eq!(
         c["summary"],
-        "`sleep 60` did not finish within 500ms: killed, with everything it started"
+        "`sleep 60` did not finish within 500 ms: killed, with everything it started"
     );
     let (c, out) = first(&plugin_env("sleep 60", "timeout = \"1s\""));
     out.expect_code(3);
     assert_eq!(
         c["summary"],
-        "check_thing did not finish within 1s: killed, with everything it started"
+        "check_thing did not finish within 1 s: killed, with everything it started"
     );
 }
 

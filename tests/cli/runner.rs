@@ -100,7 +100,7 @@ fn a_hung_check_times_out_as_error_and_the_run_ends() {
         v["checks"][0]["summary"]
             .as_str()
             .unwrap()
-            .contains("timed out after 300ms"),
+            .contains("timed out after 300 ms"),
         "{}",
         v["checks"][0]
     );
@@ -114,7 +114,7 @@ fn default_timeout_comes_from_the_command_line() {
         .run(&["--timeout", "200ms", "--format", "json"]);
     out.expect_code(3);
     assert!(
-        out.stdout.contains("timed out after 200ms"),
+        out.stdout.contains("timed out after 200 ms"),
         "{}",
         out.stdout
     );

@@ -1,6 +1,6 @@
 //! `list`, `explain`, and the README's reference staying in step with the registry.
 
-use crate::testenv::{TestEnv, selftest};
+use crate::testenv::{TestEnv, as_nobody, json, run_command, selftest};
 
 #[test]
 fn list_shows_kinds_then_checks() {
@@ -107,4 +107,338 @@ fn explain_diagnosis_lists_every_link_rule() {
             out.stdout
         );
     }
+}
+
+#[test]
+fn an_option_a_subcommand_ignores_is_a_usage_error() {
+    let env = TestEnv::new().config(&selftest("one", ""));
+    for (args, first) in [
+        (
+            &["explain", "disk", "--only", "one"][..],
+            "error: --only does not apply to `explain`: explain one check with `sitedoctor explain ID`",
+        ),
+        (
+            &["list", "--quiet"],
+            "error: --quiet does not apply to `list`",
+        ),
+        (
+            &["fix", "-o", "plan.txt"],
+            "error: --output does not apply to `fix`: redirect its standard output instead (`> FILE`)",
+        ),
+        (
+            &["--jobs", "2", "init", "x.toml"],
+            "error: --jobs does not apply to `init`: it writes a configuration, and takes only PATH and --force",
+        ),
+        (
+            &["list", "-f", "junit"],
+            "error: --format junit does not apply to `list`: it gives human or json",
+        ),
+        (
+            &["explain", "-f", "prometheus"],
+            "error: --format prometheus does not apply to `explain`: it gives human or json",
+        ),
+    ] {
+        let out = env.run(args);
+        out.expect_code(64);
+        assert_eq!(out.stderr.lines().next(), Some(first), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    assert!(!env.path().join("x.toml").exists());
+    assert!(!env.path().join("plan.txt").exists());
+    let out = env.run(&["fix", "--apply", "-f", "json"]);
+    out.expect_code(64);
+    assert_eq!(
+        out.stderr,
+        "sitedoctor: --format json gives the planned changes: use it without --apply\n"
+    );
+}
+
+#[test]
+fn list_shows_what_only_and_skip_would_run_as_text_or_json() {
+    let env = TestEnv::new().config(
+        &(selftest("one", "tags = [\"web\"]")
+            + &selftest("two", "tags = [\"web\"]")
+            + &selftest("three", "")),
+    );
+    let out = env.run(&["list", "--only", "web", "--skip", "two"]);
+    out.expect_code(0);
+    let checks = out.stdout.split("\nChecks in ").nth(1).unwrap();
+    assert_eq!(
+        checks,
+        "sitedoctor.toml (1 of 3, that --only web --skip two would run):\n  \
+         one  selftest  sitedoctor.toml:1  [tags: web]\n"
+    );
+    let out = env.run(&["list", "--skip", "webs"]);
+    out.expect_code(64);
+    assert_eq!(
+        out.stderr,
+        "sitedoctor: no check has the id or tag \"webs\" (did you mean `web`?); the checks are: one, two, three\n"
+    );
+
+    let out = env.run(&[
+        "list",
+        "--only",
+        "web",
+        "--format",
+        "json",
+        "-o",
+        "list.json",
+    ]);
+    out.expect_code(0);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path().join("list.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["only"], serde_json::json!(["web"]));
+    assert_eq!(v["sources"], serde_json::json!(["sitedoctor.toml"]));
+    assert_eq!(
+        v["checks"],
+        serde_json::json!([
+            {"id": "one", "kind": "selftest", "title": null, "tags": ["web"], "enabled": true,
+             "origin": "sitedoctor.toml:1"},
+            {"id": "two", "kind": "selftest", "title": null, "tags": ["web"], "enabled": true,
+             "origin": "sitedoctor.toml:5"},
+        ])
+    );
+    assert!(
+        v["kinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["name"] == "disk" && k["summary"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+}
+
+#[test]
+fn explain_suggests_the_nearest_kind_or_id() {
+    let env = TestEnv::new().config("[[check]]\nid = \"shop-disk\"\nkind = \"disk\"\n");
+    let out = env.run(&["explain", "dsik"]);
+    out.expect_code(64);
+    assert!(
+        out.stderr
+            .starts_with("sitedoctor: nothing called \"dsik\" (did you mean `disk`?): kinds are"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["explain", "shop-dsk"]);
+    out.expect_code(64);
+    assert!(
+        out.stderr.contains("(did you mean `shop-disk`?)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn explain_id_shows_its_own_settings_with_secrets_masked() {
+    let env = TestEnv::new().config(
+        r#"[[check]]
+id = "api"
+kind = "http"
+title = "The API"
+url = "https://deploy:hunter2@api.example/health?token=abc123&page=2"
+headers = { Authorization = "Bearer s3cr3tvalue", Accept = "text/html" }
+warn_latency = "2s"
+"#,
+    );
+    let out = env.run(&["explain", "api"]);
+    out.expect_code(0);
+    let head: String = out
+        .stdout
+        .split_inclusive('\n')
+        .take_while(|l| !l.starts_with("http — "))
+        .collect();
+    assert_eq!(
+        head,
+        "Check \"api\" is defined at sitedoctor.toml:1 and is of kind \"http\".\n\
+         Title: The API\n\
+         \n\
+         Its settings (the other fields have their kind's default):\n  \
+         headers = { Accept = \"text/html\", Authorization = \"***\" }\n  \
+         url = \"https://***:***@api.example/health?token=***&page=2\"\n  \
+         warn_latency = \"2s\"\n\n"
+    );
+    assert!(out.stdout.contains("Why it matters for a 500"));
+
+    let out = env.run(&["explain", "api", "--format", "json"]);
+    out.expect_code(0);
+    for secret in ["hunter2", "deploy", "abc123", "s3cr3tvalue"] {
+        assert!(!out.stdout.contains(secret), "{secret}: {}", out.stdout);
+    }
+    let v = json(&out);
+    assert_eq!(
+        v["check"],
+        serde_json::json!({
+            "id": "api", "kind": "http", "title": "The API", "tags": [], "enabled": true,
+            "origin": "sitedoctor.toml:1",
+            "settings": {
+                "headers": {"Accept": "text/html", "Authorization": "***"},
+                "url": "https://***:***@api.example/health?token=***&page=2",
+                "warn_latency": "2s",
+            },
+        })
+    );
+    assert_eq!(v["kinds"][0]["name"], "http");
+}
+
+#[test]
+fn explain_gives_json_for_kinds_and_the_diagnosis() {
+    let env = TestEnv::new().env("SITEDOCTOR_SELFTEST", "0");
+    let v = json(env.run(&["explain", "disk", "-f", "json"]).expect_code(0));
+    assert_eq!(v["schema"], 1);
+    let disk = &v["kinds"][0];
+    assert_eq!(disk["name"], "disk");
+    for key in ["summary", "why", "looks_at", "fixes", "example"] {
+        assert!(disk[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
+    }
+    assert!(
+        disk["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "inodes_warn" && f["type"].is_string())
+    );
+    let all = json(env.run(&["explain", "-f", "json"]).expect_code(0));
+    assert_eq!(
+        all["kinds"].as_array().unwrap().len(),
+        sitedoctor::checks::names().len()
+    );
+    let d = json(
+        env.run(&["explain", "diagnosis", "-f", "json"])
+            .expect_code(0),
+    );
+    assert_eq!(
+        d["rules"].as_array().unwrap().len(),
+        sitedoctor::diagnosis::RULES.len()
+    );
+    env.run(&["explain", "--markdown", "-f", "json"])
+        .expect_code(64);
+    let out = env.run(&["explain", "disk", "-o", "disk.txt"]);
+    out.expect_code(0);
+    assert!(out.stdout.is_empty());
+    assert!(
+        std::fs::read_to_string(env.path().join("disk.txt"))
+            .unwrap()
+            .starts_with("disk — ")
+    );
+}
+
+#[test]
+fn fix_gives_the_planned_changes_as_json() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let root = env.path().join("www");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let a = env.file("www/a.html", "x");
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let env = env.config(&format!(
+        "[[check]]\nid = \"ww\"\nkind = \"world_writable\"\npaths = [\"{}\"]\ntags = [\"files\"]\n",
+        root.display()
+    ));
+    let out = env.run(&["fix", "--only", "files", "--format", "json"]);
+    out.expect_code(0);
+    assert_eq!(
+        json(&out),
+        serde_json::json!({
+            "changes": [{
+                "path": a.display().to_string(),
+                "from": "666",
+                "to": "664",
+                "command": format!("chmod 664 {}", a.display()),
+                "automatic": true,
+                "by_hand": null,
+                "why": [{"check": "ww", "reason": "world-writable"}],
+            }],
+            "refusals": [],
+            "apply": "sitedoctor fix --apply --only files",
+            "schema": 1,
+        })
+    );
+    let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o666, "fix without --apply changed it");
+}
+
+#[test]
+fn init_says_how_to_use_what_it_wrote() {
+    let env = TestEnv::new();
+    let out = env.run(&["init", "conf/site.toml"]);
+    out.expect_code(74);
+    assert_eq!(
+        out.stderr,
+        "sitedoctor: cannot write conf/site.toml: No such file or directory (cannot create a file in conf)\n"
+    );
+    std::fs::create_dir(env.path().join("conf")).unwrap();
+    let out = env.run(&["init", "conf/site.toml"]);
+    out.expect_code(0);
+    let n = out.stdout.split_whitespace().nth(3).unwrap().to_string();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "wrote conf/site.toml with {n} checks; run `sitedoctor --config conf/site.toml` to use it, `sitedoctor --config conf/site.toml list` to see them\n"
+        )
+    );
+    env.run(&["--config", "conf/site.toml", "list"])
+        .expect_code(0);
+    let out = env.run(&["init"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .ends_with(" checks; run `sitedoctor` here to use it, `sitedoctor list` to see them\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn init_as_root_in_a_directory_another_user_owns_points_at_the_system_directory() {
+    if !rustix::process::geteuid().is_root() {
+        eprintln!("skipped: needs root (the CI runs as root)");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the CI must run this as root"
+        );
+        return;
+    }
+    let env = TestEnv::new();
+    let home = env.path().join("alice");
+    std::fs::create_dir(&home).unwrap();
+    std::os::unix::fs::chown(&home, Some(65534), Some(65534)).unwrap();
+    let system = tempfile::tempdir().unwrap();
+    let mut c = env.command(&["init"]);
+    c.current_dir(&home)
+        .env("SITEDOCTOR_SYSTEM_CONFIG_DIR", system.path());
+    let out = run_command(c);
+    out.expect_code(0);
+    let n = out.stdout.split_whitespace().nth(3).unwrap().to_string();
+    let sys = system.path().display();
+    assert_eq!(
+        out.stdout,
+        format!(
+            "wrote sitedoctor.toml with {n} checks, but other users can change it there ({} is owned by nobody (uid 65534), not root), so sitedoctor run as root would not trust it. Install it where only root can, and use it from there:\n  install -D -m 644 sitedoctor.toml {sys}/sitedoctor.toml\n  sitedoctor --config {sys}\n",
+            home.display()
+        )
+    );
+}
+
+#[test]
+fn init_where_it_may_not_write_exits_74() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let target = dir.path().join("sitedoctor.toml");
+    let mut c = as_nobody();
+    c.arg("init").arg(&target);
+    let out = run_command(c);
+    out.expect_code(74);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "sitedoctor: cannot write {}: Permission denied (cannot create a file in {})\n",
+            target.display(),
+            dir.path().display()
+        )
+    );
+    assert!(!target.exists());
 }

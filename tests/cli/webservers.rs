@@ -118,7 +118,7 @@ fn nginx_config_test_that_hangs_is_an_error_naming_its_limit() {
     let c = &json(&out)["checks"][0];
     assert_eq!(c["status"], "error", "{c}");
     let s = c["summary"].as_str().unwrap();
-    assert!(s.ends_with("` did not finish within 1s"), "{s}");
+    assert!(s.ends_with("` did not finish within 1 s"), "{s}");
     assert_eq!(c["findings"], serde_json::json!([]), "{c}");
 }
 
