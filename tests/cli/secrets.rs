@@ -84,7 +84,11 @@ struct App {
 impl App {
     fn start() -> App {
         let dir = tempfile::tempdir().unwrap();
-        let name = format!("sdapp{}", std::process::id() % 100000);
+        // One name per App: tests run in parallel, and a same-named process being killed by
+        // another test (a zombie has no environment) must not be the one a check finds.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("sdapp{}x{n}", std::process::id() % 100000);
         let exe = dir.path().join(&name);
         std::fs::copy("/bin/sleep", &exe).unwrap();
         let child = std::process::Command::new(&exe)
