@@ -240,6 +240,12 @@ fn run_checks(
         // Quiet is for people and cron mail; machine formats are always written in full.
         quiet: cli.quiet && format.name == "human",
         color: use_color(cli.color, human_on_terminal),
+        verbose: cli.verbose,
+        width: cli
+            .output
+            .is_none()
+            .then(render::wrap::stdout_width)
+            .flatten(),
     };
     let text = (format.render)(&report, &ropts);
     write_out(&text, cli.output.as_deref())?;

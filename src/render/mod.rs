@@ -7,6 +7,7 @@ mod junit;
 mod nagios;
 mod prometheus;
 mod tap;
+pub mod wrap;
 
 use crate::report::Report;
 
@@ -17,6 +18,10 @@ pub struct RenderOptions {
     pub quiet: bool,
     /// Whether to use terminal colours.
     pub color: bool,
+    /// Human output: the evidence of passing checks too, and each check's duration.
+    pub verbose: bool,
+    /// Human output: wrap long lines to this many columns.
+    pub width: Option<usize>,
 }
 
 pub struct Format {

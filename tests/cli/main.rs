@@ -30,4 +30,5 @@ mod testenv;
 mod tls;
 mod trust;
 mod upstreams;
+mod verbose;
 mod webservers;
