@@ -19,6 +19,7 @@ mod network;
 mod output_file;
 mod outputs;
 mod programs;
+mod progress;
 mod props;
 mod resources;
 mod runner;
