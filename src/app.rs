@@ -54,6 +54,7 @@ fn install_interrupt_handler() {
         std::thread::spawn(move || {
             if signals.forever().next().is_some() {
                 crate::sys::child::kill_all();
+                crate::progress::abandon();
                 eprintln!("sitedoctor: interrupted");
                 std::process::exit(Exit::Interrupted.code() as i32);
             }
@@ -225,17 +226,25 @@ fn run_checks(
         timeout: cli.timeout,
         jobs: cli.jobs as usize,
     };
-    let mut report = runner::run(&specs, opts);
+    let format = render::find(&cli.format).expect("clap only accepts registered formats");
+    let for_people = !cli.quiet && format.name == "human";
+    let mut report =
+        crate::progress::while_running(for_people, |r| runner::run_watched(&specs, opts, r));
     // In the report, not on stderr: cron mails stderr even under --quiet.
     if let Some(warning) = config::trust::warning(untrusted) {
         report.prepend(warning, crate::diagnosis::diagnose);
     }
-    let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let human_on_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
     let ropts = RenderOptions {
         // Quiet is for people and cron mail; machine formats are always written in full.
         quiet: cli.quiet && format.name == "human",
         color: use_color(cli.color, human_on_terminal),
+        verbose: cli.verbose,
+        width: cli
+            .output
+            .is_none()
+            .then(render::wrap::stdout_width)
+            .flatten(),
     };
     let text = (format.render)(&report, &ropts);
     write_out(&text, cli.output.as_deref())?;

@@ -65,6 +65,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Show the evidence of passing checks too, and how long each check took.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
     /// When to colour the human report. NO_COLOR is honoured under `auto`.
     #[arg(long, value_name = "WHEN", default_value = "auto", global = true)]
     pub color: ColorWhen,

@@ -197,6 +197,8 @@ pub fn run(cli: &Cli, specs: &[CheckSpec], opts: FixOptions) -> Exit {
     let ropts = RenderOptions {
         quiet: false,
         color: opts.color,
+        verbose: cli.verbose,
+        ..RenderOptions::default()
     };
     let _ = std::io::stdout()
         .lock()

@@ -20,6 +20,7 @@ pub mod logscan;
 pub mod nagios;
 pub mod net;
 pub mod output;
+pub mod progress;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::check::{Ctx, Outcome, Status};
@@ -69,11 +69,50 @@ pub fn effective_timeout(spec: &CheckSpec, cli: Option<Duration>) -> Duration {
         .unwrap_or(DEFAULT_TIMEOUT)
 }
 
+/// Which checks are running now, and since when. The runner records each check's start and
+/// end here so that a caller can show progress; what to show, and where, is the caller's.
+#[derive(Debug, Default)]
+pub struct Running(Mutex<HashMap<usize, (String, Instant)>>);
+
+impl Running {
+    fn started(&self, i: usize, id: &str, at: Instant) {
+        self.lock().insert(i, (id.to_string(), at));
+    }
+
+    /// Done, or given up on (timed out): either way, no longer waited for.
+    fn ended(&self, i: usize) {
+        self.lock().remove(&i);
+    }
+
+    /// The checks still running with how long each has run, longest first (checklist order
+    /// among equals).
+    pub fn now(&self) -> Vec<(String, Duration)> {
+        let at = Instant::now();
+        let mut v: Vec<(usize, String, Duration)> = self
+            .lock()
+            .iter()
+            .map(|(i, (id, began))| (*i, id.clone(), at.saturating_duration_since(*began)))
+            .collect();
+        v.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+        v.into_iter().map(|(_, id, d)| (id, d)).collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<usize, (String, Instant)>> {
+        // The map stays consistent even if a holder panicked: every update is one call.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
+    run_watched(specs, opts, &Running::default())
+}
+
+/// [`run`], recording in `running` which checks are under way.
+pub fn run_watched(specs: &[CheckSpec], opts: RunOptions, watch: &Running) -> Report {
     let started_at = SystemTime::now();
     let start = Instant::now();
-    let mut checks = results(specs, opts);
-    reread_logs(specs, &mut checks, opts);
+    let mut checks = results(specs, opts, watch);
+    reread_logs(specs, &mut checks, opts, watch);
     let took = start.elapsed();
     let diagnosis = crate::diagnosis::diagnose(&checks);
     Report::new(checks, diagnosis, started_at, took)
@@ -83,7 +122,7 @@ pub fn run(specs: &[CheckSpec], opts: RunOptions) -> Report {
 /// request that failed was logged (they all run at once): read them again, so the entry
 /// that explains the answer is there to link. Logs are read only back to their window's
 /// start, so this costs about what the first reading did.
-fn reread_logs(specs: &[CheckSpec], checks: &mut [CheckResult], opts: RunOptions) {
+fn reread_logs(specs: &[CheckSpec], checks: &mut [CheckResult], opts: RunOptions, watch: &Running) {
     let site_failed = checks.iter().any(|c| {
         c.kind == "http"
             && c.findings
@@ -97,13 +136,13 @@ fn reread_logs(specs: &[CheckSpec], checks: &mut [CheckResult], opts: RunOptions
         return;
     }
     let again: Vec<CheckSpec> = logs.iter().map(|&i| specs[i].clone()).collect();
-    for (i, r) in logs.into_iter().zip(results(&again, opts)) {
+    for (i, r) in logs.into_iter().zip(results(&again, opts, watch)) {
         checks[i] = r;
     }
 }
 
 /// Run the checks and return their results in checklist order.
-fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
+fn results(specs: &[CheckSpec], opts: RunOptions, watch: &Running) -> Vec<CheckResult> {
     quiet_check_panics();
     let jobs = opts.jobs.max(1);
     let (tx, rx) = mpsc::channel::<Done>();
@@ -145,6 +184,7 @@ fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
             match spawned {
                 Ok(_) => {
                     running.insert(i, (began, began + budget));
+                    watch.started(i, &spec.id, began);
                 }
                 Err(e) => {
                     results[i] = Some((
@@ -162,6 +202,7 @@ fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
             Ok((i, outcome, took)) => {
                 // A result that arrives after its timeout was reported is dropped.
                 if running.remove(&i).is_some() {
+                    watch.ended(i);
                     results[i] = Some((outcome, took));
                 }
             }
@@ -174,6 +215,7 @@ fn results(specs: &[CheckSpec], opts: RunOptions) -> Vec<CheckResult> {
                     .collect();
                 for i in expired {
                     let (began, deadline) = running.remove(&i).expect("present");
+                    watch.ended(i);
                     // The configured limit, and the whole budget only where retries make it
                     // differ.
                     let limit = effective_timeout(&specs[i], opts.timeout);
@@ -267,5 +309,23 @@ where
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Err("the check ended without a result (a bug in sitedoctor)".into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_lists_what_has_not_ended_longest_first() {
+        let r = Running::default();
+        let t = Instant::now();
+        r.started(0, "young", t);
+        r.started(1, "old", t - Duration::from_secs(5));
+        r.started(2, "done", t - Duration::from_secs(9));
+        r.ended(2);
+        let ids: Vec<String> = r.now().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(ids, ["old", "young"]);
+        assert!(r.now()[0].1 >= Duration::from_secs(5));
     }
 }

@@ -1,10 +1,11 @@
 //! The human report: problems first, each with its evidence and fix; then the passing checks
-//! in one compact block; then a closing line with the counts and the duration.
-
-use std::fmt::Write;
+//! in one compact block (with `--verbose`, their evidence too, and every check's duration);
+//! then a closing line with the counts and the duration. Given a width, long lines wrap
+//! with a hanging indent — all but the fixes, which must stay one command a line to paste.
 
 use owo_colors::OwoColorize;
 
+use super::wrap::wrap;
 use super::{Format, RenderOptions};
 use crate::check::Status;
 use crate::report::{CheckResult, Report};
@@ -75,11 +76,70 @@ fn name_of(c: &CheckResult) -> String {
     }
 }
 
+/// The report's text, each line wrapped to the width when there is one.
+struct Out {
+    text: String,
+    width: Option<usize>,
+}
+
+impl Out {
+    /// One line; its continuations start `hang` columns in.
+    fn line(&mut self, line: &str, hang: usize) {
+        match self.width {
+            Some(max) => {
+                for l in wrap(line, max, hang) {
+                    self.raw(&l);
+                }
+            }
+            None => self.raw(line),
+        }
+    }
+
+    /// One line as it is (a fix: a command cut in two would not paste).
+    fn raw(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+
+    fn blank(&mut self) {
+        self.text.push('\n');
+    }
+}
+
+/// Evidence lines under a check: all of them with `--verbose`, else the first few.
+fn details(out: &mut Out, c: &CheckResult, verbose: bool, p: &Paint) {
+    let shown = if verbose { usize::MAX } else { MAX_DETAILS };
+    for d in c.details.iter().take(shown) {
+        out.line(&format!("      {}", terminal(d)), 8);
+    }
+    if c.details.len() > shown {
+        out.line(
+            &format!(
+                "      {}",
+                p.dim(&format!(
+                    "… {} more (see --format json, or -v)",
+                    c.details.len() - shown
+                ))
+            ),
+            8,
+        );
+    }
+}
+
+/// `--verbose`: how long the check took, after its summary.
+fn took(c: &CheckResult, verbose: bool, p: &Paint) -> String {
+    if !verbose {
+        return String::new();
+    }
+    let d = fmt_duration(std::time::Duration::from_millis(c.duration_ms));
+    format!(" {}", p.dim(&format!("({d})")))
+}
+
 /// How many causes the human report shows: the first screen must hold them and their fixes.
 const MAX_CAUSES: usize = 3;
 
 /// The opening block: the likely causes, each with its evidence and the fix to try first.
-fn diagnosis(out: &mut String, report: &Report, p: &Paint) {
+fn diagnosis(out: &mut Out, report: &Report, p: &Paint) {
     let list = &report.diagnosis;
     if list.is_empty() {
         return;
@@ -89,9 +149,9 @@ fn diagnosis(out: &mut String, report: &Report, p: &Paint) {
     } else {
         "Diagnosis: no finding links to another; the problems, most likely cause of a 500 first"
     };
-    let _ = writeln!(out, "{}", p.bold(head));
+    out.line(&p.bold(head), 2);
     for (i, d) in list.iter().take(MAX_CAUSES).enumerate() {
-        let _ = writeln!(out, "  {}. {}", i + 1, terminal(&d.headline));
+        out.line(&format!("  {}. {}", i + 1, terminal(&d.headline)), 5);
         if d.linked {
             let chain: Vec<String> = d
                 .evidence
@@ -104,58 +164,59 @@ fn diagnosis(out: &mut String, report: &Report, p: &Paint) {
                     )
                 })
                 .collect();
-            let _ = writeln!(out, "     {} {}", p.dim("evidence:"), chain.join(" ↔ "));
+            out.line(
+                &format!("     {} {}", p.dim("evidence:"), chain.join(" ↔ ")),
+                7,
+            );
         }
         if let Some(fix) = &d.fix {
             for (j, line) in fix.lines().take(4).enumerate() {
                 let lead = if j == 0 { "fix:" } else { "    " };
-                let _ = writeln!(out, "     {} {}", p.bold(lead), p.fix(&terminal(line)));
+                out.raw(&format!("     {} {}", p.bold(lead), p.fix(&terminal(line))));
             }
         }
     }
-    out.push('\n');
+    out.blank();
 }
 
 fn render(report: &Report, opts: &RenderOptions) -> String {
     let p = Paint(opts.color);
-    let mut out = String::new();
+    let mut out = Out {
+        text: String::new(),
+        width: opts.width,
+    };
     let mut problems: Vec<&CheckResult> =
         report.checks.iter().filter(|c| !c.status.is_ok()).collect();
     if opts.quiet && problems.is_empty() {
-        return out;
+        return out.text;
     }
     // Worst first; checklist order within a status.
     problems.sort_by_key(|c| std::cmp::Reverse(c.status.rank()));
     diagnosis(&mut out, report, &p);
 
     for c in &problems {
-        let _ = writeln!(
-            out,
-            "{} {}: {}",
-            p.status(c.status),
-            p.bold(&name_of(c)),
-            terminal(&c.summary)
+        out.line(
+            &format!(
+                "{} {}: {}{}",
+                p.status(c.status),
+                p.bold(&name_of(c)),
+                terminal(&c.summary),
+                took(c, opts.verbose, &p)
+            ),
+            6,
         );
-        for d in c.details.iter().take(MAX_DETAILS) {
-            let _ = writeln!(out, "      {}", terminal(d));
-        }
-        if c.details.len() > MAX_DETAILS {
-            let _ = writeln!(
-                out,
-                "      {}",
-                p.dim(&format!(
-                    "… {} more (see --format json)",
-                    c.details.len() - MAX_DETAILS
-                ))
-            );
-        }
+        details(&mut out, c, opts.verbose, &p);
         if let Some(fix) = &c.fix {
             for (i, line) in fix.text.lines().enumerate() {
                 let lead = if i == 0 { "fix:" } else { "    " };
-                let _ = writeln!(out, "      {} {}", p.bold(lead), p.fix(&terminal(line)));
+                out.raw(&format!(
+                    "      {} {}",
+                    p.bold(lead),
+                    p.fix(&terminal(line))
+                ));
             }
         }
-        out.push('\n');
+        out.blank();
     }
 
     if !opts.quiet {
@@ -168,17 +229,23 @@ fn render(report: &Report, opts: &RenderOptions) -> String {
         for c in &fine {
             let name = name_of(c);
             let pad = width.saturating_sub(name.chars().count());
-            let _ = writeln!(
-                out,
-                "{} {}{} {}",
-                p.status(c.status),
-                name,
-                " ".repeat(pad),
-                p.dim(&terminal(&c.summary))
+            out.line(
+                &format!(
+                    "{} {}{} {}{}",
+                    p.status(c.status),
+                    name,
+                    " ".repeat(pad),
+                    p.dim(&terminal(&c.summary)),
+                    took(c, opts.verbose, &p)
+                ),
+                7 + width,
             );
+            if opts.verbose {
+                details(&mut out, c, true, &p);
+            }
         }
         if !fine.is_empty() {
-            out.push('\n');
+            out.blank();
         }
     }
 
@@ -204,14 +271,16 @@ fn render(report: &Report, opts: &RenderOptions) -> String {
     } else {
         "problems found"
     };
-    let _ = writeln!(
-        out,
-        "{}: {} — {} check(s) on {} in {}",
-        p.bold(verdict),
-        parts.join(", "),
-        s.total,
-        terminal(&report.host),
-        fmt_duration(std::time::Duration::from_millis(report.duration_ms))
+    out.line(
+        &format!(
+            "{}: {} — {} check(s) on {} in {}",
+            p.bold(verdict),
+            parts.join(", "),
+            s.total,
+            terminal(&report.host),
+            fmt_duration(std::time::Duration::from_millis(report.duration_ms))
+        ),
+        2,
     );
-    out
+    out.text
 }

@@ -7,6 +7,7 @@ mod junit;
 mod nagios;
 mod prometheus;
 mod tap;
+pub mod wrap;
 
 /// Data as `--format json` prints it: the report, and `list`, `explain` and `fix` documents.
 pub use json::{data_text as json_data, to_text as json_text};
@@ -20,6 +21,10 @@ pub struct RenderOptions {
     pub quiet: bool,
     /// Whether to use terminal colours.
     pub color: bool,
+    /// Human output: the evidence of passing checks too, and each check's duration.
+    pub verbose: bool,
+    /// Human output: wrap long lines to this many columns.
+    pub width: Option<usize>,
 }
 
 pub struct Format {

@@ -6,6 +6,7 @@ pub mod procfs;
 pub mod procs;
 pub mod readcap;
 pub mod sockdiag;
+pub mod terminal;
 pub mod users;
 
 use std::path::{Path, PathBuf};

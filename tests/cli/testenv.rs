@@ -98,7 +98,8 @@ impl TestEnv {
         c.args(args).current_dir(self.dir.path());
         c.env_remove("NO_COLOR")
             .env_remove("SITEDOCTOR_PROC")
-            .env_remove("CLICOLOR_FORCE");
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("COLUMNS");
         for (k, v) in &self.envs {
             c.env(k, v);
         }
