@@ -241,6 +241,9 @@ pub fn fmt_age(secs: i64) -> String {
     if secs < 0 {
         return "in the future".into();
     }
+    if secs == 0 {
+        return "just now".into();
+    }
     format!("{} ago", fmt_duration(Duration::from_secs(secs as u64)))
 }
 
@@ -329,6 +332,7 @@ mod tests {
         assert_eq!(clip("abc", 3), "abc");
         assert_eq!(clip("éééé", 2), "éé…");
         assert_eq!(fmt_age(90), "1 min 30 s ago");
+        assert_eq!(fmt_age(0), "just now");
         assert_eq!(fmt_age(7_300), "2 h 1 min ago");
         assert_eq!(fmt_age(-5), "in the future");
     }

@@ -17,14 +17,14 @@ pub const APPLIES: &[(&str, &[&str])] = &[
         "run",
         &[
             "config", "only", "skip", "format", "output", "quiet", "color", "fail_on", "timeout",
-            "jobs",
+            "jobs", "verbose",
         ],
     ),
     ("list", &["config", "only", "skip", "format", "output"]),
     (
         "fix",
         &[
-            "config", "only", "skip", "format", "color", "fail_on", "timeout", "jobs",
+            "config", "only", "skip", "format", "color", "fail_on", "timeout", "jobs", "verbose",
         ],
     ),
     ("init", &[]),
