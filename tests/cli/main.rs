@@ -2,6 +2,7 @@
 
 mod app_deps;
 mod app_stack;
+mod completions;
 mod config_errors;
 mod deps;
 mod diagnose;
@@ -14,6 +15,7 @@ mod git_safety;
 mod journal;
 mod layering;
 mod logs;
+mod manpage;
 mod msrv;
 mod network;
 mod output_file;
