@@ -25,11 +25,20 @@ pub fn shell_names() -> impl Iterator<Item = &'static str> {
 
 /// Answer a completion request and exit, when this run is one; otherwise return at once.
 pub fn respond_if_asked() {
-    CompleteEnv::with_factory(Cli::command)
+    let env = CompleteEnv::with_factory(Cli::command)
         .var(VAR)
         .bin(BIN)
-        .completer(BIN)
-        .complete();
+        .completer(BIN);
+    let cwd = std::env::current_dir().ok();
+    match env.try_complete(std::env::args_os(), cwd.as_deref()) {
+        Ok(false) => {}
+        Ok(true) => std::process::exit(0),
+        // Like every usage error, 64: never clap's 2, which reads as "a check failed".
+        Err(e) => {
+            let _ = e.print();
+            std::process::exit(crate::exit::Exit::Usage.code().into());
+        }
+    }
 }
 
 /// The registration script for `shell` (one of [`shell_names`]).

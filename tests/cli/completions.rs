@@ -250,3 +250,14 @@ fn the_generic_complete_variable_is_not_ours() {
     out.expect_code(0);
     assert!(out.stdout.contains("app-up"), "{}", out.stdout);
 }
+
+#[test]
+fn a_completion_request_for_an_unknown_shell_is_a_usage_error() {
+    let out = TestEnv::new().env("_SITEDOCTOR_COMPLETE", "tcsh").run(&[]);
+    out.expect_code(64);
+    assert!(
+        out.stderr.contains("unknown shell `tcsh`"),
+        "{}",
+        out.stderr
+    );
+}
