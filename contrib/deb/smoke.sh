@@ -6,7 +6,8 @@ set -euo pipefail
 fail() { echo "package smoke test: $*" >&2; exit 1; }
 
 [ "$(command -v sitedoctor)" = /usr/bin/sitedoctor ] || fail "sitedoctor is not /usr/bin/sitedoctor"
-/usr/bin/sitedoctor --version | grep -qx "sitedoctor [0-9.]*" || fail "--version"
+version=$(/usr/bin/sitedoctor --version)
+[[ $version =~ ^sitedoctor\ [0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "--version printed: $version"
 [ "$(man -w sitedoctor)" = /usr/share/man/man1/sitedoctor.1.gz ] || fail "man -w sitedoctor"
 warnings=$(MANWIDTH=80 man --warnings sitedoctor 2>&1 >/dev/null)
 [ -z "$warnings" ] || fail "man warns: $warnings"
@@ -17,8 +18,8 @@ cd "$here"
 
 # The empty checks.d holds only its README: the built-in checklist runs.
 [ "$(ls /etc/sitedoctor/checks.d)" = README ] || fail "checks.d holds more than its README"
-sitedoctor list | grep -q "built-in" ||
-    fail "an empty checks.d does not fall back to the built-in checklist"
+listed=$(sitedoctor list)
+grep -q "built-in" <<<"$listed" || fail "an empty checks.d does not fall back to the built-in checklist"
 
 # A TAB after --only, through the installed script, offers this directory's ids.
 printf '[[check]]\nid = "web-disk"\nkind = "disk"\ntags = ["web"]\n' >sitedoctor.toml
