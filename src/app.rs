@@ -12,6 +12,8 @@ use crate::render::{self, RenderOptions};
 use crate::runner::{self, RunOptions};
 
 pub fn main() -> ExitCode {
+    // A TAB in a shell that loaded `sitedoctor completions`: answer it and exit.
+    crate::complete::respond_if_asked();
     install_interrupt_handler();
     let cli = match crate::cli::applies::parse() {
         Ok(c) => c,
@@ -66,6 +68,12 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
     if let Some(Command::Init { path, force }) = &cli.command {
         return init(path, *force);
     }
+    if let Some(Command::Completions { shell }) = &cli.command {
+        return printed(cli, &crate::complete::script(shell));
+    }
+    if let Some(Command::Man) = &cli.command {
+        return printed(cli, &crate::manpage::render());
+    }
     let resolved = config::source::resolve(&cli.config).map_err(config_failure)?;
     let config::Loaded { specs, untrusted } =
         config::load_resolved(&resolved).map_err(config_failure)?;
@@ -89,7 +97,9 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
-        Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
+        Some(Command::Init { .. } | Command::Completions { .. } | Command::Man) => {
+            unreachable!("handled before the configuration is read")
+        }
         Some(Command::Explain { target, markdown }) => {
             let form = match (*markdown, cli.format.as_str()) {
                 (true, "json") => {
@@ -158,6 +168,12 @@ fn list(cli: &Cli, specs: Vec<CheckSpec>, resolved: &config::Resolved) -> Result
         crate::docs::list(&shown, &names, selection)
     };
     write_out(&text, cli.output.as_deref())?;
+    Ok(Exit::Ok)
+}
+
+/// `completions` and `man`: generated text, to stdout or `--output`; no other option applies.
+fn printed(cli: &Cli, text: &str) -> Result<Exit, Failure> {
+    write_out(text, cli.output.as_deref())?;
     Ok(Exit::Ok)
 }
 

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Parser, Subcommand, ValueEnum};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::exit::FailOn;
 
-const AFTER_HELP: &str = "\
+pub const AFTER_HELP: &str = "\
 Examples:
   sitedoctor                          run the built-in checklist; problems first, with fixes
   sitedoctor --quiet                  for cron: silent unless something is wrong
@@ -44,11 +45,13 @@ pub struct Cli {
     pub config: Vec<PathBuf>,
 
     /// Run only the checks with this id or tag (repeatable, or comma-separated).
-    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true)]
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true,
+          add = ArgValueCandidates::new(crate::complete::ids_and_tags))]
     pub only: Vec<String>,
 
     /// Leave out the checks with this id or tag (repeatable, or comma-separated).
-    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true)]
+    #[arg(long, value_name = "ID|TAG", value_delimiter = ',', global = true,
+          add = ArgValueCandidates::new(crate::complete::ids_and_tags))]
     pub skip: Vec<String>,
 
     /// Output format.
@@ -117,11 +120,23 @@ pub enum Command {
     /// at, how to fix it, its fields and an example.
     Explain {
         /// A kind (`disk`) or a check id from the configuration. Without it: every kind.
+        #[arg(add = ArgValueCandidates::new(crate::complete::explain_targets))]
         target: Option<String>,
         /// Print Markdown (the README's configuration reference is this output).
         #[arg(long)]
         markdown: bool,
     },
+    /// Print the shell completion script for SHELL. It asks sitedoctor for the ids and tags of
+    /// the configuration in effect where you press TAB (after --only, --skip and explain).
+    ///
+    /// Load it from the shell's startup file, e.g. `source <(sitedoctor completions bash)` in
+    /// ~/.bashrc, or install it where the shell looks: the Debian package does.
+    Completions {
+        #[arg(value_parser = PossibleValuesParser::new(crate::complete::shell_names()))]
+        shell: String,
+    },
+    /// Print the sitedoctor(1) manual page (roff): `sitedoctor man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

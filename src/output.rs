@@ -110,7 +110,7 @@ fn inherited_fd(path: &Path) -> Option<i32> {
 /// it, not a fresh open of `/proc/self/fd/N` (which fails on a socket, as under systemd).
 fn write_inherited(n: i32, bytes: &[u8]) -> Result<(), String> {
     let fd = dup_inherited(n).map_err(|e| {
-        if e.raw_os_error() == Some(nix::libc::EBADF) {
+        if e.raw_os_error() == Some(rustix::io::Errno::BADF.raw_os_error()) {
             format!("descriptor {n} is not open")
         } else {
             reason(&e)

@@ -170,8 +170,11 @@ impl Report {
 }
 
 pub fn hostname() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "unknown".into())
+    let uname = rustix::system::uname();
+    let name = uname.nodename().to_string_lossy();
+    if name.is_empty() {
+        "unknown".into()
+    } else {
+        name.into_owned()
+    }
 }

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sys::statvfs::statvfs;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -135,14 +134,12 @@ struct Usage {
 }
 
 fn usage(path: &Path) -> anyhow::Result<Usage> {
-    let s = statvfs(path).map_err(|e| {
-        let err = std::io::Error::from_raw_os_error(e as i32);
-        crate::sys::denied_or(path, &err)
-    })?;
-    let frsize = s.fragment_size() as u64;
-    let blocks = s.blocks() as u64;
-    let bfree = s.blocks_free() as u64;
-    let bavail = s.blocks_available() as u64;
+    let s = rustix::fs::statvfs(path)
+        .map_err(|e| crate::sys::denied_or(path, &std::io::Error::from(e)))?;
+    let frsize = s.f_frsize;
+    let blocks = s.f_blocks;
+    let bfree = s.f_bfree;
+    let bavail = s.f_bavail;
     let used = blocks.saturating_sub(bfree);
     // Like df: the share of what non-root users can have, reserved blocks excluded.
     let usable = used + bavail;
@@ -151,9 +148,9 @@ fn usage(path: &Path) -> anyhow::Result<Usage> {
     } else {
         used as f64 * 100.0 / usable as f64
     };
-    let files = s.files() as u64;
+    let files = s.f_files;
     let inodes_pct =
-        (files > 0).then(|| (files - s.files_free() as u64) as f64 * 100.0 / files as f64);
+        (files > 0).then(|| files.saturating_sub(s.f_ffree) as f64 * 100.0 / files as f64);
     Ok(Usage {
         total: usable * frsize,
         free: bavail * frsize,

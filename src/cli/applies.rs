@@ -29,6 +29,8 @@ pub const APPLIES: &[(&str, &[&str])] = &[
     ),
     ("init", &[]),
     ("explain", &["config", "format", "output"]),
+    ("completions", &["output"]),
+    ("man", &["output"]),
 ];
 
 /// The formats a subcommand other than `run` can give (`run` gives every registered one).
@@ -143,6 +145,7 @@ fn hint(command: &str, id: &str) -> &'static str {
         ("fix", "quiet") => ": without --apply it changes nothing and prints only what it would do",
         ("init", "config") => ": give where to write as `sitedoctor init PATH`",
         ("init", _) => ": it writes a configuration, and takes only PATH and --force",
+        ("completions" | "man", _) => ": it prints generated text, and takes only --output",
         _ => "",
     }
 }

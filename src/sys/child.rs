@@ -475,8 +475,9 @@ fn read_some(pipe: &OwnedFd, into: &mut Captured) -> bool {
 }
 
 fn kill_group(pgid: i32) {
-    use nix::sys::signal::{Signal, killpg};
-    let _ = killpg(nix::unistd::Pid::from_raw(pgid), Signal::SIGKILL);
+    if let Some(pid) = rustix::process::Pid::from_raw(pgid) {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
 }
 
 /// The last lines of captured output, for evidence: at most `n` lines, each clipped.

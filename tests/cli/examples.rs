@@ -46,7 +46,11 @@ fn words_after_sitedoctor(line: &str) -> Option<Vec<String>> {
     let line = line.split(" #").next().unwrap();
     let mut words = line.split_whitespace();
     words.find(|w| *w == "sitedoctor" || w.ends_with("/sitedoctor"))?;
-    Some(words.map(String::from).collect())
+    // The command ends where the shell takes over: a pipe, a list or a redirection.
+    let ours = words.take_while(|w| {
+        !["|", "||", "&&", ";"].contains(w) && !w.starts_with('>') && !w.starts_with("2>")
+    });
+    Some(ours.map(|w| w.trim_end_matches(')').to_string()).collect())
 }
 
 /// Every `sitedoctor` command in the README's fenced blocks: `sh` ones are run, `console`

@@ -2,6 +2,7 @@
 
 mod app_deps;
 mod app_stack;
+mod completions;
 mod config_errors;
 mod consumers;
 mod contrib;
@@ -17,6 +18,7 @@ mod git_safety;
 mod journal;
 mod layering;
 mod logs;
+mod manpage;
 mod msrv;
 mod network;
 mod output_file;

@@ -126,3 +126,18 @@ pub fn run_command(mut c: Command) -> Output {
 pub fn selftest(id: &str, extra: &str) -> String {
     format!("[[check]]\nid = \"{id}\"\nkind = \"selftest\"\n{extra}\n")
 }
+
+/// `/usr/bin/NAME`, or None with a printed reason to skip. Under `CI=true` a missing
+/// program fails the test instead: `.ci/run` installs it, and a skip there would hide that.
+pub fn program_or_skip(name: &str) -> Option<PathBuf> {
+    let path = Path::new("/usr/bin").join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none_or(|v| v != "true"),
+        "{name} is not installed (.ci/run installs it)"
+    );
+    eprintln!("skipped: no {name} here");
+    None
+}

@@ -19,10 +19,10 @@ fn systemd_units_verify_without_a_warning() {
     ] {
         let text = std::fs::read_to_string(contrib("systemd").join(unit)).unwrap();
         assert!(
-            !unit.ends_with(".service") || text.contains("ExecStart=/usr/local/bin/sitedoctor "),
+            !unit.ends_with(".service") || text.contains("ExecStart=/usr/bin/sitedoctor "),
             "{unit}"
         );
-        let text = text.replace("/usr/local/bin/sitedoctor", &bin().display().to_string());
+        let text = text.replace("/usr/bin/sitedoctor", &bin().display().to_string());
         units.push(env.file(unit, &text).display().to_string());
     }
     let mut args = vec!["verify"];
