@@ -15,7 +15,6 @@ use crate::render::{self, RenderOptions};
 use crate::runner::{self, RunOptions};
 
 pub fn main() -> ExitCode {
-    install_interrupt_handler();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -29,6 +28,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // `serve` has its own: SIGTERM is its clean stop (exit 0), SIGHUP a reload.
+    if !matches!(cli.command, Some(Command::Serve(_))) {
+        install_interrupt_handler();
+    }
     let result = run(&cli);
     // A child of a check the runner gave up on must not outlive the run either.
     crate::sys::child::kill_all();
@@ -42,7 +45,7 @@ pub fn main() -> ExitCode {
 }
 
 /// An early end with its exit code and message.
-struct Failure(Exit, String);
+pub(crate) struct Failure(pub(crate) Exit, pub(crate) String);
 
 fn usage(msg: String) -> Failure {
     Failure(Exit::Usage, msg)
@@ -68,6 +71,9 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
     if let Some(Command::Init { path, force }) = &cli.command {
         return init(path, *force);
     }
+    if let Some(Command::Serve(args)) = &cli.command {
+        return crate::serve::main(cli, args);
+    }
     let resolved = config::source::resolve(&cli.config).map_err(config_failure)?;
     let config::Loaded { specs, untrusted } =
         config::load_resolved(&resolved).map_err(config_failure)?;
@@ -89,7 +95,9 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
-        Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
+        Some(Command::Init { .. } | Command::Serve(_)) => {
+            unreachable!("handled before the configuration is read")
+        }
         Some(Command::Explain { target, markdown }) => {
             let text = explain(target.as_deref(), *markdown, &specs)?;
             write_out(&text, None)?;
@@ -130,7 +138,7 @@ fn init(path: &Path, force: bool) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-fn config_failure(e: config::ConfigError) -> Failure {
+pub(crate) fn config_failure(e: config::ConfigError) -> Failure {
     Failure(Exit::Config, format!("configuration error: {e}"))
 }
 
@@ -174,7 +182,7 @@ fn explain(target: Option<&str>, markdown: bool, specs: &[CheckSpec]) -> Result<
 /// Apply `--only`/`--skip` and `enabled = false`. Selecting nothing is an error, never an
 /// empty run that passes: 78 when the configuration enables no check, 64 naming the option
 /// that removed the rest.
-fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
+pub(crate) fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
     for word in cli.only.iter().chain(&cli.skip) {
         if !specs.iter().any(|s| s.matches(word)) {
             let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();

@@ -23,6 +23,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sanitize;
+pub mod serve;
 pub mod shell;
 pub mod span;
 pub mod stack;
