@@ -34,11 +34,12 @@ pub struct ServeArgs {
 
     /// Run the checks in the background on this period (requests then never wait); without
     /// it, a request runs them when the cached result is older than --cache.
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
     pub interval: Option<Duration>,
 
-    /// How long a run's result answers requests before a request runs the checks again.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = crate::units::parse_duration)]
+    /// How long a run's result answers requests before a request runs the checks again
+    /// (`0s`: every request that finds no run under way starts one).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = cache_duration)]
     pub cache: Duration,
 
     /// A file holding the bearer token `/` and `/report.json` require (`Authorization:
@@ -52,12 +53,12 @@ pub struct ServeArgs {
     pub history: u32,
 }
 
-fn positive_duration(s: &str) -> Result<Duration, String> {
-    let d = crate::units::parse_duration(s)?;
-    if d.is_zero() {
-        return Err("the interval must be longer than zero".into());
+/// Like any duration, and zero too: no caching.
+fn cache_duration(s: &str) -> Result<Duration, String> {
+    match s.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic()) {
+        "0" => Ok(Duration::ZERO),
+        _ => crate::units::parse_duration(s),
     }
-    Ok(d)
 }
 
 /// What `serve` resolved from the command line.

@@ -70,8 +70,8 @@ fn streak_word(s: Status) -> &'static str {
 
 fn age(now: SystemTime, then: SystemTime) -> String {
     match now.duration_since(then) {
-        Ok(d) => fmt_age(d.as_secs() as i64),
-        Err(_) => "just now".into(),
+        Ok(d) if d.as_secs() > 0 => fmt_age(d.as_secs() as i64),
+        _ => "just now".into(),
     }
 }
 
@@ -107,7 +107,7 @@ padding:10px 14px;margin:10px 0}
 .summary{margin:6px 0}
 .evidence{margin:4px 0;padding-left:18px;font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace;overflow-wrap:anywhere}
 .fix{display:flex;gap:8px;align-items:flex-start;margin:6px 0 2px}
-.fix b{font-size:12px;text-transform:uppercase;color:var(--muted);padding-top:6px}
+.fix .label{font-size:12px;text-transform:uppercase;color:var(--muted);padding-top:6px}
 pre{margin:0;padding:6px 10px;background:var(--code);border-radius:4px;font:12.5px/1.5 ui-monospace,SFMono-Regular,Menlo,monospace;
 white-space:pre-wrap;overflow-wrap:anywhere;flex:1}
 .history{display:flex;align-items:center;gap:10px;flex-wrap:wrap;margin:6px 0 2px;font-size:12px;color:var(--muted)}
@@ -241,7 +241,7 @@ fn diagnosis(out: &mut String, r: &Report) {
         if let Some(fix) = &d.fix {
             let _ = write!(
                 out,
-                "<div class=\"fix\"><b>fix</b><pre>{}</pre></div>",
+                "<div class=\"fix\"><span class=\"label\">fix</span><pre>{}</pre></div>",
                 esc_lines(fix)
             );
         }
@@ -301,7 +301,7 @@ fn check(out: &mut String, v: &View<'_>, c: &CheckResult, problem: bool) {
     if let Some(fix) = &c.fix {
         let _ = write!(
             out,
-            "<div class=\"fix\"><b>fix</b><pre>{}</pre></div>",
+            "<div class=\"fix\"><span class=\"label\">fix</span><pre>{}</pre></div>",
             esc_lines(&fix.text)
         );
     }
