@@ -86,6 +86,22 @@ pub(crate) fn main(cli: &Cli, args: &ServeArgs) -> Result<Exit, Failure> {
 }
 
 fn settings(cli: &Cli, args: &ServeArgs) -> Result<Settings, Failure> {
+    // Options of a one-off report that mean nothing here: refused, never silently ignored.
+    for (id, option) in [
+        ("format", "--format"),
+        ("output", "--output"),
+        ("quiet", "--quiet"),
+    ] {
+        if given(id) {
+            return Err(Failure(
+                Exit::Usage,
+                format!(
+                    "serve does not take {option}: it answers /healthz, /metrics (prometheus), \
+                     /report.json (json) and / (HTML) at once"
+                ),
+            ));
+        }
+    }
     let listen: SocketAddr = args.listen.parse().map_err(|_| {
         Failure(
             Exit::Usage,
@@ -110,7 +126,7 @@ fn settings(cli: &Cli, args: &ServeArgs) -> Result<Settings, Failure> {
         interval: args.interval,
         cache: args.cache,
         history: args.history as usize,
-        fail_on: if fail_on_given() {
+        fail_on: if given("fail_on") {
             cli.fail_on
         } else {
             FailOn::Fail
@@ -119,13 +135,14 @@ fn settings(cli: &Cli, args: &ServeArgs) -> Result<Settings, Failure> {
     })
 }
 
-/// Whether `--fail-on` was on the command line (its default, `warn`, is the one-off run's).
-fn fail_on_given() -> bool {
+/// Whether the global option `id` was on the command line rather than left at its default
+/// (`--fail-on`'s default, `warn`, is the one-off run's).
+fn given(id: &str) -> bool {
     use clap::CommandFactory;
     use clap::parser::ValueSource;
     let Ok(m) = Cli::command().try_get_matches_from(std::env::args_os()) else {
         return false;
     };
-    let given = |m: &clap::ArgMatches| m.value_source("fail_on") == Some(ValueSource::CommandLine);
-    given(&m) || m.subcommand().is_some_and(|(_, sub)| given(sub))
+    let on_line = |m: &clap::ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
+    on_line(&m) || m.subcommand().is_some_and(|(_, sub)| on_line(sub))
 }

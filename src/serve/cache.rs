@@ -102,11 +102,14 @@ impl Cache {
             if !st.running && !self.background {
                 st.running = true;
                 let me = Arc::clone(self);
-                std::thread::Builder::new()
+                let spawned = std::thread::Builder::new()
                     .name("serve-run".into())
-                    .spawn(move || me.run_now())
-                    .map_err(|e| eprintln!("sitedoctor: cannot start a run: {e}"))
-                    .ok()?;
+                    .spawn(move || me.run_now());
+                if let Err(e) = spawned {
+                    st.running = false;
+                    eprintln!("sitedoctor: cannot start a run: {e}");
+                    return st.latest.clone();
+                }
             }
             // Subscribed under the lock the run's end takes: its wake-up cannot be missed.
             self.done.subscribe()

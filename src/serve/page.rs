@@ -91,7 +91,7 @@ h2{font-size:14px;text-transform:uppercase;letter-spacing:.06em;color:var(--mute
 .counts{margin:2px 0;font-weight:600}
 .badge{display:inline-block;min-width:50px;text-align:center;font:700 12px/20px ui-monospace,monospace;
 border-radius:4px;padding:0 6px;color:#fff;background:var(--skip)}
-.s-fail>.badge,.badge.s-fail{background:var(--fail)}.badge.s-error{background:var(--error)}
+.badge.s-fail{background:var(--fail)}.badge.s-error{background:var(--error)}
 .badge.s-warn{background:var(--warn);color:#1d1d1f}.badge.s-pass{background:var(--pass)}.badge.s-skip{background:var(--skip)}
 .diagnosis{background:var(--card);border:1px solid var(--line);border-left:4px solid var(--fail);border-radius:6px;padding:4px 16px 10px}
 .diagnosis ol{margin:6px 0;padding-left:22px}.diagnosis li{margin:8px 0}
@@ -115,7 +115,7 @@ white-space:pre-wrap;overflow-wrap:anywhere;flex:1}
 .cell{display:inline-block;width:8px;height:16px;border-radius:2px;background:var(--none)}
 .cell.s-fail{background:var(--fail)}.cell.s-error{background:var(--error)}.cell.s-warn{background:var(--warn)}
 .cell.s-pass{background:var(--pass)}.cell.s-skip{background:var(--skip)}
-.since{color:var(--fail);font-weight:600}
+.since{font-weight:600}.since.s-fail{color:var(--fail)}.since.s-error{color:var(--error)}.since.s-warn{color:#a87400}
 .fine .check{padding:6px 14px;margin:6px 0}.fine .summary{display:inline;margin:0;color:var(--muted)}
 details summary{cursor:pointer;color:var(--muted);font-size:12px}
 footer{max-width:1100px;margin:24px auto;padding:0 20px;color:var(--muted);font-size:12px}
@@ -330,7 +330,7 @@ fn history(out: &mut String, v: &View<'_>, strip: &Strip) {
         let at_least = if beyond { "for at least" } else { "since" };
         let _ = write!(
             out,
-            "<span class=\"since\">{} {at_least} {}</span>",
+            "<span class=\"since s-{now}\">{} {at_least} {}</span>",
             streak_word(*now),
             if beyond {
                 age(v.now, since).trim_end_matches(" ago").to_string()
