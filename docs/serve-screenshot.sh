@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make docs/serve.png, the README's picture of the status page: a small site (a loopback
 # web server, its PHP error log and web root, in a temporary directory) that is healthy for
-# a while, then breaks — index.php loses its read permission and the app logs a fatal
-# error — watched by `sitedoctor serve --interval 1s`, then photographed by a headless
+# a while, then breaks — index.php loses its read permission and the app fails with a
+# fatal error — watched by `sitedoctor serve --interval 1s`, then photographed by a headless
 # chromium. Everything it starts is stopped on exit.
 #   docs/serve-screenshot.sh [SITEDOCTOR_BINARY]
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 bin=${1:-target/debug/sitedoctor}
 bin=$(realpath "$bin")
 out=$PWD/docs/serve.png
-d=$(mktemp -d /tmp/sitedoctor-demo.XXXX)
+d=$(mktemp -d /tmp/site.XXXX)
 chmod 755 "$d"   # the web server user (www-data) reads the web root
 pids=()
 cleanup() {
@@ -28,18 +28,26 @@ chmod 644 "$d/www/"*.php "$d/www/assets/site.css"
 : >"$d/log/php-error.log"
 
 site=$(free_port)
-# The site: 200 until the file `broken` appears, then 500.
+# The site: 200 until the file `broken` appears; then, like a PHP app whose deploy calls a
+# function that no longer exists, it logs a fatal error for each request and answers 500.
 python3 - "$site" "$d" <<'EOF' &
-import http.server, os, sys
+import http.server, os, sys, time
 port, d = int(sys.argv[1]), sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        code = 500 if os.path.exists(os.path.join(d, "broken")) else 200
+        code = 200
+        if os.path.exists(os.path.join(d, "broken")):
+            code = 500
+            now = time.strftime("%d-%b-%Y %H:%M:%S UTC", time.gmtime())
+            with open(os.path.join(d, "log/php-error.log"), "a") as log:
+                log.write(f"[{now}] PHP Fatal error:  Uncaught Error: Call to undefined function "
+                          f"mysql_connect() in {d}/www/app.php:14\n")
         self.send_response(code); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 EOF
 pids+=($!)
+until curl -s -o /dev/null "http://127.0.0.1:$site/"; do sleep 0.05; done
 
 cat >"$d/sitedoctor.toml" <<EOF
 [[check]]
@@ -70,10 +78,6 @@ id = "memory"
 kind = "memory"
 
 [[check]]
-id = "load"
-kind = "load"
-
-[[check]]
 id = "fds"
 kind = "fds"
 EOF
@@ -85,15 +89,12 @@ sleep 24   # two dozen healthy runs, for the history strips
 # The deploy that breaks it.
 chmod 600 "$d/www/index.php"
 touch "$d/broken"
-now=$(date -u '+%d-%b-%Y %H:%M:%S UTC')
-echo "[$now] PHP Fatal error:  Uncaught Error: Call to undefined function mysql_connect() in $d/www/app.php:14" \
-    >>"$d/log/php-error.log"
 sleep 14
 
 profile=$(mktemp -d)
 /usr/bin/chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
     --disable-background-networking --disable-component-update --disable-sync \
-    --user-data-dir="$profile" --hide-scrollbars --window-size=1200,1500 \
+    --user-data-dir="$profile" --hide-scrollbars --window-size=1200,${SHOT_HEIGHT:-1400} \
     --screenshot="$out" "http://127.0.0.1:$port/" 2>/dev/null
 rm -rf "$profile"
 echo "wrote $out"
