@@ -641,3 +641,46 @@ fn the_port_in_use_is_a_clear_error() {
         out.stderr
     );
 }
+
+#[test]
+fn sigterm_lets_an_answer_under_way_finish() {
+    let env = TestEnv::new().config(&counting("counted", "0.3", 0));
+    let s = Served::start(&env, &[]);
+    let http = Served::at(&s.addr);
+    let waiting = std::thread::spawn(move || http.get("/healthz").status);
+    // The request is in, waiting for the run it started.
+    until(10, "the run to start", || runs(&env) == 1);
+    let (code, took) = s.terminate();
+    assert_eq!(waiting.join().unwrap(), 200);
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn connections_beyond_the_cap_are_closed_at_once() {
+    let env = TestEnv::new().config(&selftest("one", ""));
+    let s = Served::start(&env, &[]);
+    // The cap (256) taken by clients that never finish their request.
+    let slow: Vec<TcpStream> = (0..256)
+        .map(|_| {
+            let mut c = TcpStream::connect(&s.addr).unwrap();
+            c.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
+    // One more is hung up on, not queued behind them.
+    until(10, "a connection beyond the cap to be closed", || {
+        let mut c = TcpStream::connect(&s.addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut buf = [0u8; 64];
+        matches!(c.read(&mut buf), Ok(0))
+            || matches!(c.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+    });
+    // Once they go, the server answers again.
+    drop(slow);
+    until(10, "the server to answer again", || {
+        s.try_get("/healthz").is_some_and(|a| a.status == 200)
+    });
+}
