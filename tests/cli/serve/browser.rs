@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{Served, program, runs};
+use super::harness::{Served, program, runs};
 use crate::testenv::{TestEnv, selftest};
 
 /// What a headless chromium makes of `url`: `--dump-dom` (the serialized DOM) or `--screenshot=PATH`.

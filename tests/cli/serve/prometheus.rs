@@ -3,7 +3,7 @@
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 
-use super::{Served, program, until};
+use super::harness::{Served, program, until};
 use crate::testenv::{TestEnv, selftest};
 
 /// Killed (and reaped) when dropped, whatever the test's outcome.
