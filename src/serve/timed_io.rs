@@ -96,3 +96,42 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for TimedIo<T> {
         self.progress(cx, p)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    #[test]
+    fn a_reader_that_stops_reading_times_the_writer_out() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let mut io = TimedIo::new(server, Duration::from_millis(200));
+            let chunk = vec![0u8; 64 * 1024];
+            let began = Instant::now();
+            // The client never reads: once the socket buffers are full, the write stalls.
+            let err = loop {
+                if let Err(e) = io.write_all(&chunk).await {
+                    break e;
+                }
+                assert!(
+                    began.elapsed() < Duration::from_secs(20),
+                    "the write never stalled"
+                );
+            };
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            drop(client);
+        });
+    }
+}
