@@ -14,7 +14,6 @@ use crate::runner::{self, RunOptions};
 pub fn main() -> ExitCode {
     // A TAB in a shell that loaded `sitedoctor completions`: answer it and exit.
     crate::complete::respond_if_asked();
-    install_interrupt_handler();
     let cli = match crate::cli::applies::parse() {
         Ok(c) => c,
         Err(e) => {
@@ -28,6 +27,10 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    // `serve` has its own: SIGTERM is its clean stop (exit 0), SIGHUP a reload.
+    if !matches!(cli.command, Some(Command::Serve(_))) {
+        install_interrupt_handler();
+    }
     let result = run(&cli);
     // A child of a check the runner gave up on must not outlive the run either.
     crate::sys::child::kill_all();
@@ -41,7 +44,7 @@ pub fn main() -> ExitCode {
 }
 
 /// An early end with its exit code and message.
-struct Failure(Exit, String);
+pub(crate) struct Failure(pub(crate) Exit, pub(crate) String);
 
 fn usage(msg: String) -> Failure {
     Failure(Exit::Usage, msg)
@@ -74,6 +77,9 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
     if let Some(Command::Man) = &cli.command {
         return printed(cli, &crate::manpage::render());
     }
+    if let Some(Command::Serve(args)) = &cli.command {
+        return crate::serve::main(cli, args);
+    }
     let resolved = config::source::resolve(&cli.config).map_err(config_failure)?;
     let config::Loaded { specs, untrusted } =
         config::load_resolved(&resolved).map_err(config_failure)?;
@@ -97,7 +103,9 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
-        Some(Command::Init { .. } | Command::Completions { .. } | Command::Man) => {
+        Some(
+            Command::Init { .. } | Command::Completions { .. } | Command::Man | Command::Serve(_),
+        ) => {
             unreachable!("handled before the configuration is read")
         }
         Some(Command::Explain { target, markdown }) => {
@@ -177,14 +185,14 @@ fn printed(cli: &Cli, text: &str) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-fn config_failure(e: config::ConfigError) -> Failure {
+pub(crate) fn config_failure(e: config::ConfigError) -> Failure {
     Failure(Exit::Config, format!("configuration error: {e}"))
 }
 
 /// Apply `--only`/`--skip` and `enabled = false`. Selecting nothing is an error, never an
 /// empty run that passes: 78 when the configuration enables no check, 64 naming the option
 /// that removed the rest.
-fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
+pub(crate) fn select(cli: &Cli, specs: Vec<CheckSpec>) -> Result<Vec<CheckSpec>, Failure> {
     for word in cli.only.iter().chain(&cli.skip) {
         if !specs.iter().any(|s| s.matches(word)) {
             let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();

@@ -21,17 +21,18 @@ Examples:
   sitedoctor init                     write a sitedoctor.toml that fits this host's web stack
   sitedoctor list                     check kinds, and the checks that would run
   sitedoctor explain disk             why a kind matters for a 500, and an example
+  sitedoctor serve                    /healthz, /metrics and a status page on 127.0.0.1:9947
 
 Exit codes: 0 all passed or skipped, 1 a warning, 2 a failure, 3 a check could not run
 (and none failed), 64 usage error, 74 cannot write the output file, 78 configuration error
-(nothing ran), 130 interrupted.";
+(nothing ran), 130 interrupted (`serve` stopped by SIGTERM exits 0).";
 
 /// Find why this web server answers "500 Internal Server Error", and how to fix it.
 ///
 /// Runs a checklist of checks on this host — disk, memory, load, file descriptors, required
 /// processes and environment variables — and reports each as pass, warn, fail, error or
 /// skip, with the evidence and the command that fixes it.
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(name = "sitedoctor", version, after_help = AFTER_HELP, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
@@ -91,7 +92,7 @@ pub struct Cli {
     pub jobs: u16,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the checks and report (the default).
     Run,
@@ -137,6 +138,13 @@ pub enum Command {
     },
     /// Print the sitedoctor(1) manual page (roff): `sitedoctor man | man -l -`.
     Man,
+    /// Serve the results over HTTP: /healthz for load balancers and probes, /metrics for
+    /// Prometheus, /report.json, and a status page at / (default 127.0.0.1:9947).
+    ///
+    /// One run is shared by every request within --cache (10s); with --interval, runs happen
+    /// in the background. /healthz judges with --fail-on fail unless --fail-on is given.
+    /// SIGHUP re-reads the configuration; SIGTERM stops the server and exits 0.
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

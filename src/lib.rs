@@ -27,6 +27,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sanitize;
+pub mod serve;
 pub mod settings;
 pub mod shell;
 pub mod span;

@@ -29,6 +29,10 @@ pub const APPLIES: &[(&str, &[&str])] = &[
     ),
     ("init", &[]),
     ("explain", &["config", "format", "output"]),
+    (
+        "serve",
+        &["config", "only", "skip", "fail_on", "timeout", "jobs"],
+    ),
     ("completions", &["output"]),
     ("man", &["output"]),
 ];
@@ -145,6 +149,9 @@ fn hint(command: &str, id: &str) -> &'static str {
         ("fix", "quiet") => ": without --apply it changes nothing and prints only what it would do",
         ("init", "config") => ": give where to write as `sitedoctor init PATH`",
         ("init", _) => ": it writes a configuration, and takes only PATH and --force",
+        ("serve", "format" | "output" | "quiet") => {
+            ": it answers every format at once (/healthz, /metrics, /report.json, /)"
+        }
         ("completions" | "man", _) => ": it prints generated text, and takes only --output",
         _ => "",
     }

@@ -30,6 +30,7 @@ mod props;
 mod resources;
 mod runner;
 mod secrets;
+mod serve;
 mod servers;
 mod stacks;
 mod subcommands;

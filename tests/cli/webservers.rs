@@ -284,8 +284,17 @@ fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites
         "[global]\nerror_log = /var/log/php8.2-fpm.log\n",
     );
     let env = TestEnv::new().env("SITEDOCTOR_SYSROOT", &r.display().to_string());
+    // Other tests start and stop nginx and PHP-FPM: judge only a server whose state stayed
+    // the same across the run of `init`.
+    let before = ["nginx", "php-fpm8.2"].map(running);
     let out = env.run(&["init"]);
     out.expect_code(0);
+    let steady = ["nginx", "php-fpm8.2"].map(running).map(Some);
+    let steady: Vec<Option<bool>> = before
+        .iter()
+        .zip(steady)
+        .map(|(b, a)| a.filter(|a| a == b))
+        .collect();
     let text = std::fs::read_to_string(env.path().join("sitedoctor.toml")).unwrap();
     for needle in [
         "#   nginx (/usr/sbin/nginx)",
@@ -300,10 +309,16 @@ fn init_writes_a_valid_configuration_for_the_detected_stack_and_never_overwrites
     }
     // A server installed but not running gets no "is running" check that would fail on a
     // healthy host; one that runs does.
-    for (bin, id) in [("nginx", "nginx"), ("php-fpm8.2", "php8-2-fpm")] {
+    for ((bin, id), state) in [("nginx", "nginx"), ("php-fpm8.2", "php8-2-fpm")]
+        .into_iter()
+        .zip(steady)
+    {
         let active = format!("\nid = \"{id}-running\"");
         let commented = format!("# id = \"{id}-running\"");
-        if running(bin) {
+        let Some(runs) = state else {
+            continue; // started or stopped by another test meanwhile
+        };
+        if runs {
             assert!(text.contains(&active), "{bin} runs here:\n{text}");
         } else {
             assert!(
