@@ -89,6 +89,14 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
+        Some(Command::Snapshot(args)) => {
+            let specs = select(cli, specs)?;
+            crate::baseline::command::snapshot(cli, args, &specs).map_err(|(c, m)| Failure(c, m))
+        }
+        Some(Command::Diff(args)) => {
+            let specs = select(cli, specs)?;
+            crate::baseline::command::diff(cli, args, &specs).map_err(|(c, m)| Failure(c, m))
+        }
         Some(Command::Init { .. }) => unreachable!("handled before the configuration is read"),
         Some(Command::Explain { target, markdown }) => {
             let text = explain(target.as_deref(), *markdown, &specs)?;
@@ -246,7 +254,7 @@ fn run_checks(
     Ok(Exit::from_worst(report.worst, cli.fail_on))
 }
 
-fn use_color(when: ColorWhen, terminal: bool) -> bool {
+pub(crate) fn use_color(when: ColorWhen, terminal: bool) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,

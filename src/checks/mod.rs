@@ -3,6 +3,7 @@
 //! validation are all generated from it.
 
 mod app_deps;
+mod baseline;
 mod command;
 mod config_error;
 mod configtest;
@@ -45,6 +46,7 @@ use crate::check::{Ctx, Outcome};
 use crate::fixes::ModeFix;
 use crate::span::SpanError;
 use crate::units::Level;
+pub use tree::{Excludes, TreeScope};
 
 /// A configured, validated check, ready to run. Implementations only read.
 pub trait Check: Send + Sync + std::fmt::Debug {
@@ -64,6 +66,11 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     fn mode_fixes(&self, _ctx: &Ctx, _sink: &(dyn Fn(ModeFix<'_>) + Sync)) -> anyhow::Result<bool> {
         Ok(false)
     }
+
+    /// The web roots this check walks, for `snapshot` (the kinds that walk a site's files).
+    fn tree_scope(&self) -> Option<TreeScope<'_>> {
+        None
+    }
 }
 
 /// Every check kind. Adding one is a new file under `src/checks/` and one line here.
@@ -78,6 +85,7 @@ pub static KINDS: &[&Kind] = &[
     &permissions::KIND,
     &world_writable::KIND,
     &recent_changes::KIND,
+    &baseline::KIND,
     &http::KIND,
     &tcp::KIND,
     &upstreams::KIND,
