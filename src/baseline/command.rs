@@ -247,8 +247,8 @@ fn list(cli: &Cli, dir: &Path) -> Result<Exit, Failure> {
         }
         t
     };
-    for b in &bad {
-        eprintln!("sitedoctor: {b}");
+    for (_, why) in &bad {
+        eprintln!("sitedoctor: {why}");
     }
     say(cli, &text)?;
     Ok(Exit::Ok)

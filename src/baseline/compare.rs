@@ -31,9 +31,21 @@ pub fn choose(place: &Path, since: Option<&str>) -> Result<Option<Listed>, Store
             bytes,
         }));
     }
-    let (listed, _bad) = store::list(place)?;
-    if listed.is_empty() && since.is_none() {
-        return Ok(None);
+    let (listed, bad) = store::list(place)?;
+    if since.is_none() {
+        // The newest is meant: a damaged file that may be newer than every good one is named,
+        // never skipped (names are times, so they order the files).
+        let newest_good = listed.iter().map(|l| l.path.as_path()).max();
+        if let Some((_, why)) = bad
+            .iter()
+            .rev()
+            .find(|(p, _)| newest_good.is_none_or(|g| p.as_path() > g))
+        {
+            return Err(StoreError(why.clone()));
+        }
+        if listed.is_empty() {
+            return Ok(None);
+        }
     }
     store::choose(&listed, since)
         .map(|l| Some(l.clone()))
@@ -166,10 +178,11 @@ pub fn outcome(
         o.details.extend(unread.iter().cloned());
     }
     if header.forced {
-        o.details.push(format!(
-            "note: snapshot {} was recorded with --force while checks failed ({})",
-            header.name, header.worst
-        ));
+        // In the summary: it is shown even when nothing changed.
+        o.summary = format!(
+            "{} (recorded with --force while checks failed: not a known-good state)",
+            o.summary
+        );
     }
     o.metric(Metric::new(
         "baseline_changes",

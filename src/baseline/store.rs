@@ -348,9 +348,11 @@ pub struct Listed {
     pub bytes: u64,
 }
 
-/// The snapshots in `dir`, oldest first, and the files that are not readable snapshots
-/// (one sentence each).
-pub fn list(dir: &Path) -> Result<(Vec<Listed>, Vec<String>), StoreError> {
+/// A file named like a snapshot that cannot be read as one, and why.
+pub type Bad = (PathBuf, String);
+
+/// The snapshots in `dir`, oldest first, and the files that are not readable snapshots.
+pub fn list(dir: &Path) -> Result<(Vec<Listed>, Vec<Bad>), StoreError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
@@ -375,12 +377,13 @@ pub fn list(dir: &Path) -> Result<(Vec<Listed>, Vec<String>), StoreError> {
                 header,
                 bytes,
             }),
-            Err(e) => bad.push(e.0),
+            Err(e) => bad.push((path, e.0)),
         }
     }
     out.sort_by(|a, b| {
         (a.header.created_ms, &a.header.name).cmp(&(b.header.created_ms, &b.header.name))
     });
+    bad.sort();
     Ok((out, bad))
 }
 
