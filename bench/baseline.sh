@@ -62,8 +62,9 @@ for _ in range(runs):
 print(f"{statistics.median(ts):.0f}")
 PY
 }
-peak() { # CMD: max RSS in MiB
-    { /usr/bin/time -f %M sh -c "$1" >/dev/null 2>/dev/null || true; } 2>&1 | tail -1 | awk '{printf "%d", $1/1024}'
+peak() { # CMD: max RSS in MiB of the command (the largest process of a pipeline)
+    /usr/bin/time -o "$work/rss" -f %M sh -c "$1" >/dev/null 2>&1 || true
+    awk '{printf "%d", $1/1024}' "$work/rss"
 }
 
 $snap

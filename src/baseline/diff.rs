@@ -102,12 +102,13 @@ fn is_below(path: &[u8], dir: &[u8]) -> bool {
 
 /// What changed in one entry present in both.
 fn changed(o: &Record, n: &Record, out: &mut Vec<TreeChange>) {
-    let subject = sanitize::path(n.path());
+    // Most entries are unchanged: their path is made text only when something changed.
+    let subject = || sanitize::path(n.path());
     let mk = |area, detail: String, fix: Option<String>, lines| TreeChange {
         change: Change {
             area,
             how: How::Changed,
-            subject: subject.clone(),
+            subject: subject(),
             detail,
             fix,
             lines,
@@ -127,7 +128,7 @@ fn changed(o: &Record, n: &Record, out: &mut Vec<TreeChange>) {
         && let (Some(a), Some(b)) = (o.hash, n.hash)
         && a != b
     {
-        out.push(content(o, n, &subject));
+        out.push(content(o, n, &subject()));
     }
     if let (Some(a), Some(b)) = (&o.target, &n.target)
         && a != b

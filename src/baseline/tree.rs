@@ -106,8 +106,20 @@ impl Record {
 /// Path order with `/` before every other byte, so that a directory's entries follow it
 /// without a gap (`a/b`, `a/b/c`, `a/b-x`): what lets the merge fold a removed tree into one line.
 pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    // The common prefix eight bytes at a time: this runs for every lookup and every sort step.
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    if i == n {
+        return a.len().cmp(&b.len());
+    }
     let key = |c: u8| if c == b'/' { 0 } else { c };
-    a.iter().map(|&c| key(c)).cmp(b.iter().map(|&c| key(c)))
+    key(a[i]).cmp(&key(b[i]))
 }
 
 /// What one scan covers: a root and what it leaves out.
@@ -166,7 +178,10 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
             scope,
             root: &root.path,
             opts,
-            records: Mutex::new(Vec::new()),
+            // Sized from the snapshot: no reallocation moves the records while they pour in.
+            records: Mutex::new(Vec::with_capacity(
+                opts.previous.map_or(1024, |p| p.len() + p.len() / 8),
+            )),
             errors: Mutex::new(Vec::new()),
             hashed: std::sync::atomic::AtomicU64::new(0),
         };
@@ -184,9 +199,17 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
             .extend(visitor.errors.into_inner().expect("errors lock"));
         out.hashed += visitor.hashed.into_inner();
     }
-    out.records.sort_by(|a, b| path_cmp(&a.path, &b.path));
+    out.records
+        .sort_unstable_by(|a, b| path_cmp(&a.path, &b.path));
     // Overlapping roots (one inside another) list their shared entries twice.
     out.records.dedup_by(|a, b| a.path == b.path);
+    if let Some(prev) = opts.previous
+        && !opts.verify
+    {
+        let mut records = std::mem::take(&mut out.records);
+        fill(prev, &mut records, opts, &mut out);
+        out.records = records;
+    }
     out
 }
 
@@ -248,26 +271,19 @@ impl walk::Visitor<()> for TreeVisitor<'_> {
 }
 
 impl TreeVisitor<'_> {
-    /// Fill in the hashes: the previous ones when the stat is unchanged, else read the file.
+    /// Hash a file now, through its directory's handle, when there is no previous record to
+    /// reuse (a snapshot, `--verify`); otherwise [`fill`] decides after the walk.
     fn content(&self, e: &Entry<'_>, rec: &mut Record) {
-        if !self.opts.verify
-            && let Some(prev) = self.opts.previous.and_then(|p| find(p, &rec.path))
-            && prev.same_stat(rec)
-            && prev.hash.is_some()
-        {
-            rec.hash = prev.hash;
-            rec.lines = prev.lines.clone();
-            rec.content = prev.content.clone();
+        if self.opts.previous.is_some() && !self.opts.verify {
             return;
         }
         self.hashed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match read_hashes(e, self.opts, rec.size) {
-            Ok((hash, lines, content)) => {
-                rec.hash = Some(hash);
-                rec.lines = lines;
-                rec.content = content.filter(|_| self.opts.keep_content && !is_secret(e.name));
-            }
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let read = rustix::fs::openat(e.at, e.at_name, flags, Mode::empty())
+            .and_then(|fd| read_hashes(fd, self.opts, rec.size, None));
+        match read {
+            Ok(h) => set(rec, h, self.opts.keep_content),
             Err(errno) => {
                 rec.unreadable = true;
                 self.error(WalkError {
@@ -279,33 +295,106 @@ impl TreeVisitor<'_> {
     }
 }
 
-/// Files whose content a snapshot never keeps, even with `--keep-content`: they hold secrets.
-fn is_secret(name: &std::ffi::OsStr) -> bool {
-    name.as_bytes().starts_with(b".env")
+fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
+    rec.hash = Some(hash);
+    rec.lines = lines;
+    let name = rec.path.rsplit(|&c| c == b'/').next().unwrap_or(&rec.path);
+    rec.content = content.filter(|_| keep && !name.starts_with(b".env"));
 }
 
-/// The record for `path` in sorted records.
-pub fn find<'r>(records: &'r [Record], path: &[u8]) -> Option<&'r Record> {
-    records
-        .binary_search_by(|r| path_cmp(&r.path, path))
-        .ok()
-        .map(|i| &records[i])
+/// After a walk that hashed nothing: files whose stat matches the previous record keep its
+/// hashes (one merge pass over both sorted lists); the others are read, in parallel.
+fn fill(prev: &[Record], records: &mut [Record], opts: &ScanOptions<'_>, out: &mut Scanned) {
+    let mut pending = Vec::new();
+    let mut i = 0;
+    for (j, rec) in records.iter_mut().enumerate() {
+        if rec.kind != EntryKind::File {
+            continue;
+        }
+        while i < prev.len() && path_cmp(&prev[i].path, &rec.path) == Ordering::Less {
+            i += 1;
+        }
+        match prev.get(i) {
+            Some(p) if p.path == rec.path && p.same_stat(rec) && p.hash.is_some() => {
+                rec.hash = p.hash;
+                rec.lines = p.lines.clone();
+                rec.content = p.content.clone();
+            }
+            _ => pending.push(j),
+        }
+    }
+    out.hashed += pending.len() as u64;
+    let threads = opts.threads.max(1);
+    let chunk = pending.len().div_ceil(threads).max(1);
+    let shared: &[Record] = records;
+    let results: Vec<(usize, Result<Hashes, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = pending
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&j| (j, reread(&shared[j], opts)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a hashing thread panicked"))
+            .collect()
+    });
+    for (j, r) in results {
+        match r {
+            Ok(h) => set(&mut records[j], h, opts.keep_content),
+            Err(why) => {
+                records[j].unreadable = true;
+                out.unread.push(why);
+            }
+        }
+    }
+}
+
+/// Read a file the walk saw, by its path: never through a symlink at its name, and only if it
+/// is still the inode the walk examined (a path swapped since is not read).
+fn reread(rec: &Record, opts: &ScanOptions<'_>) -> Result<Hashes, String> {
+    let path = rec.path();
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let describe = |errno| {
+        WalkError {
+            path: path.to_path_buf(),
+            errno,
+        }
+        .describe()
+    };
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(describe)?;
+    read_hashes(fd, opts, rec.size, Some(rec.ino)).map_err(|e| {
+        if e == rustix::io::Errno::STALE {
+            format!(
+                "{} was replaced while it was being read; run the comparison again",
+                crate::sanitize::path(path)
+            )
+        } else {
+            describe(e)
+        }
+    })
 }
 
 type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
 
-/// Read a regular file through its directory's handle (never a symlink, never blocking on a
-/// FIFO swapped in since the walk saw it) and hash it.
+/// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
+/// saw it is opened non-blocking and never read) and, given `ino`, another inode.
 fn read_hashes(
-    e: &Entry<'_>,
+    fd: std::os::fd::OwnedFd,
     opts: &ScanOptions<'_>,
     size: u64,
+    ino: Option<u64>,
 ) -> Result<Hashes, rustix::io::Errno> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let fd = rustix::fs::openat(e.at, e.at_name, flags, Mode::empty())?;
     let st = rustix::fs::fstat(&fd)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(rustix::io::Errno::NOENT);
+    }
+    if ino.is_some_and(|i| i != st.st_ino) {
+        return Err(rustix::io::Errno::STALE);
     }
     let mut file = std::fs::File::from(fd);
     let mut hasher = opts.key.hasher();
