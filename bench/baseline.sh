@@ -64,7 +64,7 @@ PY
 }
 peak() { # CMD: max RSS in MiB of the command (the largest process of a pipeline)
     /usr/bin/time -o "$work/rss" -f %M sh -c "$1" >/dev/null 2>&1 || true
-    awk '{printf "%d", $1/1024}' "$work/rss"
+    tail -1 "$work/rss" | awk '{printf "%d", $1/1024}'
 }
 
 $snap
@@ -76,7 +76,7 @@ t_diff=$(median diff "$diff")
 t_verify=$(median verify "$verify")
 t_sum=$(median sum "$sum")
 t_snap=$(median snap "$snap; rm -f $state/2*-*.snapshot")
-printf '  %-36s %8s ms  %5s MiB\n' "permissions scan (sitedoctor --only)" "$t_perm" "$(peak "$perm")"
+printf '  %-36s %8s ms  %5s MiB\n' "permissions scan (sitedoctor)" "$t_perm" "$(peak "$perm")"
 printf '  %-36s %8s ms  %5s MiB\n' "diff (metadata only)" "$t_diff" "$(peak "$diff")"
 printf '  %-36s %8s ms  %5s MiB\n' "diff --verify (rehash all)" "$t_verify" "$(peak "$verify")"
 printf '  %-36s %8s ms  %5s MiB\n' "snapshot (checks + walk + hash)" "$t_snap" "$(peak "$snap")"
