@@ -72,11 +72,14 @@ fn gone_or_new(list: &[Record], at: usize, how: How, out: &mut Vec<TreeChange>) 
         _ => format!("removed since the snapshot ({what})"),
     };
     let area = if r.kind == EntryKind::Dir {
-        (list[at..end]
+        if list[at..end]
             .iter()
-            .any(|r| area_of(r.path()) == Area::Code))
-        .then_some(Area::Code)
-        .unwrap_or(Area::File)
+            .any(|r| area_of(r.path()) == Area::Code)
+        {
+            Area::Code
+        } else {
+            Area::File
+        }
     } else {
         area_of(r.path())
     };
