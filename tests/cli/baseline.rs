@@ -410,3 +410,57 @@ fn the_baseline_kind_skips_without_a_snapshot_and_reports_changes_with_one() {
     );
     assert_eq!(check["findings"][0]["cause"], "deploy");
 }
+
+#[test]
+fn a_fatal_in_a_file_changed_since_the_snapshot_is_linked_to_that_change() {
+    let (env, www) = site();
+    snapshot(&env);
+    let cart = www.join("cart.php");
+    std::fs::write(
+        &cart,
+        "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = (;\n$e = 5;\n$f = 6;\n$g = 7;\n",
+    )
+    .unwrap();
+    let now = chrono::Local::now().format("[%d-%b-%Y %H:%M:%S]");
+    let log = env.file(
+        "php8.2-fpm.log",
+        &format!(
+            "{now} WARNING: [pool www] child 12 said into stderr: \"PHP Parse error:  syntax error, unexpected token \";\" in {} on line 5\"\n",
+            cart.display()
+        ),
+    );
+    let toml = format!(
+        "[[check]]\nid = \"errors\"\nkind = \"log\"\npaths = [\"{}\"]\n\n[[check]]\nid = \"since-good\"\nkind = \"baseline\"\nbaseline = \"{}\"\n",
+        log.display(),
+        state(&env).display()
+    );
+    let env = env.config(&toml);
+    let v = json(&env.run(&["--format", "json"]));
+    let first = &v["diagnosis"][0];
+    assert_eq!(
+        first["rule"], "fatal-in-file-changed-since-snapshot",
+        "{v:#}"
+    );
+    assert_eq!(first["linked"], true);
+    assert!(
+        first["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("cart.php changed since the last good snapshot ("),
+        "{first:#}"
+    );
+    assert!(
+        first["headline"]
+            .as_str()
+            .unwrap()
+            .contains("ago) and now fails at line 5: "),
+        "{first:#}"
+    );
+    let checks: Vec<&str> = first["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["errors", "since-good"]);
+}
