@@ -464,3 +464,25 @@ fn a_fatal_in_a_file_changed_since_the_snapshot_is_linked_to_that_change() {
         .collect();
     assert_eq!(checks, ["errors", "since-good"]);
 }
+
+#[test]
+fn a_name_that_is_not_utf8_is_recorded_and_shown_losslessly() {
+    use std::os::unix::ffi::OsStrExt;
+    let (env, www) = site();
+    let odd = www.join(std::ffi::OsStr::from_bytes(b"caf\xe9.php"));
+    std::fs::write(&odd, "<?php\n").unwrap();
+    snapshot(&env);
+    env.run(&["diff"]).expect_code(0);
+    chmod(&odd, 0o640);
+    let out = env.run(&["diff", "--format", "json"]);
+    out.expect_code(1);
+    let f = &json(&out)["checks"][0]["findings"][0];
+    assert_eq!(
+        f["subject"]["path"],
+        format!("{}/caf\\xe9.php", www.display())
+    );
+    assert_eq!(
+        f["fix"]["text"],
+        format!("chmod 644 $'{}/caf\\xe9.php'", www.display())
+    );
+}
