@@ -267,9 +267,8 @@ pub fn diff(cli: &Cli, args: &DiffArgs, specs: &[CheckSpec]) -> Result<Exit, Fai
                 sanitize::path(&place)
             ))
         })?;
-    let loaded = compare::load(&chosen).map_err(|e| config(e.0))?;
-    let (mut changes, mut unread) =
-        compare::tree_changes(&loaded, args.verify).map_err(|e| config(e.0))?;
+    let (loaded, mut changes, mut unread) =
+        compare::tree_changes(&chosen, args.verify).map_err(|e| config(e.0))?;
     let roots: Vec<PathBuf> = compare::scopes(&loaded.header)
         .map_err(|e| config(e.0))?
         .into_iter()

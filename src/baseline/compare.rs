@@ -52,21 +52,14 @@ pub fn choose(place: &Path, since: Option<&str>) -> Result<Option<Listed>, Store
         .map_err(StoreError)
 }
 
-/// Read a chosen snapshot whole, and the key beside it.
-pub fn load(listed: &Listed) -> Result<Loaded, StoreError> {
-    let (header, records) = store::read(&listed.path)?;
-    let dir = listed.path.parent().unwrap_or(Path::new("."));
-    let key = Key::load(&dir.join(key::FILE)).map_err(|e| {
+/// The key beside a snapshot.
+fn key_of(path: &Path) -> Result<Key, StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Key::load(&dir.join(key::FILE)).map_err(|e| {
         StoreError(format!(
             "cannot use the snapshot key {}: {e} (without it no hash can be compared)",
             crate::sanitize::path(&dir.join(key::FILE))
         ))
-    })?;
-    Ok(Loaded {
-        path: listed.path.clone(),
-        header,
-        records,
-        key,
     })
 }
 
@@ -87,24 +80,39 @@ pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
         .collect()
 }
 
-/// The tree now against the snapshot's, ranked; and what could not be compared.
+/// Read a chosen snapshot (while the tree is walked again), and compare: the snapshot, the
+/// tree's changes, and what could not be compared.
 pub fn tree_changes(
-    loaded: &Loaded,
+    listed: &Listed,
     verify: bool,
-) -> Result<(Vec<TreeChange>, Vec<String>), StoreError> {
-    let scopes = scopes(&loaded.header)?;
-    let scanned = tree::scan(
+) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
+    let key = key_of(&listed.path)?;
+    let scopes = scopes(&listed.header)?;
+    let mut header = None;
+    let (scanned, records) = tree::scan_while(
         &scopes,
         &ScanOptions {
-            key: &loaded.key,
-            previous: Some(&loaded.records),
+            key: &key,
+            previous: None,
             verify,
             keep_content: false,
             threads: crate::walk::default_threads(),
         },
-    );
-    let changes = super::diff::compare(&loaded.records, &scanned.records);
-    Ok((changes, scanned.unread))
+        || {
+            let (h, records) = store::read(&listed.path)?;
+            header = Some(h);
+            Ok::<_, StoreError>(records)
+        },
+    )?;
+    let header = header.expect("read returned a header");
+    let changes = super::diff::compare(&records, &scanned.records);
+    let loaded = Loaded {
+        path: listed.path.clone(),
+        header,
+        records,
+        key,
+    };
+    Ok((loaded, changes, scanned.unread))
 }
 
 /// Changes of the host's state, as tree changes without old lines.

@@ -156,6 +156,42 @@ pub struct Scanned {
 
 /// Walk every scope and return its records, sorted.
 pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
+    let defer = opts.previous.is_some() && !opts.verify;
+    let mut out = walk_all(scopes, opts, defer);
+    if let Some(prev) = opts.previous
+        && defer
+    {
+        let mut records = std::mem::take(&mut out.records);
+        fill(prev, &mut records, opts, &mut out);
+        out.records = records;
+    }
+    out
+}
+
+/// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
+/// reading a large snapshot costs about as much as walking the tree, so the two overlap.
+/// `opts.previous` is ignored. Returns the scan and what `load` returned.
+pub fn scan_while<E: Send>(
+    scopes: &[Scope],
+    opts: &ScanOptions<'_>,
+    load: impl FnOnce() -> Result<Vec<Record>, E> + Send,
+) -> Result<(Scanned, Vec<Record>), E> {
+    let (mut out, prev) = std::thread::scope(|s| {
+        let loading = s.spawn(load);
+        let out = walk_all(scopes, opts, !opts.verify);
+        (out, loading.join().expect("the snapshot reader panicked"))
+    });
+    let prev = prev?;
+    if !opts.verify {
+        let mut records = std::mem::take(&mut out.records);
+        fill(&prev, &mut records, opts, &mut out);
+        out.records = records;
+    }
+    Ok((out, prev))
+}
+
+/// The walk of every scope, sorted; with `defer`, no file is read (see [`fill`]).
+fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
     let mut out = Scanned {
         records: Vec::new(),
         unread: Vec::new(),
@@ -178,9 +214,10 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
             scope,
             root: &root.path,
             opts,
+            defer,
             // Sized from the snapshot: no reallocation moves the records while they pour in.
             records: Mutex::new(Vec::with_capacity(
-                opts.previous.map_or(1024, |p| p.len() + p.len() / 8),
+                opts.previous.map_or(1 << 16, |p| p.len() + p.len() / 8),
             )),
             errors: Mutex::new(Vec::new()),
             hashed: std::sync::atomic::AtomicU64::new(0),
@@ -203,13 +240,6 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
         .sort_unstable_by(|a, b| path_cmp(&a.path, &b.path));
     // Overlapping roots (one inside another) list their shared entries twice.
     out.records.dedup_by(|a, b| a.path == b.path);
-    if let Some(prev) = opts.previous
-        && !opts.verify
-    {
-        let mut records = std::mem::take(&mut out.records);
-        fill(prev, &mut records, opts, &mut out);
-        out.records = records;
-    }
     out
 }
 
@@ -217,6 +247,8 @@ struct TreeVisitor<'a> {
     scope: &'a Scope,
     root: &'a Path,
     opts: &'a ScanOptions<'a>,
+    /// Read no file: [`fill`] does, after the walk.
+    defer: bool,
     records: Mutex<Vec<Record>>,
     errors: Mutex<Vec<String>>,
     hashed: std::sync::atomic::AtomicU64,
@@ -274,7 +306,7 @@ impl TreeVisitor<'_> {
     /// Hash a file now, through its directory's handle, when there is no previous record to
     /// reuse (a snapshot, `--verify`); otherwise [`fill`] decides after the walk.
     fn content(&self, e: &Entry<'_>, rec: &mut Record) {
-        if self.opts.previous.is_some() && !self.opts.verify {
+        if self.defer {
             return;
         }
         self.hashed

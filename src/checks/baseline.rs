@@ -107,8 +107,7 @@ impl Check for Baseline {
                 crate::sanitize::path(&place)
             )));
         };
-        let loaded = compare::load(&chosen)?;
-        let (mut changes, unread) = compare::tree_changes(&loaded, self.verify)?;
+        let (loaded, mut changes, unread) = compare::tree_changes(&chosen, self.verify)?;
         compare::rank(&mut changes);
         Ok(compare::outcome(
             &loaded.header,
