@@ -103,6 +103,14 @@ fn run(cli: &Cli) -> Result<Exit, Failure> {
             };
             Ok(crate::fixrun::run(cli, &specs, opts))
         }
+        Some(Command::Snapshot(args)) => {
+            let specs = select(cli, specs)?;
+            crate::baseline::command::snapshot(cli, args, &specs).map_err(|(c, m)| Failure(c, m))
+        }
+        Some(Command::Diff(args)) => {
+            let specs = select(cli, specs)?;
+            crate::baseline::command::diff(cli, args, &specs).map_err(|(c, m)| Failure(c, m))
+        }
         Some(
             Command::Init { .. } | Command::Completions { .. } | Command::Man | Command::Serve(_),
         ) => {
@@ -258,8 +266,15 @@ fn run_checks(
     if let Some(warning) = config::trust::warning(untrusted) {
         report.prepend(warning, crate::diagnosis::diagnose);
     }
+    let text = (format.render)(&report, &render_options(cli, format));
+    write_out(&text, cli.output.as_deref())?;
+    Ok(Exit::from_worst(report.worst, cli.fail_on))
+}
+
+/// How a report is rendered for this command line: quiet, colour, verbosity and width.
+pub(crate) fn render_options(cli: &Cli, format: &render::Format) -> RenderOptions {
     let human_on_terminal = cli.output.is_none() && std::io::stdout().is_terminal();
-    let ropts = RenderOptions {
+    RenderOptions {
         // Quiet is for people and cron mail; machine formats are always written in full.
         quiet: cli.quiet && format.name == "human",
         color: use_color(cli.color, human_on_terminal),
@@ -269,13 +284,10 @@ fn run_checks(
             .is_none()
             .then(render::wrap::stdout_width)
             .flatten(),
-    };
-    let text = (format.render)(&report, &ropts);
-    write_out(&text, cli.output.as_deref())?;
-    Ok(Exit::from_worst(report.worst, cli.fail_on))
+    }
 }
 
-fn use_color(when: ColorWhen, terminal: bool) -> bool {
+pub(crate) fn use_color(when: ColorWhen, terminal: bool) -> bool {
     match when {
         ColorWhen::Always => true,
         ColorWhen::Never => false,

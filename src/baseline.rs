@@ -6,5 +6,11 @@
 //! (environment, configuration, packages, PHP, listeners, lockfiles) each get a module here.
 
 pub mod change;
+pub mod command;
+pub mod compare;
+pub mod diff;
 pub mod host;
 pub mod key;
+pub mod lines;
+pub mod store;
+pub mod tree;

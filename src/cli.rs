@@ -117,6 +117,16 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Record this host's known-good state (the web roots' files, modes and owners, with
+    /// keyed hashes; the host's configuration) after a deploy that works.
+    ///
+    /// The checks run first: a state where any fails is not recorded unless --force.
+    Snapshot(SnapshotArgs),
+    /// What changed since the last good snapshot, most likely to break the site first.
+    ///
+    /// Exit 0 nothing changed, 1 something did, 3 only part could be compared, 78 no usable
+    /// snapshot.
+    Diff(DiffArgs),
     /// Explain a check kind or a configured check: why it matters for a 500, what it looks
     /// at, how to fix it, its fields and an example.
     Explain {
@@ -152,4 +162,40 @@ pub enum ColorWhen {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct SnapshotArgs {
+    /// The baseline directory [default: $SITEDOCTOR_STATE_DIR, else /var/lib/sitedoctor as
+    /// root, else $XDG_STATE_HOME/sitedoctor or ~/.local/state/sitedoctor].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Record even though checks fail.
+    #[arg(long)]
+    pub force: bool,
+    /// Also keep the content of text files, so that `diff` can show the old lines (never of
+    /// `.env*` files; the snapshot stays readable only by its owner).
+    #[arg(long)]
+    pub keep_content: bool,
+    /// List the snapshots kept, oldest first, and record nothing.
+    #[arg(long, conflicts_with_all = ["force", "keep_content", "prune"])]
+    pub list: bool,
+    /// Keep only the newest N snapshots (default 3), and record nothing.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3",
+          conflicts_with_all = ["force", "keep_content"])]
+    pub prune: Option<usize>,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DiffArgs {
+    /// The baseline directory, or one snapshot file [default: as for `snapshot`].
+    #[arg(long, value_name = "PATH")]
+    pub baseline: Option<PathBuf>,
+    /// Compare with this snapshot (a name from `snapshot --list`) or the newest taken at or
+    /// before this time (2026-11-30T10:00:00Z, 2026-11-30, or an age like 2h).
+    #[arg(long, value_name = "NAME|TIME")]
+    pub since: Option<String>,
+    /// Read and hash every file again, not only those whose size, times or inode changed.
+    #[arg(long)]
+    pub verify: bool,
 }

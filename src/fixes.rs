@@ -180,8 +180,7 @@ mod tests {
             ino: st.st_ino,
             #[allow(clippy::unnecessary_cast)] // u32 on some targets
             nlink: st.st_nlink as u64,
-            size: 0,
-            mtime: 0,
+            ..Meta::default()
         };
         (fd, meta)
     }

@@ -509,8 +509,7 @@ mod tests {
             dev: 1,
             ino: 1,
             nlink: 1,
-            size: 0,
-            mtime: 0,
+            ..Meta::default()
         };
         let fix = |(to, ceiling)| ModeFix {
             at: &root.fd,

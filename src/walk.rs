@@ -18,7 +18,7 @@ mod root;
 pub use root::{Distrust, Root};
 
 /// What a walk learns about one entry, without following it if it is a symlink.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Meta {
     /// Full `st_mode`: type and permission bits.
     pub mode: u32,
@@ -31,6 +31,12 @@ pub struct Meta {
     pub size: u64,
     /// Seconds since the epoch.
     pub mtime: i64,
+    /// The nanoseconds of `mtime`.
+    pub mtime_nsec: u32,
+    /// The inode's change time, seconds and nanoseconds: unlike `mtime`, no tool can set it
+    /// back, so a content change whose mtime was restored still shows here.
+    pub ctime: i64,
+    pub ctime_nsec: u32,
 }
 
 impl Meta {
@@ -45,6 +51,9 @@ impl Meta {
             nlink: st.st_nlink as u64,
             size: st.st_size as u64,
             mtime: st.st_mtime,
+            mtime_nsec: st.st_mtime_nsec as u32,
+            ctime: st.st_ctime,
+            ctime_nsec: st.st_ctime_nsec as u32,
         }
     }
 

@@ -3,6 +3,7 @@
 //! validation are all generated from it.
 
 mod app_deps;
+mod baseline;
 mod command;
 mod config_error;
 pub mod configtest;
@@ -48,6 +49,7 @@ use crate::span::SpanError;
 use crate::units::Level;
 /// What a program-running check masks; `explain ID` masks a check's settings the same way.
 pub(crate) use command::secrets_of;
+pub use tree::{Excludes, TreeScope};
 
 /// A configured, validated check, ready to run. Implementations only read.
 pub trait Check: Send + Sync + std::fmt::Debug {
@@ -73,6 +75,11 @@ pub trait Check: Send + Sync + std::fmt::Debug {
     fn env_source(&self) -> Option<&env::Source> {
         None
     }
+
+    /// The web roots this check walks, for `snapshot` (the kinds that walk a site's files).
+    fn tree_scope(&self) -> Option<TreeScope<'_>> {
+        None
+    }
 }
 
 /// Every check kind. Adding one is a new file under `src/checks/` and one line here.
@@ -87,6 +94,7 @@ pub static KINDS: &[&Kind] = &[
     &permissions::KIND,
     &world_writable::KIND,
     &recent_changes::KIND,
+    &baseline::KIND,
     &http::KIND,
     &tcp::KIND,
     &upstreams::KIND,

@@ -500,6 +500,14 @@ fn joined(paths: &[PathBuf]) -> String {
 }
 
 impl Check for Permissions {
+    fn tree_scope(&self) -> Option<super::TreeScope<'_>> {
+        Some(super::TreeScope {
+            roots: self.roots.clone(),
+            exclude: &self.exclude,
+            one_file_system: self.one_file_system,
+        })
+    }
+
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let findings = Findings::recording(self.max_details, Cause::Permissions);
         let scan = self.scan(ctx, &findings, None)?;

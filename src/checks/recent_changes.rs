@@ -177,6 +177,14 @@ fn changed(
 }
 
 impl Check for Recent {
+    fn tree_scope(&self) -> Option<super::TreeScope<'_>> {
+        Some(super::TreeScope {
+            roots: vec![self.path.clone()],
+            exclude: &self.exclude,
+            one_file_system: true,
+        })
+    }
+
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -62,6 +62,8 @@ impl OneOrMany {
 /// the root (`wp-content/uploads/**`). `*` stays within one path component, `**` crosses them.
 #[derive(Debug, Default)]
 pub struct Excludes {
+    /// The patterns as written, so a snapshot can record what its walk left out.
+    patterns: Vec<String>,
     names: Option<GlobSet>,
     absolute: Option<GlobSet>,
     relative: Option<GlobSet>,
@@ -99,10 +101,25 @@ impl Excludes {
             used.then(|| b.build().expect("globs already validated"))
         };
         Ok(Excludes {
+            patterns: patterns.iter().map(|p| p.get_ref().clone()).collect(),
             names: build(names, n),
             absolute: build(abs, a),
             relative: build(rel, r),
         })
+    }
+
+    /// The patterns as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
+    }
+
+    /// Excludes from patterns already validated once (read back from a snapshot).
+    pub fn from_patterns(patterns: &[String]) -> Result<Excludes, String> {
+        let spanned: Vec<Spanned<String>> = patterns
+            .iter()
+            .map(|p| Spanned::new(0..0, p.clone()))
+            .collect();
+        Excludes::parse(&spanned).map_err(|e| e.message)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -125,6 +142,15 @@ impl Excludes {
             _ => false,
         }
     }
+}
+
+/// The tree a walking check covers, for the baseline: its roots, what it leaves out, and
+/// whether it stays on one filesystem.
+#[derive(Debug)]
+pub struct TreeScope<'a> {
+    pub roots: Vec<PathBuf>,
+    pub exclude: &'a Excludes,
+    pub one_file_system: bool,
 }
 
 /// An octal mode field, validated where it is written.

@@ -237,6 +237,16 @@ struct Scan {
 }
 
 impl Check for WorldWritable {
+    /// Only the paths the configuration names: the default ones (/etc, /usr/local) are the
+    /// system's, not a site's.
+    fn tree_scope(&self) -> Option<super::TreeScope<'_>> {
+        Some(super::TreeScope {
+            roots: self.paths.clone()?,
+            exclude: &self.exclude,
+            one_file_system: self.one_file_system,
+        })
+    }
+
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let findings = Findings::recording(self.max_details, Cause::Permissions);
         let scan = self.scan(ctx, &findings, None)?;

@@ -33,12 +33,25 @@ pub const APPLIES: &[(&str, &[&str])] = &[
         "serve",
         &["config", "only", "skip", "fail_on", "timeout", "jobs"],
     ),
+    (
+        "snapshot",
+        &[
+            "config", "only", "skip", "format", "output", "quiet", "timeout", "jobs",
+        ],
+    ),
+    (
+        "diff",
+        &[
+            "config", "only", "skip", "format", "output", "quiet", "color", "fail_on", "verbose",
+        ],
+    ),
     ("completions", &["output"]),
     ("man", &["output"]),
 ];
 
-/// The formats a subcommand other than `run` can give (`run` gives every registered one).
+/// The formats a subcommand other than these gives; these give every registered one.
 pub const DATA_FORMATS: &[&str] = &["human", "json"];
+pub const REPORTS: &[&str] = &["run", "diff"];
 
 /// Parse the command line as clap does, then refuse an option its subcommand ignores.
 pub fn parse() -> Result<Cli, clap::Error> {
@@ -125,7 +138,7 @@ pub fn check(cmd: &clap::Command, matches: &ArgMatches) -> Result<(), String> {
                 hint(name, id)
             ));
         }
-        if id == "format" && name != "run" {
+        if id == "format" && !REPORTS.contains(&name) {
             let format: &String = sub
                 .and_then(|m| m.get_one(id))
                 .or_else(|| matches.get_one(id))

@@ -3,6 +3,7 @@
 //! links two findings only when they name the same subject (a file, a mount that holds a
 //! path, an address). One file per rule, registered once in [`RULES`].
 
+mod baseline_changed;
 mod fallback;
 mod fatal_changed;
 mod fds_exhausted;
@@ -83,6 +84,7 @@ pub struct Rule {
 /// Every link rule. Adding one is its own file and one line here.
 pub static RULES: &[&Rule] = &[
     &site_error_log::RULE,
+    &baseline_changed::RULE,
     &fatal_changed::RULE,
     &path_permissions::RULE,
     &full_mount::RULE,

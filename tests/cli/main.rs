@@ -2,6 +2,7 @@
 
 mod app_deps;
 mod app_stack;
+mod baseline;
 mod completions;
 mod config_errors;
 mod consumers;

@@ -1,0 +1,281 @@
+//! "What changed since it worked": choose a snapshot, walk the same roots again, compare,
+//! and say it as one check's outcome — shared by `sitedoctor diff` and the `baseline` kind.
+
+use std::path::{Path, PathBuf};
+
+use super::change::{Area, Change, How};
+use super::diff::TreeChange;
+use super::key::{self, Key};
+use super::store::{self, Header, Listed, StoreError};
+use super::tree::{self, Record, ScanOptions, Scope};
+use crate::check::{Metric, Outcome, Status};
+use crate::finding::{Cause, Finding, Subject};
+use crate::units::fmt_age;
+
+/// A snapshot read back, with the key its hashes were made with.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub header: Header,
+    pub records: Vec<Record>,
+    pub key: Key,
+}
+
+/// Where the snapshots are and which one: `place` is the baseline directory, or one
+/// snapshot file. `Ok(None)`: there is no snapshot yet.
+pub fn choose(place: &Path, since: Option<&str>) -> Result<Option<Listed>, StoreError> {
+    if place.is_file() {
+        let (header, bytes) = store::read_header(place)?;
+        return Ok(Some(Listed {
+            path: place.to_path_buf(),
+            header,
+            bytes,
+        }));
+    }
+    let (listed, bad) = store::list(place)?;
+    if since.is_none() {
+        // The newest is meant: a damaged file that may be newer than every good one is named,
+        // never skipped (names are times, so they order the files).
+        let newest_good = listed.iter().map(|l| l.path.as_path()).max();
+        if let Some((_, why)) = bad
+            .iter()
+            .rev()
+            .find(|(p, _)| newest_good.is_none_or(|g| p.as_path() > g))
+        {
+            return Err(StoreError(why.clone()));
+        }
+        if listed.is_empty() {
+            return Ok(None);
+        }
+    }
+    store::choose(&listed, since)
+        .map(|l| Some(l.clone()))
+        .map_err(StoreError)
+}
+
+/// The key beside a snapshot.
+fn key_of(path: &Path) -> Result<Key, StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    Key::load(&dir.join(key::FILE)).map_err(|e| {
+        StoreError(format!(
+            "cannot use the snapshot key {}: {e} (without it no hash can be compared)",
+            crate::sanitize::path(&dir.join(key::FILE))
+        ))
+    })
+}
+
+/// The roots a snapshot covered, to walk again the same way.
+pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
+    use std::os::unix::ffi::OsStrExt;
+    header
+        .scopes
+        .iter()
+        .map(|s| {
+            Ok(Scope {
+                root: PathBuf::from(std::ffi::OsStr::from_bytes(&s.root)),
+                exclude: crate::checks::Excludes::from_patterns(&s.exclude)
+                    .map_err(|e| StoreError(format!("the snapshot's exclude patterns: {e}")))?,
+                one_file_system: s.one_file_system,
+            })
+        })
+        .collect()
+}
+
+/// Read a chosen snapshot (while the tree is walked again), and compare: the snapshot, the
+/// tree's changes, and what could not be compared.
+pub fn tree_changes(
+    listed: &Listed,
+    verify: bool,
+) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
+    let key = key_of(&listed.path)?;
+    let scopes = scopes(&listed.header)?;
+    let mut header = None;
+    let (scanned, records) = tree::scan_while(
+        &scopes,
+        &ScanOptions {
+            key: &key,
+            previous: None,
+            verify,
+            keep_content: false,
+            threads: crate::walk::default_threads(),
+        },
+        || {
+            let (h, records) = store::read(&listed.path)?;
+            header = Some(h);
+            Ok::<_, StoreError>(records)
+        },
+    )?;
+    let header = header.expect("read returned a header");
+    let changes = super::diff::compare(&records, &scanned.records);
+    let loaded = Loaded {
+        path: listed.path.clone(),
+        header,
+        records,
+        key,
+    };
+    Ok((loaded, changes, scanned.unread))
+}
+
+/// Changes of the host's state, as tree changes without old lines.
+pub fn wrap(changes: Vec<Change>) -> Vec<TreeChange> {
+    changes
+        .into_iter()
+        .map(|change| TreeChange {
+            change,
+            was: vec![],
+        })
+        .collect()
+}
+
+/// Most suspicious first (see [`super::change::rank`]).
+pub fn rank(changes: &mut [TreeChange]) {
+    changes.sort_by(|a, b| a.change.sort_key().cmp(&b.change.sort_key()));
+}
+
+/// What was compared, as one check's outcome: `pass` when nothing changed, `warn` with a
+/// finding per change otherwise, `error` when only part could be compared.
+pub fn outcome(
+    header: &Header,
+    changes: &[TreeChange],
+    unread: &[String],
+    max_details: usize,
+) -> Outcome {
+    let now = crate::finding::now_secs();
+    let since = format!(
+        "since snapshot {} ({})",
+        header.name,
+        fmt_age(now - header.created_secs())
+    );
+    let mut o = if changes.is_empty() {
+        Outcome::pass(format!("nothing changed {since}"))
+    } else {
+        Outcome::new(
+            Status::Warn,
+            format!(
+                "{} changed {since}: {}",
+                plural(changes.len(), "thing"),
+                tally(changes)
+            ),
+        )
+    };
+    let mut fixes = Vec::new();
+    for c in changes.iter().take(max_details) {
+        o.push_finding(finding(&c.change, header.created_secs()));
+        for (n, text) in &c.was {
+            o.details.push(format!("    line {n} was: {text}"));
+        }
+        if let Some(f) = &c.change.fix {
+            fixes.push(f.clone());
+        }
+    }
+    if changes.len() > max_details {
+        o.details.push(format!(
+            "… and {} more (`sitedoctor diff` lists them all)",
+            changes.len() - max_details
+        ));
+    }
+    if !fixes.is_empty() {
+        o = o.fix(fixes.join("\n"));
+    }
+    if !unread.is_empty() {
+        o.status = Status::Error;
+        o.summary = format!(
+            "{}; only part could be compared ({})",
+            o.summary,
+            plural(unread.len(), "part")
+        );
+        o.details.extend(unread.iter().cloned());
+    }
+    if header.forced {
+        // In the summary: it is shown even when nothing changed.
+        o.summary = format!(
+            "{} (recorded with --force while checks failed: not a known-good state)",
+            o.summary
+        );
+    }
+    o.metric(Metric::new(
+        "baseline_changes",
+        changes.len() as f64,
+        "count",
+    ))
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// `2 code files, 1 mode or owner`.
+fn tally(changes: &[TreeChange]) -> String {
+    let mut counts: Vec<(Area, usize)> = Vec::new();
+    for c in changes {
+        match counts.iter_mut().find(|(a, _)| *a == c.change.area) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((c.change.area, 1)),
+        }
+    }
+    counts.sort();
+    counts
+        .iter()
+        .map(|(a, n)| {
+            let what = match a {
+                Area::ConfigTest => "config test",
+                Area::Code => "code file",
+                Area::Access => "mode or owner",
+                Area::Env => "environment variable",
+                Area::Dependencies => "dependency",
+                Area::Config => "configuration file",
+                Area::Platform => "package or extension",
+                Area::Listener => "listener",
+                Area::File => "other file",
+            };
+            if *n == 1 || *a == Area::Access {
+                format!("{n} {what}")
+            } else {
+                format!("{n} {what}s")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One change as a typed finding. `at` is the snapshot's time: the change happened since.
+pub fn finding(c: &Change, snapshot_at: i64) -> Finding {
+    let subject = match c.area {
+        Area::Env => Subject::Var {
+            name: c.subject.clone(),
+        },
+        Area::Listener => Subject::Address {
+            address: c.subject.clone(),
+        },
+        Area::Platform | Area::ConfigTest => Subject::Directive {
+            directive: c.subject.clone(),
+            path: None,
+            line: None,
+        },
+        _ => Subject::path(c.subject.clone()),
+    };
+    let cause = match c.area {
+        Area::Access => Cause::Permissions,
+        Area::Config | Area::ConfigTest => Cause::Config,
+        Area::Listener => Cause::Dependency,
+        _ => Cause::Deploy,
+    };
+    let how = match c.how {
+        How::Added => "added",
+        How::Removed => "removed",
+        How::Changed => "changed",
+    };
+    let text = if c.detail.starts_with(how) {
+        format!("{}: {}", c.subject, c.detail)
+    } else {
+        format!("{} {how}: {}", c.subject, c.detail)
+    };
+    let mut f = Finding::new(subject, cause, Status::Warn, text).at(snapshot_at);
+    if let Some(fix) = &c.fix {
+        f = f.fix(fix.clone());
+    }
+    f
+}

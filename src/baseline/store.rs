@@ -1,0 +1,540 @@
+//! Where snapshots live and how one is written: a directory (readable only by its owner)
+//! holding the key and one file per snapshot, each written atomically and never replaced.
+//!
+//! # The snapshot file (`NAME.snapshot`, version 1)
+//!
+//! ```text
+//! sitedoctor-baseline\n        the magic line
+//! {JSON header}\n              Header: version, name, created, hostname, forced,
+//!                              keep_content, scopes (roots, excludes), entries, host
+//! record × entries             binary, little-endian, sorted by path ('/' first)
+//! BLAKE3(all of the above)     32 bytes: a truncated or altered file is refused
+//! ```
+//!
+//! A record: `u32` path length and the path's bytes (absolute, as the kernel has them, so
+//! non-UTF-8 names survive), `u8` type (0 file, 1 directory, 2 symlink, 3 other), `u32`
+//! permission bits, `u32` uid, `u32` gid, `u64` size, `u64` inode, `i64`+`u32` mtime,
+//! `i64`+`u32` ctime, `u8` flags (1 hash, 2 symlink target, 4 line hashes, 8 content,
+//! 16 unreadable), then as flagged: the 32-byte keyed content hash; `u32` length and the
+//! target; `u32` count and that many 4-byte keyed line hashes; `u32` length and the content.
+//!
+//! Every hash is keyed with the 32-byte key in `key` beside the snapshots, so neither a
+//! content hash nor a line hash can be tested against guesses of a secret without it. The
+//! content of files is kept only with `snapshot --keep-content` (never of `.env*` files).
+//! A reader refuses a version it does not know rather than guess.
+
+use std::io::{BufRead, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::host::HostState;
+use super::key::Digest;
+use super::tree::{EntryKind, Record};
+use crate::sanitize;
+
+/// The version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+const MAGIC: &[u8] = b"sitedoctor-baseline\n";
+const EXT: &str = "snapshot";
+
+/// Overrides the default baseline directory (tests, and hosts that keep state elsewhere).
+pub const STATE_DIR_ENV: &str = "SITEDOCTOR_STATE_DIR";
+
+/// What a snapshot says about itself: the JSON line after the magic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub version: u32,
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub created: String,
+    /// The same moment in milliseconds since the epoch, for ordering.
+    pub created_ms: i64,
+    pub hostname: String,
+    /// Recorded with `--force` although checks failed.
+    pub forced: bool,
+    pub keep_content: bool,
+    /// The worst status of the checks run before recording.
+    pub worst: String,
+    pub scopes: Vec<ScopeRecord>,
+    pub entries: u64,
+    /// The host's state beside the file tree (environment, configuration, packages...).
+    #[serde(default)]
+    pub host: HostState,
+}
+
+impl Header {
+    pub fn created_secs(&self) -> i64 {
+        self.created_ms.div_euclid(1000)
+    }
+}
+
+/// One walked root.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScopeRecord {
+    /// The root's path bytes (lossless for non-UTF-8 names).
+    pub root: Vec<u8>,
+    /// The same, for people.
+    pub shown: String,
+    pub exclude: Vec<String>,
+    pub one_file_system: bool,
+}
+
+/// Why a snapshot cannot be used (exit 78).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+fn err(path: &Path, why: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("snapshot {}: {why}", sanitize::path(path)))
+}
+
+/// The baseline directory: `--baseline`, else `$SITEDOCTOR_STATE_DIR`, else
+/// `/var/lib/sitedoctor` as root, else `$XDG_STATE_HOME/sitedoctor` or
+/// `~/.local/state/sitedoctor`.
+pub fn default_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(STATE_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/var/lib/sitedoctor");
+    }
+    if let Some(d) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("sitedoctor");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/".into());
+    PathBuf::from(home).join(".local/state/sitedoctor")
+}
+
+/// Serialise a snapshot.
+pub fn encode(header: &Header, records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + records.len() * 96);
+    out.extend_from_slice(MAGIC);
+    serde_json::to_writer(&mut out, header).expect("a header serialises");
+    out.push(b'\n');
+    for r in records {
+        put_bytes(&mut out, &r.path);
+        out.push(r.kind.code());
+        for v in [r.perm, r.uid, r.gid] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&r.size.to_le_bytes());
+        out.extend_from_slice(&r.ino.to_le_bytes());
+        for (s, ns) in [r.mtime, r.ctime] {
+            out.extend_from_slice(&s.to_le_bytes());
+            out.extend_from_slice(&ns.to_le_bytes());
+        }
+        let flags = r.hash.is_some() as u8
+            | (r.target.is_some() as u8) << 1
+            | (r.lines.is_some() as u8) << 2
+            | (r.content.is_some() as u8) << 3
+            | (r.unreadable as u8) << 4;
+        out.push(flags);
+        if let Some(h) = &r.hash {
+            out.extend_from_slice(&h.0);
+        }
+        if let Some(t) = &r.target {
+            put_bytes(&mut out, t);
+        }
+        if let Some(lines) = &r.lines {
+            out.extend_from_slice(&(lines.len() as u32).to_le_bytes());
+            for l in lines {
+                out.extend_from_slice(&l.to_le_bytes());
+            }
+        }
+        if let Some(c) = &r.content {
+            put_bytes(&mut out, c);
+        }
+    }
+    let sum = blake3::hash(&out);
+    out.extend_from_slice(sum.as_bytes());
+    out
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// The header of a snapshot's bytes, its version checked first: a file from a newer
+/// sitedoctor is named as such, not as corrupt.
+fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError> {
+    let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| {
+        err(
+            path,
+            "not a sitedoctor snapshot (it does not start with `sitedoctor-baseline`)",
+        )
+    })?;
+    let end = memchr::memchr(b'\n', rest).ok_or_else(|| {
+        err(
+            path,
+            "truncated: the header is incomplete; take a new one with `sitedoctor snapshot`",
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(&rest[..end]).map_err(|e| {
+        err(
+            path,
+            format!("corrupted header ({e}); take a new one with `sitedoctor snapshot`"),
+        )
+    })?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(v) if v == VERSION as u64 => {}
+        Some(v) => {
+            return Err(err(
+                path,
+                format!(
+                    "format version {v}, which this sitedoctor does not know (it reads version {VERSION}): use the sitedoctor that wrote it, or take a new snapshot"
+                ),
+            ));
+        }
+        None => return Err(err(path, "the header has no format version")),
+    }
+    let header: Header =
+        serde_json::from_value(value).map_err(|e| err(path, format!("corrupted header ({e})")))?;
+    Ok((header, MAGIC.len() + end + 1))
+}
+
+/// Read a whole snapshot: header, then records, the checksum verified.
+pub fn read(path: &Path) -> Result<(Header, Vec<Record>), StoreError> {
+    let bytes = crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
+        if e.is_not_found() {
+            err(path, "no such file; take one with `sitedoctor snapshot`")
+        } else {
+            err(path, format!("cannot read it: {e}"))
+        }
+    })?;
+    let (header, body) = parse_header(path, &bytes)?;
+    let damaged = || {
+        err(
+            path,
+            "truncated or corrupted (its checksum does not match); take a new one with `sitedoctor snapshot`",
+        )
+    };
+    if bytes.len() < body + 32 {
+        return Err(damaged());
+    }
+    let (data, sum) = bytes.split_at(bytes.len() - 32);
+    if blake3::hash(data).as_bytes() != sum {
+        return Err(damaged());
+    }
+    let mut cur = Cursor {
+        buf: &data[body..],
+        at: 0,
+    };
+    let mut records = Vec::with_capacity(header.entries.min(10_000_000) as usize);
+    for _ in 0..header.entries {
+        records.push(cur.record().ok_or_else(damaged)?);
+    }
+    if cur.at != cur.buf.len() {
+        return Err(damaged());
+    }
+    Ok((header, records))
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.buf.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn bytes(&mut self) -> Option<Vec<u8>> {
+        let n = self.u32()? as usize;
+        Some(self.take(n)?.to_vec())
+    }
+    fn record(&mut self) -> Option<Record> {
+        let path = self.bytes()?;
+        let kind = EntryKind::from_code(self.u8()?)?;
+        let (perm, uid, gid) = (self.u32()?, self.u32()?, self.u32()?);
+        let (size, ino) = (self.u64()?, self.u64()?);
+        let mtime = (self.u64()? as i64, self.u32()?);
+        let ctime = (self.u64()? as i64, self.u32()?);
+        let flags = self.u8()?;
+        let hash = if flags & 1 != 0 {
+            Some(Digest(self.take(32)?.try_into().ok()?))
+        } else {
+            None
+        };
+        let target = if flags & 2 != 0 {
+            Some(self.bytes()?)
+        } else {
+            None
+        };
+        let lines = if flags & 4 != 0 {
+            let n = self.u32()? as usize;
+            let raw = self.take(n.checked_mul(4)?)?;
+            Some(
+                raw.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let content = if flags & 8 != 0 {
+            Some(self.bytes()?)
+        } else {
+            None
+        };
+        Some(Record {
+            path,
+            kind,
+            perm,
+            uid,
+            gid,
+            size,
+            ino,
+            mtime,
+            ctime,
+            hash,
+            target,
+            lines,
+            content,
+            unreadable: flags & 16 != 0,
+        })
+    }
+}
+
+/// Write a snapshot into `dir` under a new name (never over an existing file): a temporary
+/// file, mode 0600, synced, then linked into place. Returns its path.
+pub fn write(dir: &Path, header: &mut Header, records: &[Record]) -> std::io::Result<PathBuf> {
+    let base = header.name.clone();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".snapshot-")
+        .tempfile_in(dir)?;
+    for n in 1.. {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        header.name = name.clone();
+        let target = dir.join(format!("{name}.{EXT}"));
+        if target.exists() {
+            continue;
+        }
+        let bytes = encode(header, records);
+        tmp.as_file_mut().set_len(0)?;
+        tmp.as_file_mut().write_all(&bytes)?;
+        tmp.as_file_mut().sync_all()?;
+        match tmp.persist_noclobber(&target) {
+            Ok(_) => return Ok(target),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
+            Err(e) => return Err(e.error),
+        }
+    }
+    unreachable!("some name is free")
+}
+
+/// A snapshot in the directory, by its header.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub path: PathBuf,
+    pub header: Header,
+    pub bytes: u64,
+}
+
+/// A file named like a snapshot that cannot be read as one, and why.
+pub type Bad = (PathBuf, String);
+
+/// The snapshots in `dir`, oldest first, and the files that are not readable snapshots.
+pub fn list(dir: &Path) -> Result<(Vec<Listed>, Vec<Bad>), StoreError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
+        Err(e) => {
+            return Err(StoreError(format!(
+                "cannot read the baseline directory {}: {}",
+                sanitize::path(dir),
+                crate::sys::io_reason(&e)
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.extension().is_none_or(|x| x != EXT) {
+            continue;
+        }
+        match read_header(&path) {
+            Ok((header, bytes)) => out.push(Listed {
+                path,
+                header,
+                bytes,
+            }),
+            Err(e) => bad.push((path, e.0)),
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.header.created_ms, &a.header.name).cmp(&(b.header.created_ms, &b.header.name))
+    });
+    bad.sort();
+    Ok((out, bad))
+}
+
+/// Only the header of a snapshot (for `--list` and for choosing one).
+pub fn read_header(path: &Path) -> Result<(Header, u64), StoreError> {
+    let file = crate::sys::readcap::open_regular(path)
+        .map_err(|e| err(path, format!("cannot read it: {e}")))?;
+    let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut head = Vec::new();
+    let mut reader = std::io::BufReader::new(file.take(64 * 1024 * 1024));
+    for _ in 0..2 {
+        reader.read_until(b'\n', &mut head).map_err(|e| {
+            err(
+                path,
+                format!("cannot read it: {}", crate::sys::io_reason(&e)),
+            )
+        })?;
+    }
+    let (header, _) = parse_header(path, &head)?;
+    Ok((header, bytes))
+}
+
+/// Which snapshot `diff --since` means: a name, else a time (RFC 3339, `YYYY-MM-DD`, or an
+/// age like `2h`): the newest taken at or before it. Without `since`: the newest.
+pub fn choose<'l>(listed: &'l [Listed], since: Option<&str>) -> Result<&'l Listed, String> {
+    let Some(since) = since else {
+        return listed
+            .last()
+            .ok_or_else(|| "there is no snapshot yet".to_string());
+    };
+    if let Some(l) = listed.iter().find(|l| l.header.name == since) {
+        return Ok(l);
+    }
+    let at_ms = parse_time(since).ok_or_else(|| {
+        format!(
+            "--since {since:?} is neither a snapshot's name ({}) nor a time (like 2026-11-30T10:00:00Z, 2026-11-30 or 2h)",
+            names(listed)
+        )
+    })?;
+    listed
+        .iter()
+        .rev()
+        .find(|l| l.header.created_ms <= at_ms)
+        .ok_or_else(|| format!("no snapshot was taken at or before {since}"))
+}
+
+fn names(listed: &[Listed]) -> String {
+    if listed.is_empty() {
+        return "there are none".into();
+    }
+    listed
+        .iter()
+        .map(|l| l.header.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Milliseconds since the epoch of a time as `--since` takes it.
+fn parse_time(text: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        // The end of that day, UTC: "since the 30th" means the last snapshot of that day.
+        return Some(d.and_hms_opt(23, 59, 59)?.and_utc().timestamp_millis() + 999);
+    }
+    let ago = humantime::parse_duration(text).ok()?;
+    Some(chrono::Utc::now().timestamp_millis() - ago.as_millis() as i64)
+}
+
+/// Keep the newest `keep` snapshots, remove the others; returns the names removed.
+pub fn prune(listed: &[Listed], keep: usize) -> Result<Vec<String>, String> {
+    let n = listed.len().saturating_sub(keep);
+    let mut removed = Vec::new();
+    for l in &listed[..n] {
+        std::fs::remove_file(&l.path).map_err(|e| {
+            format!(
+                "cannot remove {}: {}",
+                sanitize::path(&l.path),
+                crate::sys::io_reason(&e)
+            )
+        })?;
+        removed.push(l.header.name.clone());
+    }
+    Ok(removed)
+}
+
+/// A new snapshot's name: its UTC time, `20261130T101500Z`.
+pub fn new_name(now: chrono::DateTime<chrono::Utc>) -> String {
+    now.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(entries: u64) -> Header {
+        Header {
+            version: VERSION,
+            name: "n".into(),
+            created: "2026-11-30T00:00:00Z".into(),
+            created_ms: 0,
+            hostname: "h".into(),
+            forced: false,
+            keep_content: false,
+            worst: "pass".into(),
+            scopes: vec![],
+            entries,
+            host: HostState::default(),
+        }
+    }
+
+    fn record(path: &[u8]) -> Record {
+        Record {
+            path: path.to_vec(),
+            kind: EntryKind::File,
+            perm: 0o644,
+            uid: 1,
+            gid: 2,
+            size: 3,
+            ino: 4,
+            mtime: (5, 6),
+            ctime: (-7, 8),
+            hash: Some(Digest([9; 32])),
+            target: None,
+            lines: Some(vec![1, 2, u32::MAX]),
+            content: Some(b"x\n".to_vec()),
+            unreadable: false,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_any_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a"), record(b"/a/\xff")];
+        let mut h = header(2);
+        let path = write(dir.path(), &mut h, &recs).unwrap();
+        let (back, got) = read(&path).unwrap();
+        assert_eq!(got, recs);
+        assert_eq!(back.name, "n");
+        let again = write(dir.path(), &mut header(2), &recs).unwrap();
+        assert!(again.ends_with("n-2.snapshot"), "{}", again.display());
+        let bytes = std::fs::read(&path).unwrap();
+        for cut in [bytes.len() - 1, bytes.len() - 40, 30] {
+            std::fs::write(&path, &bytes[..cut]).unwrap();
+            assert!(read(&path).unwrap_err().0.contains("truncated"));
+        }
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 50;
+        flipped[last] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        assert!(read(&path).unwrap_err().0.contains("corrupted"));
+    }
+}

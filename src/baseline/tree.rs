@@ -1,0 +1,517 @@
+//! The file tree of a snapshot: one record per entry under the web roots, walked like the
+//! permissions check walks (no symlink followed, one filesystem, the same excludes), with a
+//! keyed content hash and keyed line hashes of each regular file. A scan given the previous
+//! records hashes only the files whose size, mtime, ctime or inode changed.
+
+use std::cmp::Ordering;
+use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustix::fs::{FileType, Mode, OFlags};
+
+use super::key::{Digest, Key};
+use super::lines;
+use crate::checks::Excludes;
+use crate::walk::{self, Entry, Meta, Visitor, WalkError};
+
+/// What an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A FIFO, socket or device: recorded, never opened.
+    Other,
+}
+
+impl EntryKind {
+    pub fn of(meta: &Meta) -> EntryKind {
+        match meta.file_type() {
+            FileType::RegularFile => EntryKind::File,
+            FileType::Directory => EntryKind::Dir,
+            FileType::Symlink => EntryKind::Symlink,
+            _ => EntryKind::Other,
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(c: u8) -> Option<EntryKind> {
+        [
+            EntryKind::File,
+            EntryKind::Dir,
+            EntryKind::Symlink,
+            EntryKind::Other,
+        ]
+        .get(c as usize)
+        .copied()
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "directory",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Other => "special file",
+        }
+    }
+}
+
+/// One entry of the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The absolute path, as the bytes the kernel has (not necessarily UTF-8).
+    pub path: Vec<u8>,
+    pub kind: EntryKind,
+    /// Permission bits (setuid, setgid, sticky included).
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub ino: u64,
+    pub mtime: (i64, u32),
+    pub ctime: (i64, u32),
+    /// Keyed hash of a regular file's content.
+    pub hash: Option<Digest>,
+    /// A symlink's target.
+    pub target: Option<Vec<u8>>,
+    /// Keyed line hashes of a text file up to [`lines::MAX_TEXT`].
+    pub lines: Option<Vec<u32>>,
+    /// The content itself, with `snapshot --keep-content`.
+    pub content: Option<Vec<u8>>,
+    /// A regular file that could not be read (no hash).
+    pub unreadable: bool,
+}
+
+impl Record {
+    pub fn path(&self) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.path))
+    }
+
+    /// The same file as `other` by what the kernel says: size, mtime, ctime and inode.
+    /// ctime catches a content change whose mtime was set back (`touch -d`, `tar`, `rsync -t`).
+    fn same_stat(&self, other: &Record) -> bool {
+        self.kind == other.kind
+            && self.size == other.size
+            && self.mtime == other.mtime
+            && self.ctime == other.ctime
+            && self.ino == other.ino
+    }
+}
+
+/// Path order with `/` before every other byte, so that a directory's entries follow it
+/// without a gap (`a/b`, `a/b/c`, `a/b-x`): what lets the merge fold a removed tree into one line.
+pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    // The common prefix eight bytes at a time: this runs for every lookup and every sort step.
+    let mut i = 0;
+    while i + 8 <= n && a[i..i + 8] == b[i..i + 8] {
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    if i == n {
+        return a.len().cmp(&b.len());
+    }
+    let key = |c: u8| if c == b'/' { 0 } else { c };
+    key(a[i]).cmp(&key(b[i]))
+}
+
+/// What one scan covers: a root and what it leaves out.
+pub struct Scope {
+    pub root: PathBuf,
+    pub exclude: Excludes,
+    pub one_file_system: bool,
+}
+
+/// How to scan.
+pub struct ScanOptions<'a> {
+    pub key: &'a Key,
+    /// The records of the snapshot being compared with (sorted by [`path_cmp`]): a file
+    /// whose stat is unchanged keeps its hashes instead of being read again.
+    pub previous: Option<&'a [Record]>,
+    /// Read and hash every file, whatever its stat says (`diff --verify`).
+    pub verify: bool,
+    /// Keep the content of text files (not `.env*`) in the records.
+    pub keep_content: bool,
+    pub threads: usize,
+}
+
+/// What a scan saw.
+pub struct Scanned {
+    /// Sorted by [`path_cmp`].
+    pub records: Vec<Record>,
+    /// Parts of the tree that could not be read, one sentence each.
+    pub unread: Vec<String>,
+    /// Roots that do not exist.
+    pub missing: Vec<PathBuf>,
+    /// Files read and hashed (the others kept their previous hashes).
+    pub hashed: u64,
+}
+
+/// Walk every scope and return its records, sorted.
+pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
+    let defer = opts.previous.is_some() && !opts.verify;
+    let mut out = walk_all(scopes, opts, defer);
+    if let Some(prev) = opts.previous
+        && defer
+    {
+        let mut records = std::mem::take(&mut out.records);
+        fill(prev, &mut records, opts, &mut out);
+        out.records = records;
+    }
+    out
+}
+
+/// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
+/// reading a large snapshot costs about as much as walking the tree, so the two overlap.
+/// `opts.previous` is ignored. Returns the scan and what `load` returned.
+pub fn scan_while<E: Send>(
+    scopes: &[Scope],
+    opts: &ScanOptions<'_>,
+    load: impl FnOnce() -> Result<Vec<Record>, E> + Send,
+) -> Result<(Scanned, Vec<Record>), E> {
+    let (mut out, prev) = std::thread::scope(|s| {
+        let loading = s.spawn(load);
+        let out = walk_all(scopes, opts, !opts.verify);
+        (out, loading.join().expect("the snapshot reader panicked"))
+    });
+    let prev = prev?;
+    if !opts.verify {
+        let mut records = std::mem::take(&mut out.records);
+        fill(&prev, &mut records, opts, &mut out);
+        out.records = records;
+    }
+    Ok((out, prev))
+}
+
+/// The walk of every scope, sorted; with `defer`, no file is read (see [`fill`]).
+fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
+    let mut out = Scanned {
+        records: Vec::new(),
+        unread: Vec::new(),
+        missing: Vec::new(),
+        hashed: 0,
+    };
+    for scope in scopes {
+        let root = match walk::Root::open(&scope.root) {
+            Ok(r) => r,
+            Err(e) if e.errno == rustix::io::Errno::NOENT => {
+                out.missing.push(scope.root.clone());
+                continue;
+            }
+            Err(e) => {
+                out.unread.push(e.describe());
+                continue;
+            }
+        };
+        let visitor = TreeVisitor {
+            scope,
+            root: &root.path,
+            opts,
+            defer,
+            // Sized from the snapshot: no reallocation moves the records while they pour in.
+            records: Mutex::new(Vec::with_capacity(
+                opts.previous.map_or(1 << 16, |p| p.len() + p.len() / 8),
+            )),
+            errors: Mutex::new(Vec::new()),
+            hashed: std::sync::atomic::AtomicU64::new(0),
+        };
+        let wopts = walk::Options {
+            one_file_system: scope.one_file_system,
+            deadline: None,
+            threads: opts.threads.max(1),
+        };
+        if let Err(e) = walk::walk_root(&root, (), &visitor, &wopts) {
+            out.unread.push(e.describe());
+        }
+        out.records
+            .extend(visitor.records.into_inner().expect("records lock"));
+        out.unread
+            .extend(visitor.errors.into_inner().expect("errors lock"));
+        out.hashed += visitor.hashed.into_inner();
+    }
+    out.records
+        .sort_unstable_by(|a, b| path_cmp(&a.path, &b.path));
+    // Overlapping roots (one inside another) list their shared entries twice.
+    out.records.dedup_by(|a, b| a.path == b.path);
+    out
+}
+
+struct TreeVisitor<'a> {
+    scope: &'a Scope,
+    root: &'a Path,
+    opts: &'a ScanOptions<'a>,
+    /// Read no file: [`fill`] does, after the walk.
+    defer: bool,
+    records: Mutex<Vec<Record>>,
+    errors: Mutex<Vec<String>>,
+    hashed: std::sync::atomic::AtomicU64,
+}
+
+impl walk::Visitor<()> for TreeVisitor<'_> {
+    fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
+        if e.depth > 0
+            && !self.scope.exclude.is_empty()
+            && self.scope.exclude.matches(self.root, e.path, e.name)
+        {
+            return None;
+        }
+        let m = &e.meta;
+        let mut rec = Record {
+            path: e.path.as_os_str().as_bytes().to_vec(),
+            kind: EntryKind::of(m),
+            perm: m.perm(),
+            uid: m.uid,
+            gid: m.gid,
+            size: m.size,
+            ino: m.ino,
+            mtime: (m.mtime, m.mtime_nsec),
+            ctime: (m.ctime, m.ctime_nsec),
+            hash: None,
+            target: None,
+            lines: None,
+            content: None,
+            unreadable: false,
+        };
+        match rec.kind {
+            EntryKind::File => self.content(e, &mut rec),
+            EntryKind::Symlink => match rustix::fs::readlinkat(e.at, e.at_name, Vec::new()) {
+                Ok(t) => rec.target = Some(t.into_bytes()),
+                Err(errno) => self.error(WalkError {
+                    path: e.path.to_path_buf(),
+                    errno,
+                }),
+            },
+            _ => {}
+        }
+        self.records.lock().expect("records lock").push(rec);
+        (EntryKind::of(m) == EntryKind::Dir).then_some(())
+    }
+
+    fn error(&self, error: WalkError) {
+        self.errors
+            .lock()
+            .expect("errors lock")
+            .push(error.describe());
+    }
+}
+
+impl TreeVisitor<'_> {
+    /// Hash a file now, through its directory's handle, when there is no previous record to
+    /// reuse (a snapshot, `--verify`); otherwise [`fill`] decides after the walk.
+    fn content(&self, e: &Entry<'_>, rec: &mut Record) {
+        if self.defer {
+            return;
+        }
+        self.hashed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let read = rustix::fs::openat(e.at, e.at_name, flags, Mode::empty())
+            .and_then(|fd| read_hashes(fd, self.opts, rec.size, None));
+        match read {
+            Ok(h) => set(rec, h, self.opts.keep_content),
+            Err(errno) => {
+                rec.unreadable = true;
+                self.error(WalkError {
+                    path: e.path.to_path_buf(),
+                    errno,
+                });
+            }
+        }
+    }
+}
+
+fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
+    rec.hash = Some(hash);
+    rec.lines = lines;
+    let name = rec.path.rsplit(|&c| c == b'/').next().unwrap_or(&rec.path);
+    rec.content = content.filter(|_| keep && !name.starts_with(b".env"));
+}
+
+/// After a walk that hashed nothing: files whose stat matches the previous record keep its
+/// hashes (one merge pass over both sorted lists); the others are read, in parallel.
+fn fill(prev: &[Record], records: &mut [Record], opts: &ScanOptions<'_>, out: &mut Scanned) {
+    let mut pending = Vec::new();
+    let mut i = 0;
+    for (j, rec) in records.iter_mut().enumerate() {
+        if rec.kind != EntryKind::File {
+            continue;
+        }
+        while i < prev.len() && path_cmp(&prev[i].path, &rec.path) == Ordering::Less {
+            i += 1;
+        }
+        match prev.get(i) {
+            Some(p) if p.path == rec.path && p.same_stat(rec) && p.hash.is_some() => {
+                rec.hash = p.hash;
+                rec.lines = p.lines.clone();
+                rec.content = p.content.clone();
+            }
+            _ => pending.push(j),
+        }
+    }
+    out.hashed += pending.len() as u64;
+    let threads = opts.threads.max(1);
+    let chunk = pending.len().div_ceil(threads).max(1);
+    let shared: &[Record] = records;
+    let results: Vec<(usize, Result<Hashes, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = pending
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&j| (j, reread(&shared[j], opts)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a hashing thread panicked"))
+            .collect()
+    });
+    for (j, r) in results {
+        match r {
+            Ok(h) => set(&mut records[j], h, opts.keep_content),
+            Err(why) => {
+                records[j].unreadable = true;
+                out.unread.push(why);
+            }
+        }
+    }
+}
+
+/// Read a file the walk saw, by its path: never through a symlink at its name, and only if it
+/// is still the inode the walk examined (a path swapped since is not read).
+fn reread(rec: &Record, opts: &ScanOptions<'_>) -> Result<Hashes, String> {
+    let path = rec.path();
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let describe = |errno| {
+        WalkError {
+            path: path.to_path_buf(),
+            errno,
+        }
+        .describe()
+    };
+    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(describe)?;
+    read_hashes(fd, opts, rec.size, Some(rec.ino)).map_err(|e| {
+        if e == rustix::io::Errno::STALE {
+            format!(
+                "{} was replaced while it was being read; run the comparison again",
+                crate::sanitize::path(path)
+            )
+        } else {
+            describe(e)
+        }
+    })
+}
+
+type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
+
+/// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
+/// saw it is opened non-blocking and never read) and, given `ino`, another inode.
+fn read_hashes(
+    fd: std::os::fd::OwnedFd,
+    opts: &ScanOptions<'_>,
+    size: u64,
+    ino: Option<u64>,
+) -> Result<Hashes, rustix::io::Errno> {
+    let st = rustix::fs::fstat(&fd)?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(rustix::io::Errno::NOENT);
+    }
+    if ino.is_some_and(|i| i != st.st_ino) {
+        return Err(rustix::io::Errno::STALE);
+    }
+    let mut file = std::fs::File::from(fd);
+    let mut hasher = opts.key.hasher();
+    let io =
+        |e: std::io::Error| rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
+    if size <= lines::MAX_TEXT {
+        let mut all = Vec::with_capacity(size as usize + 1);
+        // One byte more than the cap: a file that grew past it is hashed whole below.
+        (&mut file)
+            .take(lines::MAX_TEXT + 1)
+            .read_to_end(&mut all)
+            .map_err(io)?;
+        hasher.update(&all);
+        if all.len() as u64 <= lines::MAX_TEXT {
+            let hashes = lines::hashes(opts.key, &all);
+            let content = (opts.keep_content && hashes.is_some()).then_some(all);
+            return Ok((Digest::of(&hasher), hashes, content));
+        }
+    }
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok((Digest::of(&hasher), None, None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_is_followed_by_its_entries() {
+        let mut v: Vec<&[u8]> = vec![b"/a/b-x", b"/a/b/c", b"/a/b", b"/a"];
+        v.sort_by(|a, b| path_cmp(a, b));
+        assert_eq!(v, [&b"/a"[..], b"/a/b", b"/a/b/c", b"/a/b-x"]);
+    }
+
+    #[test]
+    fn unchanged_files_keep_their_hash_and_changed_ones_are_read() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("a.php"), "<?php\necho 1;\n").unwrap();
+        std::fs::write(t.path().join("b.bin"), b"\0\x01").unwrap();
+        let key = Key::from_bytes([3; 32]);
+        let scope = Scope {
+            root: t.path().to_path_buf(),
+            exclude: Excludes::default(),
+            one_file_system: true,
+        };
+        let opts = ScanOptions {
+            key: &key,
+            previous: None,
+            verify: false,
+            keep_content: false,
+            threads: 2,
+        };
+        let first = scan(std::slice::from_ref(&scope), &opts);
+        assert_eq!(first.records.len(), 3);
+        assert_eq!(first.hashed, 2);
+        let a = first
+            .records
+            .iter()
+            .find(|r| r.path.ends_with(b"a.php"))
+            .unwrap();
+        assert_eq!(a.lines.as_ref().map(Vec::len), Some(2));
+        let b = first
+            .records
+            .iter()
+            .find(|r| r.path.ends_with(b"b.bin"))
+            .unwrap();
+        assert!(b.hash.is_some() && b.lines.is_none());
+        let again = scan(
+            std::slice::from_ref(&scope),
+            &ScanOptions {
+                previous: Some(&first.records),
+                ..opts
+            },
+        );
+        assert_eq!(again.hashed, 0);
+        assert_eq!(again.records, first.records);
+    }
+}

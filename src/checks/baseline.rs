@@ -1,0 +1,119 @@
+//! `baseline`: the web roots now against the last good snapshot (`sitedoctor snapshot`) —
+//! code changed, added or removed, modes and owners changed — in the checklist, where the
+//! diagnosis links a fatal error to its file's change.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::tree::max_details;
+use super::{Check, FieldDoc, Kind, Spec};
+use crate::baseline::compare;
+use crate::check::{Ctx, Outcome};
+use crate::span::SpanError;
+
+pub static KIND: Kind = Kind {
+    name: "baseline",
+    summary: "what changed in the web roots since the last good snapshot",
+    why: "A site that worked yesterday and answers 500 today broke through a change. A time \
+          window misses changes that keep their mtime (a `tar` or `rsync -t` deploy, a \
+          permission flip); a snapshot of the state that worked does not.",
+    looks_at: "The roots recorded by `sitedoctor snapshot`, walked again the same way: every \
+               entry's type, mode, owner and keyed content hash, against the newest snapshot \
+               (or `since`). Only files whose size, mtime, ctime or inode changed are read \
+               again, unless `verify`. `skip` when no snapshot exists. The host's state \
+               (environment, packages, configuration) is compared by `sitedoctor diff`.",
+    fixes: "Each mode or owner change comes with the `chmod`/`chown` that restores it; a code \
+            change with its changed lines: revert the deploy or the edit, or take a new \
+            snapshot when the change is intended (`sitedoctor snapshot`).",
+    field_docs: &[
+        FieldDoc {
+            name: "baseline",
+            ty: "path",
+            default: "the state directory",
+            doc: "The baseline directory (as `snapshot --baseline`), or one snapshot file.",
+        },
+        FieldDoc {
+            name: "since",
+            ty: "string",
+            default: "the newest",
+            doc: "A snapshot's name, or a time: the newest snapshot taken at or before it.",
+        },
+        FieldDoc {
+            name: "verify",
+            ty: "bool",
+            default: "false",
+            doc: "Read and hash every file, not only those whose stat changed.",
+        },
+        FieldDoc {
+            name: "max_details",
+            ty: "integer",
+            default: "50",
+            doc: "Changes listed; the count is always complete.",
+        },
+    ],
+    example: r#"[[check]]
+id = "since-last-good"
+kind = "baseline"
+baseline = "/var/lib/sitedoctor"
+timeout = "60s"
+"#,
+    fields: super::fields_of::<BaselineSpec>,
+    build: super::build::<BaselineSpec>,
+    hidden: false,
+    default_timeout: Some(std::time::Duration::from_secs(60)),
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BaselineSpec {
+    baseline: Option<PathBuf>,
+    since: Option<String>,
+    #[serde(default)]
+    verify: bool,
+    max_details: Option<Spanned<i64>>,
+}
+
+impl Spec for BaselineSpec {
+    fn into_check(self) -> Result<Arc<dyn Check>, SpanError> {
+        Ok(Arc::new(Baseline {
+            baseline: self.baseline,
+            since: self.since,
+            verify: self.verify,
+            max_details: max_details(&self.max_details)?,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Baseline {
+    baseline: Option<PathBuf>,
+    since: Option<String>,
+    verify: bool,
+    max_details: usize,
+}
+
+impl Check for Baseline {
+    fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let place = self
+            .baseline
+            .clone()
+            .unwrap_or_else(crate::baseline::store::default_dir);
+        let Some(chosen) = compare::choose(&place, self.since.as_deref())? else {
+            return Ok(Outcome::skip(format!(
+                "no snapshot in {} yet: record one with `sitedoctor snapshot` after a deploy that works",
+                crate::sanitize::path(&place)
+            )));
+        };
+        let (loaded, mut changes, unread) = compare::tree_changes(&chosen, self.verify)?;
+        compare::rank(&mut changes);
+        Ok(compare::outcome(
+            &loaded.header,
+            &changes,
+            &unread,
+            self.max_details,
+        ))
+    }
+}

@@ -1,0 +1,488 @@
+//! `snapshot` and `diff`: every kind of change is found (a content change with its mtime set
+//! back, modes, owners, added and removed files, the changed lines), a damaged or unknown
+//! snapshot is refused and left alone, and no secret reaches an output or the snapshot.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use crate::testenv::{Output, TestEnv, json};
+
+/// A site under `www/` with a permissions check on it, snapshots under `state/`.
+fn site() -> (TestEnv, PathBuf) {
+    let env = TestEnv::new();
+    let www = env.path().join("www");
+    let state = env.path().join("state");
+    let env = env.env("SITEDOCTOR_STATE_DIR", state.to_str().unwrap());
+    let toml = format!(
+        "[[check]]\nid = \"webroot\"\nkind = \"permissions\"\npath = \"{}\"\n",
+        www.display()
+    );
+    let env = env.config(&toml);
+    env.file("www/index.php", "<?php\nrequire 'cart.php';\n");
+    env.file(
+        "www/cart.php",
+        "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = 4;\n$e = 5;\n$f = 6;\n$g = 7;\n",
+    );
+    env.file("www/css/site.css", "body {}\n");
+    (env, www)
+}
+
+fn snapshot(env: &TestEnv) {
+    env.run(&["snapshot"]).expect_code(0);
+}
+
+fn state(env: &TestEnv) -> PathBuf {
+    env.path().join("state")
+}
+
+/// The only snapshot file.
+fn snapshot_file(env: &TestEnv) -> PathBuf {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(state(env))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "snapshot"))
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    files.pop().unwrap()
+}
+
+/// The findings' texts of a `diff --format json`.
+fn changes(out: &Output) -> Vec<String> {
+    json(out)["checks"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn chmod(p: &Path, mode: u32) {
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn nothing_changed_exits_0_and_the_snapshot_is_private() {
+    let (env, _) = site();
+    snapshot(&env);
+    let out = env.run(&["diff"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("nothing changed since snapshot"),
+        "{}",
+        out.stdout
+    );
+    let meta = std::fs::metadata(snapshot_file(&env)).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let key = std::fs::metadata(state(&env).join("key")).unwrap();
+    assert_eq!(key.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_content_change_with_its_mtime_set_back_is_found_with_its_lines() {
+    let (env, www) = site();
+    snapshot(&env);
+    let cart = www.join("cart.php");
+    let mtime = std::fs::metadata(&cart).unwrap().modified().unwrap();
+    // Same size, same mtime: only the content (and the ctime nobody can set back) differ.
+    std::fs::write(
+        &cart,
+        "<?php\n$a = 1;\n$B = 2;\n$C = 3;\n$d = 4;\n$e = 5;\n$f = 6;\n$G = 7;\n",
+    )
+    .unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&cart)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&cart).unwrap().modified().unwrap(), mtime);
+    let out = env.run(&["diff", "--format", "json"]);
+    out.expect_code(1);
+    let got = changes(&out);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0],
+        format!(
+            "{} changed: content changed, lines 3-4, 8 (its modification time was set back: only the hash and the inode's change time show it)",
+            cart.display()
+        )
+    );
+    let finding = &json(&out)["checks"][0]["findings"][0];
+    assert_eq!(finding["subject"]["type"], "path");
+    assert_eq!(finding["subject"]["path"], cart.display().to_string());
+}
+
+#[test]
+fn a_mode_change_comes_with_the_chmod_that_restores_it() {
+    let (env, www) = site();
+    snapshot(&env);
+    chmod(&www.join("index.php"), 0o600);
+    let out = env.run(&["diff"]);
+    out.expect_code(1);
+    let index = www.join("index.php").display().to_string();
+    assert!(
+        out.stdout.contains(&format!(
+            "{index} changed: mode 0644 → 0600 → chmod 644 {index}"
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn an_owner_change_comes_with_the_chown_that_restores_it() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: changing an owner needs root");
+        return;
+    }
+    let (env, www) = site();
+    snapshot(&env);
+    let css = www.join("css/site.css");
+    std::os::unix::fs::chown(&css, Some(4242), Some(4343)).unwrap();
+    let out = env.run(&["diff", "--format", "json"]);
+    out.expect_code(1);
+    let f = &json(&out)["checks"][0]["findings"][0];
+    assert_eq!(
+        f["text"],
+        format!("{} changed: owner 0:0 → 4242:4343", css.display())
+    );
+    assert_eq!(f["fix"]["text"], format!("chown 0:0 {}", css.display()));
+    assert_eq!(f["cause"], "permissions");
+}
+
+#[test]
+fn added_and_removed_files_and_trees_ranked_code_first() {
+    let (env, www) = site();
+    env.file("www/lib/old.php", "<?php\n");
+    env.file("www/lib/old2.php", "<?php\n");
+    snapshot(&env);
+    std::fs::remove_dir_all(www.join("lib")).unwrap();
+    std::fs::remove_file(www.join("css/site.css")).unwrap();
+    env.file("www/new.php", "<?php\n");
+    env.file("www/logo.svg", "<svg/>");
+    let out = env.run(&["diff", "--format", "json"]);
+    out.expect_code(1);
+    let w = www.display();
+    assert_eq!(
+        changes(&out),
+        [
+            format!(
+                "{w}/new.php: added since the snapshot (file, mode 0644, owner {}:{})",
+                uid(),
+                gid()
+            ),
+            format!("{w}/lib: removed since the snapshot (directory with 2 entries)"),
+            format!(
+                "{w}/logo.svg: added since the snapshot (file, mode 0644, owner {}:{})",
+                uid(),
+                gid()
+            ),
+            format!("{w}/css/site.css: removed since the snapshot (file)"),
+        ]
+    );
+}
+
+fn uid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+fn gid() -> u32 {
+    nix::unistd::getegid().as_raw()
+}
+
+#[test]
+fn a_corrupted_or_truncated_snapshot_is_refused_and_left_alone() {
+    let (env, _) = site();
+    snapshot(&env);
+    let file = snapshot_file(&env);
+    let good = std::fs::read(&file).unwrap();
+    let mut flipped = good.clone();
+    let i = good.len() - 40;
+    flipped[i] ^= 0x55;
+    for (bytes, why) in [
+        (flipped, "truncated or corrupted"),
+        (good[..good.len() - 10].to_vec(), "truncated or corrupted"),
+        (good[..25].to_vec(), "truncated: the header is incomplete"),
+    ] {
+        std::fs::write(&file, &bytes).unwrap();
+        let out = env.run(&["diff"]);
+        out.expect_code(78);
+        assert!(
+            out.stderr.contains(&file.display().to_string()),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains(why), "{}", out.stderr);
+        assert_eq!(std::fs::read(&file).unwrap(), bytes, "the file was changed");
+    }
+}
+
+#[test]
+fn a_snapshot_of_an_unknown_version_is_named_as_such() {
+    let (env, _) = site();
+    std::fs::create_dir_all(state(&env)).unwrap();
+    let file = state(&env).join("20990101T000000Z.snapshot");
+    std::fs::write(
+        &file,
+        "sitedoctor-baseline\n{\"version\":99,\"name\":\"x\"}\nrest",
+    )
+    .unwrap();
+    let out = env.run(&["diff"]);
+    out.expect_code(78);
+    assert!(
+        out.stderr.contains(
+            "format version 99, which this sitedoctor does not know (it reads version 1)"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn no_snapshot_is_a_configuration_error() {
+    let (env, _) = site();
+    let out = env.run(&["diff"]);
+    out.expect_code(78);
+    assert!(out.stderr.contains("no snapshot in"), "{}", out.stderr);
+}
+
+#[test]
+fn list_prune_and_since_choose_among_several() {
+    let (env, www) = site();
+    snapshot(&env);
+    env.file("www/second.php", "<?php\n");
+    snapshot(&env);
+    env.file("www/third.php", "<?php\n");
+    snapshot(&env);
+    let list = env.run(&["snapshot", "--list", "--format", "json"]);
+    list.expect_code(0);
+    let names: Vec<String> = json(&list)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    // Against the first: both later files are new; against the newest: nothing.
+    let first = env.run(&["diff", "--since", &names[0], "--format", "json"]);
+    first.expect_code(1);
+    assert_eq!(changes(&first).len(), 2, "{:?}", changes(&first));
+    env.run(&["diff"]).expect_code(0);
+    // A time: the newest at or before it; none before 2000.
+    env.run(&["diff", "--since", "2099-01-01"]).expect_code(0);
+    let before = env.run(&["diff", "--since", "2000-01-01"]);
+    before.expect_code(78);
+    assert!(
+        before
+            .stderr
+            .contains("no snapshot was taken at or before 2000-01-01"),
+        "{}",
+        before.stderr
+    );
+    let bad = env.run(&["diff", "--since", "yesterday-ish"]);
+    bad.expect_code(78);
+    assert!(bad.stderr.contains(&names[0]), "{}", bad.stderr);
+    let pruned = env.run(&["snapshot", "--prune", "1"]);
+    pruned.expect_code(0);
+    assert!(
+        pruned
+            .stdout
+            .contains(&format!("removed {}, {}", names[0], names[1])),
+        "{}",
+        pruned.stdout
+    );
+    let text = env.run(&["snapshot", "--list"]);
+    assert_eq!(text.stdout.lines().count(), 1, "{}", text.stdout);
+    assert!(text.stdout.starts_with(&names[2]), "{}", text.stdout);
+    let _ = www;
+}
+
+#[test]
+fn a_failing_state_is_not_recorded_without_force() {
+    let (env, www) = site();
+    chmod(&www.join("index.php"), 0o666);
+    let out = env.run(&["snapshot"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("not recording a snapshot: 1 check is failing (webroot)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !state(&env).join("key").exists() || std::fs::read_dir(state(&env)).unwrap().count() == 1
+    );
+    let forced = env.run(&["snapshot", "--force"]);
+    forced.expect_code(0);
+    let diff = env.run(&["diff"]);
+    diff.expect_code(0);
+    assert!(
+        diff.stdout
+            .contains("recorded with --force while checks failed"),
+        "{}",
+        diff.stdout
+    );
+}
+
+#[test]
+fn no_secret_value_reaches_an_output_or_the_snapshot() {
+    let (env, www) = site();
+    let secret = "s3cr3t-Value-9f8e7d";
+    let newer = "n3wer-Secret-1a2b3c";
+    env.file("www/.env", &format!("APP_ENV=prod\nDB_PASSWORD={secret}\n"));
+    env.run(&["snapshot", "--keep-content"]).expect_code(0);
+    let bytes = std::fs::read(snapshot_file(&env)).unwrap();
+    assert!(
+        !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "the snapshot holds the secret"
+    );
+    std::fs::write(
+        www.join(".env"),
+        format!("APP_ENV=prod\nDB_PASSWORD={newer}\n"),
+    )
+    .unwrap();
+    for format in [
+        "human",
+        "json",
+        "junit",
+        "tap",
+        "github",
+        "nagios",
+        "prometheus",
+    ] {
+        let out = env.run(&["diff", "--format", format]);
+        out.expect_code(1);
+        for s in [secret, newer] {
+            assert!(
+                !out.stdout.contains(s) && !out.stderr.contains(s),
+                "{format}: {}",
+                out.stdout
+            );
+        }
+        assert!(out.stdout.contains(".env"), "{format}: {}", out.stdout);
+    }
+    let out = env.run(&["diff", "--format", "json"]);
+    assert_eq!(
+        changes(&out),
+        [format!(
+            "{}/.env changed: content changed, line 2",
+            www.display()
+        )]
+    );
+}
+
+#[test]
+fn keep_content_shows_the_old_lines() {
+    let (env, www) = site();
+    env.run(&["snapshot", "--keep-content"]).expect_code(0);
+    std::fs::write(www.join("index.php"), "<?php\nrequire 'kart.php';\n").unwrap();
+    let out = env.run(&["diff"]);
+    out.expect_code(1);
+    assert!(
+        out.stdout.contains("line 2 was: require 'cart.php';"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_baseline_kind_skips_without_a_snapshot_and_reports_changes_with_one() {
+    let (env, www) = site();
+    let toml = format!(
+        "[[check]]\nid = \"webroot\"\nkind = \"permissions\"\npath = \"{}\"\n\n[[check]]\nid = \"since-good\"\nkind = \"baseline\"\nbaseline = \"{}\"\n",
+        www.display(),
+        state(&env).display()
+    );
+    let env = env.config(&toml);
+    let out = env.run(&["--only", "since-good", "--format", "json"]);
+    out.expect_code(0);
+    assert_eq!(json(&out)["checks"][0]["status"], "skip");
+    snapshot(&env);
+    env.run(&["--only", "since-good"]).expect_code(0);
+    std::fs::write(www.join("cart.php"), "<?php\nbroken(\n").unwrap();
+    let out = env.run(&["--only", "since-good", "--format", "json"]);
+    out.expect_code(1);
+    let check = &json(&out)["checks"][0];
+    assert_eq!(check["status"], "warn");
+    assert_eq!(
+        check["findings"][0]["subject"]["path"],
+        www.join("cart.php").display().to_string()
+    );
+    assert_eq!(check["findings"][0]["cause"], "deploy");
+}
+
+#[test]
+fn a_fatal_in_a_file_changed_since_the_snapshot_is_linked_to_that_change() {
+    let (env, www) = site();
+    snapshot(&env);
+    let cart = www.join("cart.php");
+    std::fs::write(
+        &cart,
+        "<?php\n$a = 1;\n$b = 2;\n$c = 3;\n$d = (;\n$e = 5;\n$f = 6;\n$g = 7;\n",
+    )
+    .unwrap();
+    let now = chrono::Local::now().format("[%d-%b-%Y %H:%M:%S]");
+    let log = env.file(
+        "php8.2-fpm.log",
+        &format!(
+            "{now} WARNING: [pool www] child 12 said into stderr: \"PHP Parse error:  syntax error, unexpected token \";\" in {} on line 5\"\n",
+            cart.display()
+        ),
+    );
+    let toml = format!(
+        "[[check]]\nid = \"errors\"\nkind = \"log\"\npaths = [\"{}\"]\n\n[[check]]\nid = \"since-good\"\nkind = \"baseline\"\nbaseline = \"{}\"\n",
+        log.display(),
+        state(&env).display()
+    );
+    let env = env.config(&toml);
+    let v = json(&env.run(&["--format", "json"]));
+    let first = &v["diagnosis"][0];
+    assert_eq!(
+        first["rule"], "fatal-in-file-changed-since-snapshot",
+        "{v:#}"
+    );
+    assert_eq!(first["linked"], true);
+    assert!(
+        first["headline"]
+            .as_str()
+            .unwrap()
+            .starts_with("cart.php changed since the last good snapshot ("),
+        "{first:#}"
+    );
+    assert!(
+        first["headline"]
+            .as_str()
+            .unwrap()
+            .contains(") and now fails at line 5: "),
+        "{first:#}"
+    );
+    let checks: Vec<&str> = first["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["errors", "since-good"]);
+}
+
+#[test]
+fn a_name_that_is_not_utf8_is_recorded_and_shown_losslessly() {
+    use std::os::unix::ffi::OsStrExt;
+    let (env, www) = site();
+    let odd = www.join(std::ffi::OsStr::from_bytes(b"caf\xe9.php"));
+    std::fs::write(&odd, "<?php\n").unwrap();
+    snapshot(&env);
+    env.run(&["diff"]).expect_code(0);
+    chmod(&odd, 0o640);
+    let out = env.run(&["diff", "--format", "json"]);
+    out.expect_code(1);
+    let f = &json(&out)["checks"][0]["findings"][0];
+    assert_eq!(
+        f["subject"]["path"],
+        format!("{}/caf\\xe9.php", www.display())
+    );
+    assert_eq!(
+        f["fix"]["text"],
+        format!("chmod 644 $'{}/caf\\xe9.php'", www.display())
+    );
+}
