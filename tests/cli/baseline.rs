@@ -13,6 +13,13 @@ fn site() -> (TestEnv, PathBuf) {
     let www = env.path().join("www");
     let state = env.path().join("state");
     let env = env.env("SITEDOCTOR_STATE_DIR", state.to_str().unwrap());
+    // The host's listeners come from a /proc of the test's own, with none: other tests start
+    // and stop servers on this machine, which must not show as changes here.
+    let header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n";
+    env.file("proc/net/tcp", header);
+    env.file("proc/net/tcp6", header);
+    let proc = env.path().join("proc");
+    let env = env.env("SITEDOCTOR_PROC", proc.to_str().unwrap());
     let toml = format!(
         "[[check]]\nid = \"webroot\"\nkind = \"permissions\"\npath = \"{}\"\n",
         www.display()
