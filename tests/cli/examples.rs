@@ -129,6 +129,10 @@ fn every_example_parses_and_the_read_only_ones_run() {
         "checks/deploy.toml",
         &std::fs::read_to_string(manifest.join("checks/deploy.toml")).unwrap(),
     );
+    // `diff` compares with a snapshot: take one first, in the test's own state directory.
+    let state = env.path().join("state");
+    let env = env.env("SITEDOCTOR_STATE_DIR", &state.display().to_string());
+    env.run(&["snapshot", "--force"]).expect_code(0);
     let runnable: Vec<&Example> = examples
         .iter()
         .filter(|e| !e.parse_only && !changes_things(&e.words))
