@@ -115,6 +115,36 @@ pub fn tree_changes(
     Ok((loaded, changes, scanned.unread))
 }
 
+/// Everything that changed since the chosen snapshot — its tree walked again, and the host's
+/// state read again (the environment from the sources the snapshot recorded) while the tree
+/// is walked — ranked, with what could not be compared. What `diff` and the `baseline` kind
+/// both say.
+pub fn changes(
+    listed: &Listed,
+    verify: bool,
+) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
+    let key = key_of(&listed.path)?;
+    let roots: Vec<PathBuf> = scopes(&listed.header)?
+        .into_iter()
+        .map(|s| s.root)
+        .collect();
+    let old = &listed.header.host;
+    let (tree, now) = std::thread::scope(|s| {
+        let host = s.spawn(|| super::host::collect_again(&key, old, &roots));
+        let tree = tree_changes(listed, verify);
+        // collect_again survives a part that panics; a panic here is not one to hide.
+        (
+            tree,
+            host.join().expect("collecting the host state panicked"),
+        )
+    });
+    let (loaded, mut changes, mut unread) = tree?;
+    changes.extend(wrap(super::host::compare(&loaded.header.host, &now.state)));
+    unread.extend(now.unread);
+    rank(&mut changes);
+    Ok((loaded, changes, unread))
+}
+
 /// Changes of the host's state, as tree changes without old lines.
 pub fn wrap(changes: Vec<Change>) -> Vec<TreeChange> {
     changes

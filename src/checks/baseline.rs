@@ -107,8 +107,7 @@ impl Check for Baseline {
                 crate::sanitize::path(&place)
             )));
         };
-        let (loaded, mut changes, unread) = compare::tree_changes(&chosen, self.verify)?;
-        compare::rank(&mut changes);
+        let (loaded, changes, unread) = compare::changes(&chosen, self.verify)?;
         Ok(compare::outcome(
             &loaded.header,
             &changes,
