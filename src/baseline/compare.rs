@@ -280,7 +280,16 @@ pub fn finding(c: &Change, snapshot_at: i64) -> Finding {
         Area::Listener => Subject::Address {
             address: c.subject.clone(),
         },
-        Area::Platform | Area::ConfigTest => Subject::Directive {
+        // The file and line the failing test names, so a `configtest` check's finding and
+        // the file's own change link to it.
+        Area::ConfigTest => {
+            crate::checks::config_error::locate(&c.detail).unwrap_or(Subject::Directive {
+                directive: c.subject.clone(),
+                path: None,
+                line: None,
+            })
+        }
+        Area::Platform => Subject::Directive {
             directive: c.subject.clone(),
             path: None,
             line: None,
@@ -303,7 +312,15 @@ pub fn finding(c: &Change, snapshot_at: i64) -> Finding {
     } else {
         format!("{} {how}: {}", c.subject, c.detail)
     };
-    let mut f = Finding::new(subject, cause, Status::Warn, text).at(snapshot_at);
+    // A change is a warning; a config test that passed then and fails now is a failure
+    // (the next reload or restart takes the site down), though the check only warns: it
+    // says what changed, the `configtest` kind judges.
+    let status = if c.area == Area::ConfigTest {
+        Status::Fail
+    } else {
+        Status::Warn
+    };
+    let mut f = Finding::new(subject, cause, status, text).at(snapshot_at);
     if let Some(fix) = &c.fix {
         f = f.fix(fix.clone());
     }
