@@ -163,6 +163,17 @@ fn config_files_and_a_config_test_that_now_fails() {
             ),
         ]
     );
+    // Its fix names the file and line the test names.
+    let broke = compare(&old, &new)
+        .into_iter()
+        .find(|c| c.area == Area::ConfigTest)
+        .unwrap();
+    assert_eq!(
+        broke.fix.as_deref(),
+        Some(
+            "edit line 3 of /etc/nginx/sites-enabled/shop (`sever`), then run `nginx -t` again before reloading"
+        )
+    );
     // A test that failed then and fails now, or passes now, is not a new break.
     let failing = HostState {
         config_tests: vec![test(false, emerg)],
