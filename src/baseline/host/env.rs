@@ -70,7 +70,8 @@ impl EnvSet {
     }
 
     /// The source to read again. A record without its origin (an older sitedoctor) is read
-    /// again from its label when the label is the path or process itself, unescaped.
+    /// again from its label when the label is an absolute path or a process, unescaped;
+    /// anything else (a source of a newer sitedoctor's kind) is not guessed at.
     pub fn again(&self) -> Option<Source> {
         match (&self.origin.file, &self.origin.process) {
             (Some(f), _) => Some(Source::File(PathBuf::from(std::ffi::OsString::from_vec(
@@ -81,7 +82,8 @@ impl EnvSet {
                 Some(p) => Some(Source::Process(p.to_string())),
                 None => {
                     let p = PathBuf::from(&self.source);
-                    (crate::sanitize::path(&p) == self.source).then_some(Source::File(p))
+                    (p.is_absolute() && crate::sanitize::path(&p) == self.source)
+                        .then_some(Source::File(p))
                 }
             },
         }

@@ -399,6 +399,12 @@ fn older_and_newer_records_load() {
     .unwrap();
     assert_eq!(newer.listening[0].address, "0.0.0.0:80");
     assert_eq!(newer.listening[0].process, None);
+    // A source of a kind this build does not know is not read again as a file of that name.
+    let unit: HostState = serde_json::from_str(
+        r#"{"env": [{"source": "unit app.service", "vars": {}, "origin": {"unit": "app.service"}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(unit.env[0].again(), None);
     let back: HostState = serde_json::from_str(&serde_json::to_string(&newer).unwrap()).unwrap();
     assert_eq!(back, newer);
 }
