@@ -254,7 +254,9 @@ fn list(cli: &Cli, dir: &Path) -> Result<Exit, Failure> {
 }
 
 /// `sitedoctor diff`: the comparison as a report with one `baseline` check, in any format.
-pub fn diff(cli: &Cli, args: &DiffArgs, specs: &[CheckSpec]) -> Result<Exit, Failure> {
+/// The snapshot names what to compare (its roots, its environment sources): the selected
+/// checks are not needed, so `diff` says what the `baseline` kind says.
+pub fn diff(cli: &Cli, args: &DiffArgs, _specs: &[CheckSpec]) -> Result<Exit, Failure> {
     let started = SystemTime::now();
     let clock = Instant::now();
     let place = dir_of(&args.baseline);
@@ -266,20 +268,8 @@ pub fn diff(cli: &Cli, args: &DiffArgs, specs: &[CheckSpec]) -> Result<Exit, Fai
                 sanitize::path(&place)
             ))
         })?;
-    let (loaded, mut changes, mut unread) =
-        compare::tree_changes(&chosen, args.verify).map_err(|e| config(e.0))?;
-    let roots: Vec<PathBuf> = compare::scopes(&loaded.header)
-        .map_err(|e| config(e.0))?
-        .into_iter()
-        .map(|s| s.root)
-        .collect();
-    let now = host::collect(&loaded.key, specs, &roots);
-    changes.extend(compare::wrap(host::compare(
-        &loaded.header.host,
-        &now.state,
-    )));
-    unread.extend(now.unread);
-    compare::rank(&mut changes);
+    let (loaded, changes, unread) =
+        compare::changes(&chosen, args.verify).map_err(|e| config(e.0))?;
     let outcome = compare::outcome(&loaded.header, &changes, &unread, usize::MAX);
     let result = CheckResult {
         id: "baseline".into(),

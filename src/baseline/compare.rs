@@ -115,6 +115,36 @@ pub fn tree_changes(
     Ok((loaded, changes, scanned.unread))
 }
 
+/// Everything that changed since the chosen snapshot — its tree walked again, and the host's
+/// state read again (the environment from the sources the snapshot recorded) while the tree
+/// is walked — ranked, with what could not be compared. What `diff` and the `baseline` kind
+/// both say.
+pub fn changes(
+    listed: &Listed,
+    verify: bool,
+) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
+    let key = key_of(&listed.path)?;
+    let roots: Vec<PathBuf> = scopes(&listed.header)?
+        .into_iter()
+        .map(|s| s.root)
+        .collect();
+    let old = &listed.header.host;
+    let (tree, now) = std::thread::scope(|s| {
+        let host = s.spawn(|| super::host::collect_again(&key, old, &roots));
+        let tree = tree_changes(listed, verify);
+        // collect_again survives a part that panics; a panic here is not one to hide.
+        (
+            tree,
+            host.join().expect("collecting the host state panicked"),
+        )
+    });
+    let (loaded, mut changes, mut unread) = tree?;
+    changes.extend(wrap(super::host::compare(&loaded.header.host, &now.state)));
+    unread.extend(now.unread);
+    rank(&mut changes);
+    Ok((loaded, changes, unread))
+}
+
 /// Changes of the host's state, as tree changes without old lines.
 pub fn wrap(changes: Vec<Change>) -> Vec<TreeChange> {
     changes
@@ -250,7 +280,16 @@ pub fn finding(c: &Change, snapshot_at: i64) -> Finding {
         Area::Listener => Subject::Address {
             address: c.subject.clone(),
         },
-        Area::Platform | Area::ConfigTest => Subject::Directive {
+        // The file and line the failing test names, so a `configtest` check's finding and
+        // the file's own change link to it.
+        Area::ConfigTest => {
+            crate::checks::config_error::locate(&c.detail).unwrap_or(Subject::Directive {
+                directive: c.subject.clone(),
+                path: None,
+                line: None,
+            })
+        }
+        Area::Platform => Subject::Directive {
             directive: c.subject.clone(),
             path: None,
             line: None,
@@ -273,7 +312,15 @@ pub fn finding(c: &Change, snapshot_at: i64) -> Finding {
     } else {
         format!("{} {how}: {}", c.subject, c.detail)
     };
-    let mut f = Finding::new(subject, cause, Status::Warn, text).at(snapshot_at);
+    // A change is a warning; a config test that passed then and fails now is a failure
+    // (the next reload or restart takes the site down), though the check only warns: it
+    // says what changed, the `configtest` kind judges.
+    let status = if c.area == Area::ConfigTest {
+        Status::Fail
+    } else {
+        Status::Warn
+    };
+    let mut f = Finding::new(subject, cause, status, text).at(snapshot_at);
     if let Some(fix) = &c.fix {
         f = f.fix(fix.clone());
     }

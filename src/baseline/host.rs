@@ -20,11 +20,12 @@ use serde::{Deserialize, Serialize};
 
 use super::change::Change;
 use super::key::Key;
+use crate::checks::env::Source;
 use crate::config::CheckSpec;
 
 pub use configs::{ConfigFile, ConfigTest};
 pub use deps::Lockfile;
-pub use env::EnvSet;
+pub use env::{EnvSet, Origin};
 pub use listening::Listener;
 pub use php::PhpFpm;
 
@@ -114,21 +115,51 @@ impl Notes {
 /// Records the host's state. `specs`: the configuration's checks (their `env` sources);
 /// `roots`: the directories the tree snapshot covers (the apps and lockfiles in them).
 pub fn collect(key: &Key, specs: &[CheckSpec], roots: &[PathBuf]) -> Collected {
-    collect_timed(key, specs, roots, &Host::this()).0
+    collect_timed(key, &sources_of(specs), roots, &Host::this()).0
+}
+
+/// Reads again what `old` recorded, to compare: the environment from the sources it was
+/// read from then (a source it could not read then is not compared, so it is not read
+/// now), everything else as [`collect`] does. No configuration is needed, so `diff` and the
+/// `baseline` kind read the same.
+pub fn collect_again(key: &Key, old: &HostState, roots: &[PathBuf]) -> Collected {
+    collect_again_under(key, old, roots, &Host::this())
+}
+
+pub(crate) fn collect_again_under(
+    key: &Key,
+    old: &HostState,
+    roots: &[PathBuf],
+    host: &Host,
+) -> Collected {
+    let sources: Vec<Source> = old.env.iter().filter_map(EnvSet::again).collect();
+    let mut c = collect_timed(key, &sources, roots, host).0;
+    for e in old.env.iter().filter(|e| e.again().is_none()) {
+        c.state.unread.insert(format!("env {}", e.source));
+        c.unread.push(format!(
+            "cannot read {} again: the snapshot does not record where it is (take a new snapshot)",
+            e.source
+        ));
+    }
+    c
+}
+
+/// The environment sources of the enabled checks.
+fn sources_of(specs: &[CheckSpec]) -> Vec<Source> {
+    specs
+        .iter()
+        .filter(|s| s.enabled)
+        .filter_map(|s| s.check.env_source().cloned())
+        .collect()
 }
 
 /// [`collect`] under `host`, with how long each part took (the parts run at once).
 pub(crate) fn collect_timed(
     key: &Key,
-    specs: &[CheckSpec],
+    sources: &[Source],
     roots: &[PathBuf],
     host: &Host,
 ) -> (Collected, Vec<(&'static str, Duration)>) {
-    let sources: Vec<crate::checks::env::Source> = specs
-        .iter()
-        .filter(|s| s.enabled)
-        .filter_map(|s| s.check.env_source().cloned())
-        .collect();
     let servers = if host.sysroot == Path::new("/") {
         crate::webstack::installed().to_vec()
     } else {
@@ -168,7 +199,7 @@ pub(crate) fn collect_timed(
     let mut notes = Notes::default();
     let mut took = Vec::new();
     std::thread::scope(|s| {
-        let env = s.spawn(|| timed("env", || env::collect(key, &sources)));
+        let env = s.spawn(|| timed("env", || env::collect(key, sources)));
         let configs = s.spawn(|| timed("configs", || configs::collect(key, &servers, host)));
         let php = s.spawn(|| timed("php", || php::collect(&servers, host)));
         let packages = s.spawn(|| timed("packages", || packages::collect(host)));

@@ -1,6 +1,8 @@
-//! `baseline`: the web roots now against the last good snapshot (`sitedoctor snapshot`) —
-//! code changed, added or removed, modes and owners changed — in the checklist, where the
-//! diagnosis links a fatal error to its file's change.
+//! `baseline`: the web roots and the host now against the last good snapshot (`sitedoctor
+//! snapshot`) — code changed, added or removed, modes and owners, the app's environment,
+//! the servers' configuration and config tests, packages, PHP extensions, listeners and
+//! lockfiles — in the checklist, where the diagnosis links an error to its file's change.
+//! The same comparison as `sitedoctor diff`: the snapshot names what to read again.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,18 +18,29 @@ use crate::span::SpanError;
 
 pub static KIND: Kind = Kind {
     name: "baseline",
-    summary: "what changed in the web roots since the last good snapshot",
+    summary: "what changed in the web roots and on the host since the last good snapshot",
     why: "A site that worked yesterday and answers 500 today broke through a change. A time \
           window misses changes that keep their mtime (a `tar` or `rsync -t` deploy, a \
-          permission flip); a snapshot of the state that worked does not.",
-    looks_at: "The roots recorded by `sitedoctor snapshot`, walked again the same way: every \
-               entry's type, mode, owner and keyed content hash, against the newest snapshot \
-               (or `since`). Only files whose size, mtime, ctime or inode changed are read \
-               again, unless `verify`. `skip` when no snapshot exists. The host's state \
-               (environment, packages, configuration) is compared by `sitedoctor diff`.",
-    fixes: "Each mode or owner change comes with the `chmod`/`chown` that restores it; a code \
-            change with its changed lines: revert the deploy or the edit, or take a new \
-            snapshot when the change is intended (`sitedoctor snapshot`).",
+          permission flip, a lost environment variable, a removed package); a snapshot of \
+          the state that worked does not.",
+    looks_at: "What `sitedoctor snapshot` recorded, read again the same way, against the \
+               newest snapshot (or `since`) — the same comparison as `sitedoctor diff`. The \
+               web roots: every entry's type, mode, owner and keyed content hash (only files \
+               whose size, mtime, ctime or inode changed are read again, unless `verify`). \
+               The host: the variable names and keyed value hashes of the environment \
+               sources the snapshot read (the `env` checks' `from_file` and `process`; \
+               values are never kept or shown), the web servers' and PHP-FPM's \
+               configuration files and config tests, PHP-FPM's version and extensions, the \
+               web stack's packages, the listening ports, and the apps' lockfiles against \
+               what is installed. `warn` when something changed; a config test that passed \
+               then and fails now is a failing finding, located at the file and line it \
+               names. `error` when a part could not be read again (only part was compared; \
+               `diff` exits 3); `skip` when no snapshot exists.",
+    fixes: "Each mode or owner change comes with the `chmod`/`chown` that restores it, a lost \
+            variable with where to set it, a stopped listener with its `systemctl start`, a \
+            lockfile vendor/ did not follow with its install command; a code change with its \
+            changed lines: revert the deploy or the edit, or \
+            take a new snapshot when the change is intended (`sitedoctor snapshot`).",
     field_docs: &[
         FieldDoc {
             name: "baseline",
@@ -107,8 +120,7 @@ impl Check for Baseline {
                 crate::sanitize::path(&place)
             )));
         };
-        let (loaded, mut changes, unread) = compare::tree_changes(&chosen, self.verify)?;
-        compare::rank(&mut changes);
+        let (loaded, changes, unread) = compare::changes(&chosen, self.verify)?;
         Ok(compare::outcome(
             &loaded.header,
             &changes,

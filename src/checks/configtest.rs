@@ -259,7 +259,7 @@ impl Check for Configtest {
 }
 
 /// The edit a located error calls for: the file and line, then the test again.
-fn edit_fix(subject: &Subject, test: &str) -> String {
+pub(crate) fn edit_fix(subject: &Subject, test: &str) -> String {
     let place = match subject {
         Subject::Path {
             path,

@@ -5,7 +5,7 @@
 mod app_deps;
 mod baseline;
 mod command;
-mod config_error;
+pub(crate) mod config_error;
 pub mod configtest;
 mod deps_installed;
 mod disk;

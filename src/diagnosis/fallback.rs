@@ -46,7 +46,9 @@ pub fn unlinked(
             .iter()
             .filter(|f| std::ptr::eq(f.check, c) && f.is_problem() && !used(f))
             .collect();
-        let Some(top) = own.iter().max_by_key(|f| f.finding.status.rank()) else {
+        // The first of the worst: a check lists its findings most telling first (the
+        // baseline ranks its changes by how likely each is to break the site).
+        let Some(top) = own.iter().rev().max_by_key(|f| f.finding.status.rank()) else {
             continue;
         };
         let one = own.len() == 1;

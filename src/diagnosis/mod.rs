@@ -4,6 +4,7 @@
 //! path, an address). One file per rule, registered once in [`RULES`].
 
 mod baseline_changed;
+mod config_changed_since;
 mod fallback;
 mod fatal_changed;
 mod fds_exhausted;
@@ -85,6 +86,7 @@ pub struct Rule {
 pub static RULES: &[&Rule] = &[
     &site_error_log::RULE,
     &baseline_changed::RULE,
+    &config_changed_since::RULE,
     &fatal_changed::RULE,
     &path_permissions::RULE,
     &full_mount::RULE,
@@ -152,7 +154,10 @@ fn absorb(into: &mut Diagnosis, from: Diagnosis) {
         return;
     }
     into.evidence.extend(new);
-    if let Some(also) = from.also {
+    // Not what it would add itself (two links of one rule to the same change).
+    if let Some(also) = from.also
+        && into.also.as_ref() != Some(&also)
+    {
         into.headline = format!("{}; {also}", into.headline);
     }
     if let Some(fix) = from.fix

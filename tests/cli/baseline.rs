@@ -493,3 +493,280 @@ fn a_name_that_is_not_utf8_is_recorded_and_shown_losslessly() {
         format!("chmod 644 $'{}/caf\\xe9.php'", www.display())
     );
 }
+
+/// An executable at `p`, installed by a child process: this test process never holds it open
+/// for writing, so a fork by another test's thread cannot make running it fail with "text
+/// file busy".
+fn executable(p: &Path, body: &str) {
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let src = p.with_extension("src");
+    std::fs::write(&src, body).unwrap();
+    let ok = std::process::Command::new("install")
+        .args(["-m", "755"])
+        .arg(&src)
+        .arg(p)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    std::fs::remove_file(src).unwrap();
+}
+
+/// The site with a host beside it: the real nginx testing a configuration under a sysroot
+/// (through a wrapper that names its files as the host does, without the sysroot), an app
+/// dotenv outside the web root read by an `env` check, a Composer app in the web root with
+/// vendor/ installed as locked, and a `baseline` check. None when nginx is not installed.
+struct Host {
+    env: TestEnv,
+    www: PathBuf,
+    sysroot: PathBuf,
+    dotenv: PathBuf,
+}
+
+const OLD_SECRET: &str = "base64:0ld-S3cret-q7w8e9";
+const NEW_SECRET: &str = "base64:n3w-S3cret-z1x2c3";
+const DB_SECRET: &str = "hunter2-Db-Pa55";
+
+fn host_site(configtest: bool) -> Option<Host> {
+    if !Path::new("/usr/sbin/nginx").exists() {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "nginx is not installed (.ci/run installs it)"
+        );
+        eprintln!("skipped: no nginx here");
+        return None;
+    }
+    let (env, www) = site();
+    let sysroot = env.path().join("sysroot");
+    let prefix = env.path().join("nginx");
+    std::fs::create_dir_all(prefix.join("tmp")).unwrap();
+    let p = prefix.display();
+    env.file(
+        "sysroot/etc/nginx/nginx.conf",
+        &format!(
+            "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{ worker_connections 16; }}\nhttp {{\n  access_log off;\n  client_body_temp_path {p}/tmp;\n  proxy_temp_path {p}/tmp;\n  fastcgi_temp_path {p}/tmp;\n  uwsgi_temp_path {p}/tmp;\n  scgi_temp_path {p}/tmp;\n  include sites-enabled/*;\n}}\n"
+        ),
+    );
+    env.file(
+        "sysroot/etc/nginx/sites-enabled/shop",
+        "server {\n  listen 127.0.0.1:8089;\n  server_name shop;\n}\n",
+    );
+    let s = sysroot.display();
+    executable(
+        &sysroot.join("usr/sbin/nginx"),
+        &format!(
+            "#!/bin/sh\nout=$(/usr/sbin/nginx -p {p}/ -e {p}/error.log -c {s}/etc/nginx/nginx.conf \"$@\" 2>&1); code=$?\nprintf '%s\\n' \"$out\" | sed 's|{s}||g' >&2\nexit $code\n"
+        ),
+    );
+    let dotenv = env.file(
+        "app/.env",
+        &format!("APP_KEY={OLD_SECRET}\nDB_PASSWORD={DB_SECRET}\nMAIL_HOST=mail\n"),
+    );
+    env.file(
+        "www/composer.json",
+        "{\"require\": {\"monolog/monolog\": \"^3\"}}\n",
+    );
+    env.file("www/composer.lock", &composer_lock("3.5.0"));
+    env.file(
+        "www/vendor/composer/installed.json",
+        &composer_lock("3.5.0"),
+    );
+    env.file("www/vendor/monolog/monolog/README.md", "monolog\n");
+    let nginx_check = if configtest {
+        "[[check]]\nid = \"nginx-config\"\nkind = \"configtest\"\nserver = \"nginx\"\n\n"
+    } else {
+        ""
+    };
+    let toml = format!(
+        "[[check]]\nid = \"webroot\"\nkind = \"permissions\"\npath = \"{}\"\n\n[[check]]\nid = \"app-env\"\nkind = \"env\"\nvars = [\"APP_KEY\"]\nfrom_file = \"{}\"\n\n{nginx_check}[[check]]\nid = \"since-good\"\nkind = \"baseline\"\nbaseline = \"{}\"\n",
+        www.display(),
+        dotenv.display(),
+        state(&env).display()
+    );
+    let env = env
+        .env("SITEDOCTOR_SYSROOT", sysroot.to_str().unwrap())
+        .config(&toml);
+    Some(Host {
+        env,
+        www,
+        sysroot,
+        dotenv,
+    })
+}
+
+fn composer_lock(version: &str) -> String {
+    format!(
+        "{{\"packages\": [{{\"name\": \"monolog/monolog\", \"version\": \"{version}\", \"type\": \"library\"}}]}}\n"
+    )
+}
+
+impl Host {
+    /// The deploy that broke it: an env var lost, another's value changed, a typo in the
+    /// nginx site, a lockfile bumped without `composer install`.
+    fn break_it(&self) {
+        std::fs::write(
+            &self.dotenv,
+            format!("APP_KEY={NEW_SECRET}\nMAIL_HOST=mail\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            self.sysroot.join("etc/nginx/sites-enabled/shop"),
+            "server {\n  listen 127.0.0.1:8089;\n  sever_name shop;\n}\n",
+        )
+        .unwrap();
+        std::fs::write(self.www.join("composer.lock"), composer_lock("3.6.0")).unwrap();
+    }
+
+    /// The `baseline` check of a checklist run, as JSON.
+    fn check(&self, out: &Output) -> serde_json::Value {
+        json(out)["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == "since-good")
+            .unwrap_or_else(|| panic!("no baseline check: {}", out.stdout))
+            .clone()
+    }
+}
+
+fn texts(check: &serde_json::Value) -> Vec<String> {
+    check["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_baseline_kind_finds_the_host_changes_diff_finds() {
+    let Some(h) = host_site(false) else { return };
+    snapshot(&h.env);
+    let calm = h.env.run(&["--only", "since-good", "--format", "json"]);
+    calm.expect_code(0);
+    assert_eq!(h.check(&calm)["status"], "pass", "{}", calm.stdout);
+    h.break_it();
+
+    let diff = h.env.run(&["diff", "--format", "json"]);
+    diff.expect_code(1);
+    let kind = h.env.run(&["--only", "since-good", "--format", "json"]);
+    kind.expect_code(1);
+    let check = h.check(&kind);
+    assert_eq!(check["status"], "warn");
+    let found = texts(&check);
+    assert_eq!(found, changes(&diff), "the kind says what diff says");
+    let dotenv = h.dotenv.display();
+    let lock = h.www.join("composer.lock").display().to_string();
+    assert_eq!(
+        found,
+        [
+            "nginx -t changed: passed at the snapshot, fails now: nginx: [emerg] unknown directive \"sever_name\" in /etc/nginx/sites-enabled/shop:3".to_string(),
+            format!("DB_PASSWORD removed: no longer set in {dotenv}"),
+            format!("APP_KEY changed: value changed in {dotenv}"),
+            format!("{lock} changed: composer.lock changed but vendor/ did not follow (run: composer install --no-dev)"),
+            "/etc/nginx/sites-enabled/shop changed: nginx configuration changed".to_string(),
+            format!("{lock} changed: content changed, line 1"),
+        ]
+    );
+    // The failing test is located at its file and line, a failure among the changes.
+    let test = &check["findings"][0];
+    assert_eq!(test["status"], "fail");
+    assert_eq!(test["cause"], "config");
+    assert_eq!(test["subject"]["path"], "/etc/nginx/sites-enabled/shop");
+    assert_eq!(test["subject"]["line"], 3);
+
+    // No value, old or new, in any output of either.
+    for format in [
+        "human",
+        "json",
+        "junit",
+        "tap",
+        "github",
+        "nagios",
+        "prometheus",
+    ] {
+        for out in [
+            h.env.run(&["diff", "--format", format]),
+            h.env.run(&["--only", "since-good", "--format", format]),
+        ] {
+            for s in [OLD_SECRET, NEW_SECRET, DB_SECRET] {
+                assert!(
+                    !out.stdout.contains(s) && !out.stderr.contains(s),
+                    "{format}: {}",
+                    out.stdout
+                );
+            }
+        }
+    }
+    let bytes = std::fs::read(snapshot_file(&h.env)).unwrap();
+    for s in [OLD_SECRET, DB_SECRET] {
+        assert!(!bytes.windows(s.len()).any(|w| w == s.as_bytes()));
+    }
+}
+
+#[test]
+fn what_the_kind_cannot_read_again_makes_it_an_error_as_diff_exits_3() {
+    let Some(h) = host_site(false) else { return };
+    snapshot(&h.env);
+    // The dotenv is a directory now: its variables cannot be compared.
+    std::fs::remove_file(&h.dotenv).unwrap();
+    std::fs::create_dir(&h.dotenv).unwrap();
+    std::fs::write(h.www.join("cart.php"), "<?php\nbroken(\n").unwrap();
+    let diff = h.env.run(&["diff", "--format", "json"]);
+    diff.expect_code(3);
+    let kind = h.env.run(&["--only", "since-good", "--format", "json"]);
+    kind.expect_code(3);
+    let check = h.check(&kind);
+    assert_eq!(check["status"], "error");
+    assert_eq!(json(&diff)["checks"][0]["status"], "error");
+    let summary = check["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("only part could be compared (1 part)"),
+        "{summary}"
+    );
+    // What could be compared still is; what could not is said, not "all removed".
+    let found = texts(&check);
+    assert_eq!(found, changes(&diff));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("cart.php changed"), "{found:?}");
+    let details = check["details"].to_string();
+    assert!(
+        details.contains(&format!(
+            "cannot read {}: not a regular file",
+            h.dotenv.display()
+        )),
+        "{details}"
+    );
+}
+
+#[test]
+fn a_config_test_broken_since_the_snapshot_leads_the_diagnosis() {
+    let Some(h) = host_site(true) else { return };
+    snapshot(&h.env);
+    h.break_it();
+    let out = h.env.run(&["--format", "json"]);
+    out.expect_code(2);
+    let v = json(&out);
+    let first = &v["diagnosis"][0];
+    assert_eq!(
+        first["rule"], "config-error-in-file-changed-since-snapshot",
+        "{v:#}"
+    );
+    assert_eq!(first["cause"], "config");
+    assert_eq!(first["linked"], true);
+    let headline = first["headline"].as_str().unwrap();
+    assert!(
+        headline.starts_with("shop changed since the last good snapshot ("),
+        "{headline}"
+    );
+    assert!(
+        headline.ends_with(") and now fails at line 3: nginx: [emerg] unknown directive \"sever_name\" in /etc/nginx/sites-enabled/shop:3"),
+        "{headline}"
+    );
+    let checks: Vec<&str> = first["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["nginx-config", "since-good", "since-good"]);
+}

@@ -186,9 +186,14 @@ pub fn compare(
                 How::Changed,
                 &o.command,
                 format!("passed at the snapshot, fails now: {}", n.verdict),
-                Some(format!(
-                    "fix the file and line it names, then run `{}` again before reloading",
-                    o.command
+                Some(crate::checks::config_error::locate(&n.verdict).map_or_else(
+                    || {
+                        format!(
+                            "fix the file and line it names, then run `{}` again before reloading",
+                            o.command
+                        )
+                    },
+                    |at| configtest::edit_fix(&at, &o.command),
                 )),
             ));
         }

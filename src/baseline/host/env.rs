@@ -1,7 +1,11 @@
 //! The environment the app gets, as the `env` checks read it (`from_file`, `process`): each
-//! variable's name with the keyed hash of its value. The value itself is dropped here.
+//! variable's name with the keyed hash of its value. The value itself is dropped here. Each
+//! source's origin is recorded too, so a comparison reads the same sources again without the
+//! configuration that named them (the `baseline` kind runs without the other checks' specs).
 
 use std::collections::BTreeMap;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -23,11 +27,66 @@ pub struct EnvSet {
     /// The file is not there (a deploy that lost its `.env`): every variable is gone.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub gone: bool,
+    /// Where it was read, to read it again. Empty in a record of an older sitedoctor.
+    #[serde(skip_serializing_if = "Origin::is_empty")]
+    pub origin: Origin,
+}
+
+/// A source as it was configured: a file's path as bytes (a path need not be UTF-8, and
+/// `source` is escaped for a terminal), or a process name. Fields, not an enum, so a record
+/// of a newer sitedoctor with another kind of source still loads (that source is not read).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Origin {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<Vec<u8>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
+}
+
+impl Origin {
+    fn of(source: &Source) -> Origin {
+        match source {
+            Source::File(p) => Origin {
+                file: Some(p.as_os_str().as_bytes().to_vec()),
+                process: None,
+            },
+            Source::Process(name) => Origin {
+                file: None,
+                process: Some(name.clone()),
+            },
+            Source::Own => Origin::default(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.file.is_none() && self.process.is_none()
+    }
 }
 
 impl EnvSet {
     fn part(&self) -> String {
         part(&self.source)
+    }
+
+    /// The source to read again. A record without its origin (an older sitedoctor) is read
+    /// again from its label when the label is an absolute path or a process, unescaped;
+    /// anything else (a source of a newer sitedoctor's kind) is not guessed at.
+    pub fn again(&self) -> Option<Source> {
+        match (&self.origin.file, &self.origin.process) {
+            (Some(f), _) => Some(Source::File(PathBuf::from(std::ffi::OsString::from_vec(
+                f.clone(),
+            )))),
+            (None, Some(p)) => Some(Source::Process(p.clone())),
+            (None, None) => match self.source.strip_prefix("process ") {
+                Some(p) => Some(Source::Process(p.to_string())),
+                None => {
+                    let p = PathBuf::from(&self.source);
+                    (p.is_absolute() && crate::sanitize::path(&p) == self.source)
+                        .then_some(Source::File(p))
+                }
+            },
+        }
     }
 }
 
@@ -59,6 +118,7 @@ pub fn collect(key: &Key, sources: &[Source]) -> (Vec<EnvSet>, Notes) {
                     out.push(EnvSet {
                         source: name,
                         gone: true,
+                        origin: Origin::of(s),
                         ..EnvSet::default()
                     });
                     continue;
@@ -88,6 +148,7 @@ pub fn collect(key: &Key, sources: &[Source]) -> (Vec<EnvSet>, Notes) {
                     .collect(),
                 source: name,
                 gone: false,
+                origin: Origin::of(s),
             }),
             Err(why) => notes.cannot(part(&name), why),
         }

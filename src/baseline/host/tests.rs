@@ -53,6 +53,7 @@ fn env_vars_added_removed_and_changed() {
         source: "/srv/app/.env".into(),
         vars: vars.iter().map(|(k, h)| (k.to_string(), d(*h))).collect(),
         gone: false,
+        origin: Origin::default(),
     };
     let old = HostState {
         env: vec![set(&[("APP_KEY", 1), ("DATABASE_URL", 2), ("MAIL", 3)])],
@@ -161,6 +162,17 @@ fn config_files_and_a_config_test_that_now_fails() {
                 "nginx configuration changed"
             ),
         ]
+    );
+    // Its fix names the file and line the test names.
+    let broke = compare(&old, &new)
+        .into_iter()
+        .find(|c| c.area == Area::ConfigTest)
+        .unwrap();
+    assert_eq!(
+        broke.fix.as_deref(),
+        Some(
+            "edit line 3 of /etc/nginx/sites-enabled/shop (`sever`), then run `nginx -t` again before reloading"
+        )
     );
     // A test that failed then and fails now, or passes now, is not a new break.
     let failing = HostState {
@@ -387,6 +399,12 @@ fn older_and_newer_records_load() {
     .unwrap();
     assert_eq!(newer.listening[0].address, "0.0.0.0:80");
     assert_eq!(newer.listening[0].process, None);
+    // A source of a kind this build does not know is not read again as a file of that name.
+    let unit: HostState = serde_json::from_str(
+        r#"{"env": [{"source": "unit app.service", "vars": {}, "origin": {"unit": "app.service"}}]}"#,
+    )
+    .unwrap();
+    assert_eq!(unit.env[0].again(), None);
     let back: HostState = serde_json::from_str(&serde_json::to_string(&newer).unwrap()).unwrap();
     assert_eq!(back, newer);
 }
@@ -532,12 +550,21 @@ impl Fixture {
         .unwrap()
     }
 
-    fn collect(&self) -> (Collected, Vec<(&'static str, Duration)>) {
-        let host = Host {
+    fn host(&self) -> Host {
+        Host {
             sysroot: self.root.path().to_path_buf(),
             proc: self.proc.path().to_path_buf(),
-        };
-        collect_timed(&key(), &self.specs(), &[self.at("/srv/shop/public")], &host)
+        }
+    }
+
+    fn collect(&self) -> (Collected, Vec<(&'static str, Duration)>) {
+        let roots = [self.at("/srv/shop/public")];
+        collect_timed(&key(), &sources_of(&self.specs()), &roots, &self.host())
+    }
+
+    /// Read again as `diff` and the `baseline` kind do: without the configuration.
+    fn again(&self, old: &HostState) -> Collected {
+        collect_again_under(&key(), old, &[self.at("/srv/shop/public")], &self.host())
     }
 }
 
@@ -748,6 +775,142 @@ fn a_dotenv_that_is_gone_takes_its_variables_with_it() {
         env,
         [gone("APP_KEY"), gone("DB_PASSWORD"), gone("MAIL_HOST")]
     );
+}
+
+#[test]
+fn read_again_from_the_sources_the_snapshot_recorded_without_the_configuration() {
+    let f = Fixture::new();
+    let (before, _) = f.collect();
+    let origin = &before.state.env[0].origin;
+    assert_eq!(
+        origin.file.as_deref(),
+        Some(f.at("/srv/shop/.env").as_os_str().as_encoded_bytes())
+    );
+    // Nothing changed: read again, the same.
+    let same = f.again(&before.state);
+    assert!(same.unread.is_empty(), "{:?}", same.unread);
+    assert_eq!(same.state, before.state);
+    write(
+        &f.at("/srv/shop/.env"),
+        "APP_KEY=base64:new-secret-value\nMAIL_HOST=mail\n",
+    );
+    let again = f.again(&before.state);
+    let (with_specs, _) = f.collect();
+    assert_eq!(
+        again.state, with_specs.state,
+        "the same as with the configuration"
+    );
+    let env_file = crate::sanitize::path(&f.at("/srv/shop/.env"));
+    let env: Vec<_> = said(&before.state, &again.state)
+        .into_iter()
+        .filter(|c| c.0 == Area::Env)
+        .collect();
+    assert_eq!(
+        env,
+        [
+            row(
+                Area::Env,
+                How::Removed,
+                "DB_PASSWORD",
+                &format!("no longer set in {env_file}")
+            ),
+            row(
+                Area::Env,
+                How::Changed,
+                "APP_KEY",
+                &format!("value changed in {env_file}")
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_source_is_read_again_by_its_exact_bytes_or_a_plain_label() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    // A dotenv whose name is not UTF-8: its label is escaped, its origin is not.
+    let odd = f
+        .root
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"srv/caf\xe9.env"));
+    write(&odd, "TOKEN=abc\n");
+    let sources = [crate::checks::env::Source::File(odd.clone())];
+    let (before, _) = collect_timed(&key(), &sources, &[], &f.host());
+    assert!(before.state.env[0].source.contains("caf\\xe9"));
+    write(&odd, "OTHER=1\n");
+    let again = f.again(&before.state);
+    assert!(again.unread.is_empty(), "{:?}", again.unread);
+    let c = said(&before.state, &again.state);
+    assert_eq!(c.len(), 2, "{c:?}");
+    assert!(c.iter().all(|c| c.0 == Area::Env));
+
+    // An older record, without origins: a plain label is the path; an escaped one cannot be
+    // read again, and that is said (not compared), never "every variable removed".
+    let legacy = |source: String| EnvSet {
+        source,
+        vars: [("TOKEN".to_string(), d(1))].into(),
+        gone: false,
+        origin: Origin::default(),
+    };
+    let plain = crate::sanitize::path(&f.at("/srv/shop/.env"));
+    let old = HostState {
+        env: vec![
+            legacy(plain.clone()),
+            legacy(before.state.env[0].source.clone()),
+        ],
+        ..HostState::default()
+    };
+    let again = f.again(&old);
+    assert_eq!(
+        again.unread,
+        [format!(
+            "cannot read {} again: the snapshot does not record where it is (take a new snapshot)",
+            before.state.env[0].source
+        )]
+    );
+    let added = |v: &str| row(Area::Env, How::Added, v, &format!("newly set in {plain}"));
+    let env: Vec<_> = said(&old, &again.state)
+        .into_iter()
+        .filter(|c| c.0 == Area::Env)
+        .collect();
+    assert_eq!(
+        env,
+        [
+            added("APP_KEY"),
+            added("DB_PASSWORD"),
+            added("MAIL_HOST"),
+            row(
+                Area::Env,
+                How::Removed,
+                "TOKEN",
+                &format!("no longer set in {plain}")
+            ),
+        ]
+    );
+    assert_eq!(
+        old_process().again(),
+        Some(crate::checks::env::Source::Process("gunicorn".into()))
+    );
+}
+
+fn old_process() -> EnvSet {
+    EnvSet {
+        source: "process gunicorn".into(),
+        ..EnvSet::default()
+    }
+}
+
+#[test]
+fn a_source_unread_at_the_snapshot_is_not_read_again() {
+    let f = Fixture::new();
+    std::fs::remove_file(f.at("/srv/shop/.env")).unwrap();
+    std::fs::create_dir(f.at("/srv/shop/.env")).unwrap();
+    let (before, _) = f.collect();
+    assert_eq!(before.unread.len(), 1, "{:?}", before.unread);
+    assert!(before.state.env.is_empty());
+    let again = f.again(&before.state);
+    assert!(again.unread.is_empty(), "{:?}", again.unread);
+    assert!(compare(&before.state, &again.state).is_empty());
 }
 
 fn readcap_cap() -> usize {
