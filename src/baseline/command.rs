@@ -266,14 +266,20 @@ pub fn diff(cli: &Cli, args: &DiffArgs, specs: &[CheckSpec]) -> Result<Exit, Fai
                 sanitize::path(&place)
             ))
         })?;
-    let (loaded, mut changes, mut unread) =
-        compare::tree_changes(&chosen, args.verify).map_err(|e| config(e.0))?;
-    let roots: Vec<PathBuf> = compare::scopes(&loaded.header)
+    // The host's state is read while the tree is walked: its config tests and package
+    // queries are mostly waiting on child processes.
+    let key = compare::key_of(&chosen.path).map_err(|e| config(e.0))?;
+    let roots: Vec<PathBuf> = compare::scopes(&chosen.header)
         .map_err(|e| config(e.0))?
         .into_iter()
         .map(|s| s.root)
         .collect();
-    let now = host::collect(&loaded.key, specs, &roots);
+    let (tree, now) = std::thread::scope(|s| {
+        let host = s.spawn(|| host::collect(&key, specs, &roots));
+        let tree = compare::tree_changes(&chosen, args.verify);
+        (tree, host.join().expect("the host reader panicked"))
+    });
+    let (loaded, mut changes, mut unread) = tree.map_err(|e| config(e.0))?;
     changes.extend(compare::wrap(host::compare(
         &loaded.header.host,
         &now.state,
@@ -300,5 +306,8 @@ pub fn diff(cli: &Cli, args: &DiffArgs, specs: &[CheckSpec]) -> Result<Exit, Fai
     let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let ropts = crate::app::render_options(cli, format);
     say(cli, &(format.render)(&report, &ropts))?;
+    // Hundreds of thousands of records: the process ends now, and freeing them one by one
+    // would cost as much as comparing them.
+    std::mem::forget(loaded);
     Ok(Exit::from_worst(report.worst, cli.fail_on))
 }

@@ -3,6 +3,7 @@
 //! keyed content hash and keyed line hashes of each regular file. A scan given the previous
 //! records hashes only the files whose size, mtime, ctime or inode changed.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -103,6 +104,44 @@ impl Record {
     }
 }
 
+/// Records sorted by [`path_cmp`], by index: a list of them, or a snapshot's bytes read one
+/// record at a time ([`super::store::Stored`]), which keeps hundreds of thousands of records
+/// out of the heap while the tree is walked again.
+pub trait Records: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The path of record `i`, without reading the rest of it.
+    fn path(&self, i: usize) -> &[u8];
+    /// Record `i`.
+    fn get(&self, i: usize) -> Cow<'_, Record>;
+}
+
+impl Records for [Record] {
+    fn len(&self) -> usize {
+        <[Record]>::len(self)
+    }
+    fn path(&self, i: usize) -> &[u8] {
+        &self[i].path
+    }
+    fn get(&self, i: usize) -> Cow<'_, Record> {
+        Cow::Borrowed(&self[i])
+    }
+}
+
+impl Records for Vec<Record> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn path(&self, i: usize) -> &[u8] {
+        &self[i].path
+    }
+    fn get(&self, i: usize) -> Cow<'_, Record> {
+        Cow::Borrowed(&self[i])
+    }
+}
+
 /// Path order with `/` before every other byte, so that a directory's entries follow it
 /// without a gap (`a/b`, `a/b/c`, `a/b-x`): what lets the merge fold a removed tree into one line.
 pub fn path_cmp(a: &[u8], b: &[u8]) -> Ordering {
@@ -171,11 +210,11 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
 /// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
 /// reading a large snapshot costs about as much as walking the tree, so the two overlap.
 /// `opts.previous` is ignored. Returns the scan and what `load` returned.
-pub fn scan_while<E: Send>(
+pub fn scan_while<P: Records + Send, E: Send>(
     scopes: &[Scope],
     opts: &ScanOptions<'_>,
-    load: impl FnOnce() -> Result<Vec<Record>, E> + Send,
-) -> Result<(Scanned, Vec<Record>), E> {
+    load: impl FnOnce() -> Result<P, E> + Send,
+) -> Result<(Scanned, P), E> {
     let (mut out, prev) = std::thread::scope(|s| {
         let loading = s.spawn(load);
         let out = walk_all(scopes, opts, !opts.verify);
@@ -230,8 +269,13 @@ fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
         if let Err(e) = walk::walk_root(&root, (), &visitor, &wopts) {
             out.unread.push(e.describe());
         }
-        out.records
-            .extend(visitor.records.into_inner().expect("records lock"));
+        let records = visitor.records.into_inner().expect("records lock");
+        if out.records.is_empty() {
+            // Moved, not copied: tens of megabytes for a large tree.
+            out.records = records;
+        } else {
+            out.records.extend(records);
+        }
         out.unread
             .extend(visitor.errors.into_inner().expect("errors lock"));
         out.hashed += visitor.hashed.into_inner();
@@ -336,23 +380,37 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
 
 /// After a walk that hashed nothing: files whose stat matches the previous record keep its
 /// hashes (one merge pass over both sorted lists); the others are read, in parallel.
-fn fill(prev: &[Record], records: &mut [Record], opts: &ScanOptions<'_>, out: &mut Scanned) {
+fn fill<P: Records + ?Sized>(
+    prev: &P,
+    records: &mut [Record],
+    opts: &ScanOptions<'_>,
+    out: &mut Scanned,
+) {
     let mut pending = Vec::new();
     let mut i = 0;
     for (j, rec) in records.iter_mut().enumerate() {
         if rec.kind != EntryKind::File {
             continue;
         }
-        while i < prev.len() && path_cmp(&prev[i].path, &rec.path) == Ordering::Less {
+        while i < prev.len() && path_cmp(prev.path(i), &rec.path) == Ordering::Less {
             i += 1;
         }
-        match prev.get(i) {
-            Some(p) if p.path == rec.path && p.same_stat(rec) && p.hash.is_some() => {
-                rec.hash = p.hash;
-                rec.lines = p.lines.clone();
-                rec.content = p.content.clone();
-            }
-            _ => pending.push(j),
+        if i == prev.len() || prev.path(i) != rec.path {
+            pending.push(j);
+            continue;
+        }
+        let p = prev.get(i);
+        if p.same_stat(rec) && p.hash.is_some() {
+            rec.hash = p.hash;
+            // Read one at a time from a snapshot's bytes, the previous record is ours to take.
+            let (lines, content) = match p {
+                Cow::Owned(p) => (p.lines, p.content),
+                Cow::Borrowed(p) => (p.lines.clone(), p.content.clone()),
+            };
+            rec.lines = lines;
+            rec.content = content;
+        } else {
+            pending.push(j);
         }
     }
     out.hashed += pending.len() as u64;
