@@ -42,7 +42,10 @@ where
         };
         match ord {
             Ordering::Equal => {
-                changed(&old.get(i), &new.get(j), &mut out);
+                let n = new.get(j);
+                if !old.same_as(i, &n) {
+                    changed(&old.get(i), &n, &mut out);
+                }
                 i += 1;
                 j += 1;
             }

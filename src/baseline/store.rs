@@ -250,6 +250,24 @@ impl Records for Stored {
     fn get(&self, i: usize) -> Cow<'_, Record> {
         Cow::Owned(self.raw(i).owned())
     }
+    fn same_as(&self, i: usize, rec: &Record) -> bool {
+        let r = self.raw(i);
+        (r.kind, r.hash, r.target, r.perm, r.uid, r.gid)
+            == (
+                rec.kind,
+                rec.hash,
+                rec.target.as_deref(),
+                rec.perm,
+                rec.uid,
+                rec.gid,
+            )
+    }
+    fn hashed_with_stat_of(&self, i: usize, rec: &Record) -> bool {
+        let r = self.raw(i);
+        r.hash.is_some()
+            && (r.kind, r.size, r.mtime, r.ctime, r.ino)
+                == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino)
+    }
 }
 
 /// Read a whole snapshot: header, then records, the checksum verified and every record's

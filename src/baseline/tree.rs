@@ -95,7 +95,7 @@ impl Record {
 
     /// The same file as `other` by what the kernel says: size, mtime, ctime and inode.
     /// ctime catches a content change whose mtime was set back (`touch -d`, `tar`, `rsync -t`).
-    fn same_stat(&self, other: &Record) -> bool {
+    pub fn same_stat(&self, other: &Record) -> bool {
         self.kind == other.kind
             && self.size == other.size
             && self.mtime == other.mtime
@@ -116,6 +116,19 @@ pub trait Records: Sync {
     fn path(&self, i: usize) -> &[u8];
     /// Record `i`.
     fn get(&self, i: usize) -> Cow<'_, Record>;
+    /// Whether record `i` says what `rec` says in everything a comparison looks at (type,
+    /// content hash, symlink target, mode, owner): most entries, found without reading
+    /// more of the record.
+    fn same_as(&self, i: usize, rec: &Record) -> bool {
+        let r = self.get(i);
+        (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
+            == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
+    }
+    /// Whether record `i` has a content hash and the stat of `rec` (see [`Record::same_stat`]).
+    fn hashed_with_stat_of(&self, i: usize, rec: &Record) -> bool {
+        let r = self.get(i);
+        r.hash.is_some() && r.same_stat(rec)
+    }
 }
 
 impl Records for [Record] {
@@ -399,8 +412,8 @@ fn fill<P: Records + ?Sized>(
             pending.push(j);
             continue;
         }
-        let p = prev.get(i);
-        if p.same_stat(rec) && p.hash.is_some() {
+        if prev.hashed_with_stat_of(i, rec) {
+            let p = prev.get(i);
             rec.hash = p.hash;
             // Read one at a time from a snapshot's bytes, the previous record is ours to take.
             let (lines, content) = match p {
