@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::host::HostState;
 use super::key::Digest;
-use super::tree::{EntryKind, Record, Records};
+use super::tree::{EntryKind, Hashes, Record, Records};
 use crate::sanitize;
 
 /// The version this build writes and reads.
@@ -262,11 +262,16 @@ impl Records for Stored {
                 rec.gid,
             )
     }
-    fn hashed_with_stat_of(&self, i: usize, rec: &Record) -> bool {
+    fn reuse(&self, i: usize, rec: &Record) -> Option<Hashes> {
         let r = self.raw(i);
-        r.hash.is_some()
-            && (r.kind, r.size, r.mtime, r.ctime, r.ino)
-                == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino)
+        let same = (r.kind, r.size, r.mtime, r.ctime, r.ino)
+            == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino);
+        let hash = r.hash.filter(|_| same)?;
+        Some((
+            hash,
+            r.lines.map(line_hashes),
+            r.content.map(<[u8]>::to_vec),
+        ))
     }
 }
 
@@ -345,15 +350,18 @@ impl Raw<'_> {
             ctime: self.ctime,
             hash: self.hash,
             target: self.target.map(<[u8]>::to_vec),
-            lines: self.lines.map(|raw| {
-                raw.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect()
-            }),
+            lines: self.lines.map(line_hashes),
             content: self.content.map(<[u8]>::to_vec),
             unreadable: self.unreadable,
         }
     }
+}
+
+/// Line hashes from their little-endian bytes.
+fn line_hashes(raw: &[u8]) -> Vec<u32> {
+    raw.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 struct Cursor<'a> {

@@ -124,10 +124,17 @@ pub trait Records: Sync {
         (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
             == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
     }
-    /// Whether record `i` has a content hash and the stat of `rec` (see [`Record::same_stat`]).
-    fn hashed_with_stat_of(&self, i: usize, rec: &Record) -> bool {
+    /// Record `i`'s hashes, when it has them and the stat of `rec` (see
+    /// [`Record::same_stat`]): what a file that did not change keeps instead of being read.
+    fn reuse(&self, i: usize, rec: &Record) -> Option<Hashes> {
         let r = self.get(i);
-        r.hash.is_some() && r.same_stat(rec)
+        match (r.hash, r.same_stat(rec)) {
+            (Some(hash), true) => Some(match r {
+                Cow::Owned(r) => (hash, r.lines, r.content),
+                Cow::Borrowed(r) => (hash, r.lines.clone(), r.content.clone()),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -293,11 +300,36 @@ fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
             .extend(visitor.errors.into_inner().expect("errors lock"));
         out.hashed += visitor.hashed.into_inner();
     }
-    out.records
-        .sort_unstable_by(|a, b| path_cmp(&a.path, &b.path));
+    sort(&mut out.records);
     // Overlapping roots (one inside another) list their shared entries twice.
     out.records.dedup_by(|a, b| a.path == b.path);
     out
+}
+
+/// Sort by [`path_cmp`]: the paths with their indices (a record is ten times larger than
+/// that pair, and moving records dominated the sort), then each record swapped into place.
+fn sort(records: &mut [Record]) {
+    let mut pairs: Vec<(&[u8], usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.path.as_slice(), i))
+        .collect();
+    pairs.sort_unstable_by(|a, b| path_cmp(a.0, b.0));
+    // `from[k]`: where the record that belongs at `k` is now. Each cycle of the permutation
+    // is followed once; a place done points at itself.
+    let mut from: Vec<usize> = pairs.into_iter().map(|(_, i)| i).collect();
+    for start in 0..from.len() {
+        let mut k = start;
+        while from[k] != k {
+            let src = from[k];
+            from[k] = k;
+            if src == start {
+                break;
+            }
+            records.swap(k, src);
+            k = src;
+        }
+    }
 }
 
 struct TreeVisitor<'a> {
@@ -412,14 +444,8 @@ fn fill<P: Records + ?Sized>(
             pending.push(j);
             continue;
         }
-        if prev.hashed_with_stat_of(i, rec) {
-            let p = prev.get(i);
-            rec.hash = p.hash;
-            // Read one at a time from a snapshot's bytes, the previous record is ours to take.
-            let (lines, content) = match p {
-                Cow::Owned(p) => (p.lines, p.content),
-                Cow::Borrowed(p) => (p.lines.clone(), p.content.clone()),
-            };
+        if let Some((hash, lines, content)) = prev.reuse(i, rec) {
+            rec.hash = Some(hash);
             rec.lines = lines;
             rec.content = content;
         } else {
@@ -482,7 +508,8 @@ fn reread(rec: &Record, opts: &ScanOptions<'_>) -> Result<Hashes, String> {
     })
 }
 
-type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
+/// A file's content hash, line hashes and (with `--keep-content`) content.
+pub type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
 
 /// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
 /// saw it is opened non-blocking and never read) and, given `ino`, another inode.
@@ -540,6 +567,38 @@ mod tests {
         let mut v: Vec<&[u8]> = vec![b"/a/b-x", b"/a/b/c", b"/a/b", b"/a"];
         v.sort_by(|a, b| path_cmp(a, b));
         assert_eq!(v, [&b"/a"[..], b"/a/b", b"/a/b/c", b"/a/b-x"]);
+    }
+
+    #[test]
+    fn records_are_sorted_by_path() {
+        let paths: Vec<Vec<u8>> = (0..500u32)
+            .map(|i| format!("/r/{}/{}", (i * 7919) % 13, (i * 104_729) % 500).into_bytes())
+            .collect();
+        let mut records: Vec<Record> = paths
+            .iter()
+            .map(|p| Record {
+                path: p.clone(),
+                kind: EntryKind::File,
+                perm: 0,
+                uid: 0,
+                gid: 0,
+                size: p.len() as u64,
+                ino: 0,
+                mtime: (0, 0),
+                ctime: (0, 0),
+                hash: None,
+                target: None,
+                lines: None,
+                content: None,
+                unreadable: false,
+            })
+            .collect();
+        sort(&mut records);
+        let mut want = paths;
+        want.sort_by(|a, b| path_cmp(a, b));
+        let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.path).collect();
+        assert_eq!(got, want.iter().collect::<Vec<_>>());
+        assert!(records.iter().all(|r| r.size == r.path.len() as u64));
     }
 
     #[test]
