@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::host::HostState;
 use super::key::Digest;
-use super::tree::{EntryKind, Hashes, Record, Records};
+use super::tree::{EntryKind, Record, Records};
 use crate::sanitize;
 
 /// The version this build writes and reads.
@@ -262,16 +262,11 @@ impl Records for Stored {
                 rec.gid,
             )
     }
-    fn reuse(&self, i: usize, rec: &Record) -> Option<Hashes> {
+    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
         let r = self.raw(i);
         let same = (r.kind, r.size, r.mtime, r.ctime, r.ino)
             == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino);
-        let hash = r.hash.filter(|_| same)?;
-        Some((
-            hash,
-            r.lines.map(line_hashes),
-            r.content.map(<[u8]>::to_vec),
-        ))
+        r.hash.filter(|_| same)
     }
 }
 

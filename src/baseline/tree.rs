@@ -124,17 +124,11 @@ pub trait Records: Sync {
         (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
             == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
     }
-    /// Record `i`'s hashes, when it has them and the stat of `rec` (see
+    /// Record `i`'s content hash, when it has one and the stat of `rec` (see
     /// [`Record::same_stat`]): what a file that did not change keeps instead of being read.
-    fn reuse(&self, i: usize, rec: &Record) -> Option<Hashes> {
+    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
         let r = self.get(i);
-        match (r.hash, r.same_stat(rec)) {
-            (Some(hash), true) => Some(match r {
-                Cow::Owned(r) => (hash, r.lines, r.content),
-                Cow::Borrowed(r) => (hash, r.lines.clone(), r.content.clone()),
-            }),
-            _ => None,
-        }
+        r.hash.filter(|_| r.same_stat(rec))
     }
 }
 
@@ -221,7 +215,7 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
         && defer
     {
         let mut records = std::mem::take(&mut out.records);
-        fill(prev, &mut records, opts, &mut out);
+        fill(prev, &mut records, opts, true, &mut out);
         out.records = records;
     }
     out
@@ -229,7 +223,9 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
 
 /// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
 /// reading a large snapshot costs about as much as walking the tree, so the two overlap.
-/// `opts.previous` is ignored. Returns the scan and what `load` returned.
+/// `opts.previous` is ignored. Returns the scan and what `load` returned. A file whose stat
+/// did not change keeps its content hash only: the line hashes and content are the
+/// snapshot's, and a comparison reads them only for a file whose hash differs.
 pub fn scan_while<P: Records + Send, E: Send>(
     scopes: &[Scope],
     opts: &ScanOptions<'_>,
@@ -243,7 +239,7 @@ pub fn scan_while<P: Records + Send, E: Send>(
     let prev = prev?;
     if !opts.verify {
         let mut records = std::mem::take(&mut out.records);
-        fill(&prev, &mut records, opts, &mut out);
+        fill(&prev, &mut records, opts, false, &mut out);
         out.records = records;
     }
     Ok((out, prev))
@@ -424,11 +420,13 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
 }
 
 /// After a walk that hashed nothing: files whose stat matches the previous record keep its
-/// hashes (one merge pass over both sorted lists); the others are read, in parallel.
+/// content hash, and with `lines` its line hashes and content (one merge pass over both
+/// sorted lists); the others are read, in parallel.
 fn fill<P: Records + ?Sized>(
     prev: &P,
     records: &mut [Record],
     opts: &ScanOptions<'_>,
+    lines: bool,
     out: &mut Scanned,
 ) {
     let mut pending = Vec::new();
@@ -444,10 +442,13 @@ fn fill<P: Records + ?Sized>(
             pending.push(j);
             continue;
         }
-        if let Some((hash, lines, content)) = prev.reuse(i, rec) {
+        if let Some(hash) = prev.kept_hash(i, rec) {
             rec.hash = Some(hash);
-            rec.lines = lines;
-            rec.content = content;
+            if lines {
+                let p = prev.get(i);
+                rec.lines = p.lines.clone();
+                rec.content = p.content.clone();
+            }
         } else {
             pending.push(j);
         }
@@ -508,8 +509,7 @@ fn reread(rec: &Record, opts: &ScanOptions<'_>) -> Result<Hashes, String> {
     })
 }
 
-/// A file's content hash, line hashes and (with `--keep-content`) content.
-pub type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
+type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
 
 /// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
 /// saw it is opened non-blocking and never read) and, given `ino`, another inode.
