@@ -7,7 +7,7 @@ use super::change::{Area, Change, How};
 use super::diff::TreeChange;
 use super::key::{self, Key};
 use super::store::{self, Header, Listed, StoreError};
-use super::tree::{self, Record, ScanOptions, Scope};
+use super::tree::{self, ScanOptions, Scope};
 use crate::check::{Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::units::fmt_age;
@@ -16,7 +16,8 @@ use crate::units::fmt_age;
 pub struct Loaded {
     pub path: PathBuf,
     pub header: Header,
-    pub records: Vec<Record>,
+    /// The snapshot's records, read one at a time from its bytes.
+    pub records: store::Stored,
     pub key: Key,
 }
 
@@ -53,7 +54,7 @@ pub fn choose(place: &Path, since: Option<&str>) -> Result<Option<Listed>, Store
 }
 
 /// The key beside a snapshot.
-fn key_of(path: &Path) -> Result<Key, StoreError> {
+pub fn key_of(path: &Path) -> Result<Key, StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     Key::load(&dir.join(key::FILE)).map_err(|e| {
         StoreError(format!(

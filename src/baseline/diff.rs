@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::change::{Area, Change, How};
 use super::lines;
-use super::tree::{EntryKind, Record, path_cmp};
+use super::tree::{EntryKind, Record, Records, path_cmp};
 use crate::sanitize;
 use crate::shell::shell_quote_path;
 
@@ -25,18 +25,27 @@ const MAX_WAS: usize = 20;
 
 /// Compare two sorted record lists. An added or removed directory is one change, with the
 /// count of the entries below it, not one per entry.
-pub fn compare(old: &[Record], new: &[Record]) -> Vec<TreeChange> {
+pub fn compare<O, N>(old: &O, new: &N) -> Vec<TreeChange>
+where
+    O: Records + ?Sized,
+    N: Records + ?Sized,
+{
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < old.len() || j < new.len() {
-        let ord = match (old.get(i), new.get(j)) {
-            (Some(o), Some(n)) => path_cmp(&o.path, &n.path),
-            (Some(_), None) => Ordering::Less,
-            _ => Ordering::Greater,
+        let ord = if i < old.len() && j < new.len() {
+            path_cmp(old.path(i), new.path(j))
+        } else if i < old.len() {
+            Ordering::Less
+        } else {
+            Ordering::Greater
         };
         match ord {
             Ordering::Equal => {
-                changed(&old[i], &new[j], &mut out);
+                let n = new.get(j);
+                if !old.same_as(i, &n) {
+                    changed(&old.get(i), &n, &mut out);
+                }
                 i += 1;
                 j += 1;
             }
@@ -49,11 +58,16 @@ pub fn compare(old: &[Record], new: &[Record]) -> Vec<TreeChange> {
 
 /// Report `list[at]` as added or removed (with everything below it when it is a directory),
 /// and return the index after it.
-fn gone_or_new(list: &[Record], at: usize, how: How, out: &mut Vec<TreeChange>) -> usize {
-    let r = &list[at];
+fn gone_or_new<L: Records + ?Sized>(
+    list: &L,
+    at: usize,
+    how: How,
+    out: &mut Vec<TreeChange>,
+) -> usize {
+    let r = list.get(at);
     let mut end = at + 1;
     if r.kind == EntryKind::Dir {
-        while end < list.len() && is_below(&list[end].path, &r.path) {
+        while end < list.len() && is_below(list.path(end), &r.path) {
             end += 1;
         }
     }
@@ -72,9 +86,8 @@ fn gone_or_new(list: &[Record], at: usize, how: How, out: &mut Vec<TreeChange>) 
         _ => format!("removed since the snapshot ({what})"),
     };
     let area = if r.kind == EntryKind::Dir {
-        if list[at..end]
-            .iter()
-            .any(|r| area_of(r.path()) == Area::Code)
+        if (at..end)
+            .any(|k| area_of(Path::new(std::ffi::OsStr::from_bytes(list.path(k)))) == Area::Code)
         {
             Area::Code
         } else {

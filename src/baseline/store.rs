@@ -23,6 +23,7 @@
 //! content of files is kept only with `snapshot --keep-content` (never of `.env*` files).
 //! A reader refuses a version it does not know rather than guess.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::host::HostState;
 use super::key::Digest;
-use super::tree::{EntryKind, Record};
+use super::tree::{EntryKind, Record, Records};
 use crate::sanitize;
 
 /// The version this build writes and reads.
@@ -195,15 +196,91 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
     Ok((header, MAGIC.len() + end + 1))
 }
 
-/// Read a whole snapshot: header, then records, the checksum verified.
-pub fn read(path: &Path) -> Result<(Header, Vec<Record>), StoreError> {
-    let bytes = crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
-        if e.is_not_found() {
-            err(path, "no such file; take one with `sitedoctor snapshot`")
-        } else {
-            err(path, format!("cannot read it: {e}"))
+/// A snapshot's records as the file has them: its bytes, read once into one buffer, and
+/// where each record starts. A record becomes a [`Record`] only when it is asked for, so
+/// reading a snapshot of hundreds of thousands of entries allocates nothing per entry.
+pub struct Stored {
+    bytes: Vec<u8>,
+    starts: Vec<usize>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Stored({} records, {} bytes)",
+            self.starts.len(),
+            self.bytes.len()
+        )
+    }
+}
+
+impl Stored {
+    fn raw(&self, i: usize) -> Raw<'_> {
+        Cursor {
+            buf: &self.bytes,
+            at: self.starts[i],
         }
-    })?;
+        .record()
+        .expect("every record was checked when the snapshot was read")
+    }
+
+    /// Every record, as a list.
+    #[cfg(test)]
+    pub fn to_vec(&self) -> Vec<Record> {
+        (0..self.starts.len())
+            .map(|i| self.raw(i).owned())
+            .collect()
+    }
+}
+
+impl Records for Stored {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+    fn path(&self, i: usize) -> &[u8] {
+        let at = self.starts[i];
+        let n = u32::from_le_bytes(
+            self.bytes[at..at + 4]
+                .try_into()
+                .expect("four bytes are a u32"),
+        ) as usize;
+        &self.bytes[at + 4..at + 4 + n]
+    }
+    fn get(&self, i: usize) -> Cow<'_, Record> {
+        Cow::Owned(self.raw(i).owned())
+    }
+    fn same_as(&self, i: usize, rec: &Record) -> bool {
+        let r = self.raw(i);
+        (r.kind, r.hash, r.target, r.perm, r.uid, r.gid)
+            == (
+                rec.kind,
+                rec.hash,
+                rec.target.as_deref(),
+                rec.perm,
+                rec.uid,
+                rec.gid,
+            )
+    }
+    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
+        let r = self.raw(i);
+        let same = (r.kind, r.size, r.mtime, r.ctime, r.ino)
+            == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino);
+        r.hash.filter(|_| same)
+    }
+}
+
+/// Read a whole snapshot: header, then records, the checksum verified and every record's
+/// layout checked.
+pub fn read(path: &Path) -> Result<(Header, Stored), StoreError> {
+    let mut bytes =
+        crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
+            if e.is_not_found() {
+                err(path, "no such file; take one with `sitedoctor snapshot`")
+            } else {
+                err(path, format!("cannot read it: {e}"))
+            }
+        })?;
     let (header, body) = parse_header(path, &bytes)?;
     let damaged = || {
         err(
@@ -218,18 +295,68 @@ pub fn read(path: &Path) -> Result<(Header, Vec<Record>), StoreError> {
     if blake3::hash(data).as_bytes() != sum {
         return Err(damaged());
     }
+    let end = data.len();
     let mut cur = Cursor {
-        buf: &data[body..],
-        at: 0,
+        buf: data,
+        at: body,
     };
-    let mut records = Vec::with_capacity(header.entries.min(10_000_000) as usize);
+    let mut starts = Vec::with_capacity(header.entries.min(10_000_000) as usize);
     for _ in 0..header.entries {
-        records.push(cur.record().ok_or_else(damaged)?);
+        starts.push(cur.at);
+        cur.record().ok_or_else(damaged)?;
     }
-    if cur.at != cur.buf.len() {
+    if cur.at != end {
         return Err(damaged());
     }
-    Ok((header, records))
+    bytes.truncate(end);
+    Ok((header, Stored { bytes, starts }))
+}
+
+/// A record as it lies in the file's bytes.
+struct Raw<'a> {
+    path: &'a [u8],
+    kind: EntryKind,
+    perm: u32,
+    uid: u32,
+    gid: u32,
+    size: u64,
+    ino: u64,
+    mtime: (i64, u32),
+    ctime: (i64, u32),
+    hash: Option<Digest>,
+    target: Option<&'a [u8]>,
+    /// The line hashes' little-endian bytes.
+    lines: Option<&'a [u8]>,
+    content: Option<&'a [u8]>,
+    unreadable: bool,
+}
+
+impl Raw<'_> {
+    fn owned(&self) -> Record {
+        Record {
+            path: self.path.to_vec(),
+            kind: self.kind,
+            perm: self.perm,
+            uid: self.uid,
+            gid: self.gid,
+            size: self.size,
+            ino: self.ino,
+            mtime: self.mtime,
+            ctime: self.ctime,
+            hash: self.hash,
+            target: self.target.map(<[u8]>::to_vec),
+            lines: self.lines.map(line_hashes),
+            content: self.content.map(<[u8]>::to_vec),
+            unreadable: self.unreadable,
+        }
+    }
+}
+
+/// Line hashes from their little-endian bytes.
+fn line_hashes(raw: &[u8]) -> Vec<u32> {
+    raw.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 struct Cursor<'a> {
@@ -252,11 +379,11 @@ impl<'a> Cursor<'a> {
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn bytes(&mut self) -> Option<Vec<u8>> {
+    fn bytes(&mut self) -> Option<&'a [u8]> {
         let n = self.u32()? as usize;
-        Some(self.take(n)?.to_vec())
+        self.take(n)
     }
-    fn record(&mut self) -> Option<Record> {
+    fn record(&mut self) -> Option<Raw<'a>> {
         let path = self.bytes()?;
         let kind = EntryKind::from_code(self.u8()?)?;
         let (perm, uid, gid) = (self.u32()?, self.u32()?, self.u32()?);
@@ -276,12 +403,7 @@ impl<'a> Cursor<'a> {
         };
         let lines = if flags & 4 != 0 {
             let n = self.u32()? as usize;
-            let raw = self.take(n.checked_mul(4)?)?;
-            Some(
-                raw.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            )
+            Some(self.take(n.checked_mul(4)?)?)
         } else {
             None
         };
@@ -290,7 +412,7 @@ impl<'a> Cursor<'a> {
         } else {
             None
         };
-        Some(Record {
+        Some(Raw {
             path,
             kind,
             perm,
@@ -522,7 +644,7 @@ mod tests {
         let mut h = header(2);
         let path = write(dir.path(), &mut h, &recs).unwrap();
         let (back, got) = read(&path).unwrap();
-        assert_eq!(got, recs);
+        assert_eq!(got.to_vec(), recs);
         assert_eq!(back.name, "n");
         let again = write(dir.path(), &mut header(2), &recs).unwrap();
         assert!(again.ends_with("n-2.snapshot"), "{}", again.display());

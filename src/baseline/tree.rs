@@ -3,6 +3,7 @@
 //! keyed content hash and keyed line hashes of each regular file. A scan given the previous
 //! records hashes only the files whose size, mtime, ctime or inode changed.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -94,12 +95,64 @@ impl Record {
 
     /// The same file as `other` by what the kernel says: size, mtime, ctime and inode.
     /// ctime catches a content change whose mtime was set back (`touch -d`, `tar`, `rsync -t`).
-    fn same_stat(&self, other: &Record) -> bool {
+    pub fn same_stat(&self, other: &Record) -> bool {
         self.kind == other.kind
             && self.size == other.size
             && self.mtime == other.mtime
             && self.ctime == other.ctime
             && self.ino == other.ino
+    }
+}
+
+/// Records sorted by [`path_cmp`], by index: a list of them, or a snapshot's bytes read one
+/// record at a time ([`super::store::Stored`]), which keeps hundreds of thousands of records
+/// out of the heap while the tree is walked again.
+pub trait Records: Sync {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The path of record `i`, without reading the rest of it.
+    fn path(&self, i: usize) -> &[u8];
+    /// Record `i`.
+    fn get(&self, i: usize) -> Cow<'_, Record>;
+    /// Whether record `i` says what `rec` says in everything a comparison looks at (type,
+    /// content hash, symlink target, mode, owner): most entries, found without reading
+    /// more of the record.
+    fn same_as(&self, i: usize, rec: &Record) -> bool {
+        let r = self.get(i);
+        (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
+            == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
+    }
+    /// Record `i`'s content hash, when it has one and the stat of `rec` (see
+    /// [`Record::same_stat`]): what a file that did not change keeps instead of being read.
+    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
+        let r = self.get(i);
+        r.hash.filter(|_| r.same_stat(rec))
+    }
+}
+
+impl Records for [Record] {
+    fn len(&self) -> usize {
+        <[Record]>::len(self)
+    }
+    fn path(&self, i: usize) -> &[u8] {
+        &self[i].path
+    }
+    fn get(&self, i: usize) -> Cow<'_, Record> {
+        Cow::Borrowed(&self[i])
+    }
+}
+
+impl Records for Vec<Record> {
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn path(&self, i: usize) -> &[u8] {
+        &self[i].path
+    }
+    fn get(&self, i: usize) -> Cow<'_, Record> {
+        Cow::Borrowed(&self[i])
     }
 }
 
@@ -162,7 +215,7 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
         && defer
     {
         let mut records = std::mem::take(&mut out.records);
-        fill(prev, &mut records, opts, &mut out);
+        fill(prev, &mut records, opts, true, &mut out);
         out.records = records;
     }
     out
@@ -170,12 +223,14 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
 
 /// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
 /// reading a large snapshot costs about as much as walking the tree, so the two overlap.
-/// `opts.previous` is ignored. Returns the scan and what `load` returned.
-pub fn scan_while<E: Send>(
+/// `opts.previous` is ignored. Returns the scan and what `load` returned. A file whose stat
+/// did not change keeps its content hash only: the line hashes and content are the
+/// snapshot's, and a comparison reads them only for a file whose hash differs.
+pub fn scan_while<P: Records + Send, E: Send>(
     scopes: &[Scope],
     opts: &ScanOptions<'_>,
-    load: impl FnOnce() -> Result<Vec<Record>, E> + Send,
-) -> Result<(Scanned, Vec<Record>), E> {
+    load: impl FnOnce() -> Result<P, E> + Send,
+) -> Result<(Scanned, P), E> {
     let (mut out, prev) = std::thread::scope(|s| {
         let loading = s.spawn(load);
         let out = walk_all(scopes, opts, !opts.verify);
@@ -184,7 +239,7 @@ pub fn scan_while<E: Send>(
     let prev = prev?;
     if !opts.verify {
         let mut records = std::mem::take(&mut out.records);
-        fill(&prev, &mut records, opts, &mut out);
+        fill(&prev, &mut records, opts, false, &mut out);
         out.records = records;
     }
     Ok((out, prev))
@@ -230,17 +285,47 @@ fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
         if let Err(e) = walk::walk_root(&root, (), &visitor, &wopts) {
             out.unread.push(e.describe());
         }
-        out.records
-            .extend(visitor.records.into_inner().expect("records lock"));
+        let records = visitor.records.into_inner().expect("records lock");
+        if out.records.is_empty() {
+            // Moved, not copied: tens of megabytes for a large tree.
+            out.records = records;
+        } else {
+            out.records.extend(records);
+        }
         out.unread
             .extend(visitor.errors.into_inner().expect("errors lock"));
         out.hashed += visitor.hashed.into_inner();
     }
-    out.records
-        .sort_unstable_by(|a, b| path_cmp(&a.path, &b.path));
+    sort(&mut out.records);
     // Overlapping roots (one inside another) list their shared entries twice.
     out.records.dedup_by(|a, b| a.path == b.path);
     out
+}
+
+/// Sort by [`path_cmp`]: the paths with their indices (a record is ten times larger than
+/// that pair, and moving records dominated the sort), then each record swapped into place.
+fn sort(records: &mut [Record]) {
+    let mut pairs: Vec<(&[u8], usize)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.path.as_slice(), i))
+        .collect();
+    pairs.sort_unstable_by(|a, b| path_cmp(a.0, b.0));
+    // `from[k]`: where the record that belongs at `k` is now. Each cycle of the permutation
+    // is followed once; a place done points at itself.
+    let mut from: Vec<usize> = pairs.into_iter().map(|(_, i)| i).collect();
+    for start in 0..from.len() {
+        let mut k = start;
+        while from[k] != k {
+            let src = from[k];
+            from[k] = k;
+            if src == start {
+                break;
+            }
+            records.swap(k, src);
+            k = src;
+        }
+    }
 }
 
 struct TreeVisitor<'a> {
@@ -335,24 +420,37 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
 }
 
 /// After a walk that hashed nothing: files whose stat matches the previous record keep its
-/// hashes (one merge pass over both sorted lists); the others are read, in parallel.
-fn fill(prev: &[Record], records: &mut [Record], opts: &ScanOptions<'_>, out: &mut Scanned) {
+/// content hash, and with `lines` its line hashes and content (one merge pass over both
+/// sorted lists); the others are read, in parallel.
+fn fill<P: Records + ?Sized>(
+    prev: &P,
+    records: &mut [Record],
+    opts: &ScanOptions<'_>,
+    lines: bool,
+    out: &mut Scanned,
+) {
     let mut pending = Vec::new();
     let mut i = 0;
     for (j, rec) in records.iter_mut().enumerate() {
         if rec.kind != EntryKind::File {
             continue;
         }
-        while i < prev.len() && path_cmp(&prev[i].path, &rec.path) == Ordering::Less {
+        while i < prev.len() && path_cmp(prev.path(i), &rec.path) == Ordering::Less {
             i += 1;
         }
-        match prev.get(i) {
-            Some(p) if p.path == rec.path && p.same_stat(rec) && p.hash.is_some() => {
-                rec.hash = p.hash;
+        if i == prev.len() || prev.path(i) != rec.path {
+            pending.push(j);
+            continue;
+        }
+        if let Some(hash) = prev.kept_hash(i, rec) {
+            rec.hash = Some(hash);
+            if lines {
+                let p = prev.get(i);
                 rec.lines = p.lines.clone();
                 rec.content = p.content.clone();
             }
-            _ => pending.push(j),
+        } else {
+            pending.push(j);
         }
     }
     out.hashed += pending.len() as u64;
@@ -469,6 +567,38 @@ mod tests {
         let mut v: Vec<&[u8]> = vec![b"/a/b-x", b"/a/b/c", b"/a/b", b"/a"];
         v.sort_by(|a, b| path_cmp(a, b));
         assert_eq!(v, [&b"/a"[..], b"/a/b", b"/a/b/c", b"/a/b-x"]);
+    }
+
+    #[test]
+    fn records_are_sorted_by_path() {
+        let paths: Vec<Vec<u8>> = (0..500u32)
+            .map(|i| format!("/r/{}/{}", (i * 7919) % 13, (i * 104_729) % 500).into_bytes())
+            .collect();
+        let mut records: Vec<Record> = paths
+            .iter()
+            .map(|p| Record {
+                path: p.clone(),
+                kind: EntryKind::File,
+                perm: 0,
+                uid: 0,
+                gid: 0,
+                size: p.len() as u64,
+                ino: 0,
+                mtime: (0, 0),
+                ctime: (0, 0),
+                hash: None,
+                target: None,
+                lines: None,
+                content: None,
+                unreadable: false,
+            })
+            .collect();
+        sort(&mut records);
+        let mut want = paths;
+        want.sort_by(|a, b| path_cmp(a, b));
+        let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.path).collect();
+        assert_eq!(got, want.iter().collect::<Vec<_>>());
+        assert!(records.iter().all(|r| r.size == r.path.len() as u64));
     }
 
     #[test]
