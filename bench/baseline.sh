@@ -14,21 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 echo "building a tree of $files files in $work/www ..."
-python3 - "$work/www" "$files" <<'PY'
-import os, sys
-root, total = sys.argv[1], int(sys.argv[2])
-per_dir = 100
-for d in range(total // per_dir):
-    path = os.path.join(root, f"d{d // 100:03}", f"s{d % 100:02}")
-    os.makedirs(path, exist_ok=True)
-    for f in range(per_dir):
-        p = os.path.join(path, f"f{f:03}.php")
-        with open(p, "w") as fh:
-            fh.write("<?php\n")
-        os.chmod(p, 0o666 if (d * per_dir + f) % 500 == 0 else 0o644)
-for dirpath, dirnames, _ in os.walk(root):
-    os.chmod(dirpath, 0o755)
-PY
+python3 bench/tree.py "$work/www" "$files"
 
 cat >"$work/perm.toml" <<TOML
 [[check]]
