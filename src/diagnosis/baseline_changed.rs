@@ -2,7 +2,7 @@
 //! with the old content, so the change is what broke it.
 
 use super::{Diagnosis, Found, Rule};
-use crate::finding::{Cause, Subject};
+use crate::finding::Cause;
 use crate::units::fmt_age;
 
 pub static RULE: Rule = Rule {
@@ -11,15 +11,19 @@ pub static RULE: Rule = Rule {
     link,
 };
 
+/// How long ago the snapshot a baseline change is measured from was taken: " (2 h ago)", or
+/// nothing when the finding does not say.
+pub(super) fn snapshot_age(change: &Found<'_>) -> String {
+    change
+        .finding
+        .at
+        .map(|t| format!(" ({})", fmt_age(crate::finding::now_secs() - t)))
+        .unwrap_or_default()
+}
+
 fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
     let mut out = Vec::new();
-    for fatal in found
-        .iter()
-        .filter(|f| f.kind() == "log" && f.finding.cause == Cause::Code && f.is_problem())
-    {
-        let Subject::Path { path, line } = &fatal.finding.subject else {
-            continue;
-        };
+    for (fatal, path, line) in super::fatal_changed::fatals(found) {
         let Some(change) = found.iter().find(|c| {
             c.kind() == "baseline"
                 && c.finding.cause == Cause::Deploy
@@ -28,11 +32,7 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             continue;
         };
         let name = path.rsplit('/').next().unwrap_or(path);
-        let when = change
-            .finding
-            .at
-            .map(|t| format!(" ({})", fmt_age(crate::finding::now_secs() - t)))
-            .unwrap_or_default();
+        let when = snapshot_age(change);
         let fails = line.map_or("now fails".to_string(), |l| {
             format!("now fails at line {l}")
         });

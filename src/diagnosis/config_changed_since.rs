@@ -6,7 +6,6 @@
 use super::{Diagnosis, Found, Rule};
 use crate::check::Status;
 use crate::finding::{Cause, Subject};
-use crate::units::fmt_age;
 
 pub static RULE: Rule = Rule {
     name: "config-error-in-file-changed-since-snapshot",
@@ -36,11 +35,7 @@ fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
             continue;
         };
         let name = path.rsplit('/').next().unwrap_or(path);
-        let when = change
-            .finding
-            .at
-            .map(|t| format!(" ({})", fmt_age(crate::finding::now_secs() - t)))
-            .unwrap_or_default();
+        let when = super::baseline_changed::snapshot_age(change);
         let at = match &broken.finding.subject {
             Subject::Path { line: Some(l), .. } | Subject::Directive { line: Some(l), .. } => {
                 format!("now fails at line {l}")

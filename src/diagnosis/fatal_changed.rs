@@ -9,15 +9,23 @@ pub static RULE: Rule = Rule {
     link,
 };
 
-fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
-    let mut out = Vec::new();
-    for fatal in found
+/// Every fatal error a log check found, with the file and line it points into: what the
+/// rules linking a fatal to its file's change start from.
+pub(super) fn fatals<'a, 'b>(
+    found: &'b [Found<'a>],
+) -> impl Iterator<Item = (&'b Found<'a>, &'b String, &'b Option<u32>)> {
+    found
         .iter()
         .filter(|f| f.kind() == "log" && f.finding.cause == Cause::Code && f.is_problem())
-    {
-        let Subject::Path { path, line } = &fatal.finding.subject else {
-            continue;
-        };
+        .filter_map(|f| match &f.finding.subject {
+            Subject::Path { path, line } => Some((f, path, line)),
+            _ => None,
+        })
+}
+
+fn link(found: &[Found<'_>]) -> Vec<Diagnosis> {
+    let mut out = Vec::new();
+    for (fatal, path, line) in fatals(found) {
         let Some(change) = found.iter().find(|c| {
             c.finding.cause == Cause::Deploy
                 && !std::ptr::eq(c.check, fatal.check)
