@@ -81,6 +81,11 @@ pub struct Cli {
     #[arg(long, value_name = "STATUS", default_value = "warn", global = true)]
     pub fail_on: FailOn,
 
+    /// Whether `--fail-on` was on the command line, not left at its default (`serve` judges
+    /// /healthz with `fail` unless told otherwise). Set by `cli::applies::parse_from`.
+    #[arg(skip)]
+    pub fail_on_given: bool,
+
     /// Timeout for each check that sets none of its own, like "10s" or "500ms" [default: the
     /// kind's own (5s for tcp), else 10s].
     #[arg(long, value_name = "DURATION", global = true, value_parser = crate::units::parse_duration)]

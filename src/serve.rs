@@ -112,23 +112,11 @@ fn settings(cli: &Cli, args: &ServeArgs) -> Result<Settings, Failure> {
         interval: args.interval,
         cache: args.cache,
         history: args.history as usize,
-        fail_on: if given("fail_on") {
+        fail_on: if cli.fail_on_given {
             cli.fail_on
         } else {
             FailOn::Fail
         },
         token_file: args.token_file.clone(),
     })
-}
-
-/// Whether the global option `id` was on the command line rather than left at its default
-/// (`--fail-on`'s default, `warn`, is the one-off run's).
-fn given(id: &str) -> bool {
-    use clap::CommandFactory;
-    use clap::parser::ValueSource;
-    let Ok(m) = Cli::command().try_get_matches_from(std::env::args_os()) else {
-        return false;
-    };
-    let on_line = |m: &clap::ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
-    on_line(&m) || m.subcommand().is_some_and(|(_, sub)| on_line(sub))
 }

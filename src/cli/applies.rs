@@ -103,7 +103,19 @@ where
         let mut sub = cmd.find_subcommand_mut(&name).cloned().unwrap_or(cmd);
         return Err(sub.error(ErrorKind::ArgumentConflict, msg));
     }
-    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+    let mut cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
+    cli.fail_on_given = given(&matches, "fail_on");
+    Ok(cli)
+}
+
+/// Whether the option `id` was typed on the command line (before or after the subcommand)
+/// rather than left at its default.
+fn given(matches: &ArgMatches, id: &str) -> bool {
+    let typed = |m: &ArgMatches| {
+        m.try_contains_id(id).unwrap_or(false)
+            && m.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    typed(matches) || matches.subcommand().is_some_and(|(_, sub)| typed(sub))
 }
 
 /// The subcommand's name in [`APPLIES`]: `run` when none was given.
@@ -122,11 +134,7 @@ pub fn check(cmd: &clap::Command, matches: &ArgMatches) -> Result<(), String> {
         .map_or(&[][..], |(_, opts)| *opts);
     for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
         let id = arg.get_id().as_str();
-        let typed = |m: &ArgMatches| {
-            m.try_contains_id(id).unwrap_or(false)
-                && m.value_source(id) == Some(ValueSource::CommandLine)
-        };
-        if !(typed(matches) || sub.is_some_and(typed)) {
+        if !given(matches, id) {
             continue;
         }
         let flag = arg

@@ -200,14 +200,12 @@ impl Cache {
     pub fn start_background(self: &Arc<Self>, interval: Duration) -> std::io::Result<()> {
         let (tx, rx) = mpsc::channel();
         *self.wake.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-        self.lock().running = true;
         let me = Arc::clone(self);
         std::thread::Builder::new()
             .name("serve-interval".into())
             .spawn(move || {
                 loop {
                     let began = Instant::now();
-                    me.lock().running = true;
                     me.run_now();
                     match rx.recv_timeout(interval.saturating_sub(began.elapsed())) {
                         Ok(()) | Err(mpsc::RecvTimeoutError::Timeout) => {}

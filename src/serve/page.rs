@@ -69,10 +69,8 @@ fn streak_word(s: Status) -> &'static str {
 }
 
 fn age(now: SystemTime, then: SystemTime) -> String {
-    match now.duration_since(then) {
-        Ok(d) if d.as_secs() > 0 => fmt_age(d.as_secs() as i64),
-        _ => "just now".into(),
-    }
+    // A clock set back reads as "just now", never "in the future".
+    fmt_age(now.duration_since(then).map_or(0, |d| d.as_secs() as i64))
 }
 
 const STYLE: &str = "
@@ -212,7 +210,7 @@ fn top(out: &mut String, v: &View<'_>) {
         esc(&r.started_at),
         fmt_duration(Duration::from_millis(r.duration_ms)),
         v.snap.history.len(),
-        crate::units::fmt_duration(v.refresh),
+        fmt_duration(v.refresh),
         w = r.worst,
     );
 }

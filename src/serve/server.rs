@@ -95,10 +95,9 @@ pub(crate) fn run(
     };
     eprintln!(
         "sitedoctor: serving {checks} check(s) on http://{bound}/ (runs {runs}; /healthz judges with --fail-on {})",
-        match settings.fail_on {
-            crate::exit::FailOn::Warn => "warn",
-            crate::exit::FailOn::Fail => "fail",
-        }
+        clap::ValueEnum::to_possible_value(&settings.fail_on)
+            .expect("every FailOn is a value")
+            .get_name()
     );
 
     let code = rt.block_on(async move {
