@@ -37,10 +37,16 @@ pub struct ModeFix<'a> {
     pub root: &'a Root,
 }
 
+/// The command that gives `path` the mode `mode`, quoted for a shell:
+/// `chmod 644 '/var/www/index.php'`. Every mode fix a person reads is worded here.
+pub fn chmod_command(mode: u32, path: &Path) -> String {
+    format!("chmod {mode:o} {}", shell_quote_path(path))
+}
+
 impl ModeFix<'_> {
     /// The command a person would type: `chmod 644 '/var/www/index.php'`.
     pub fn command(&self) -> String {
-        format!("chmod {:o} {}", self.to, shell_quote_path(self.path))
+        chmod_command(self.to, self.path)
     }
 
     /// Why this change is left to a person, though it is only a mode: see [`by_hand`].

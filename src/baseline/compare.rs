@@ -83,15 +83,15 @@ pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
 
 /// Read a chosen snapshot (while the tree is walked again), and compare: the snapshot, the
 /// tree's changes, and what could not be compared.
-pub fn tree_changes(
+fn tree_changes(
     listed: &Listed,
+    key: Key,
+    scopes: &[Scope],
     verify: bool,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
-    let key = key_of(&listed.path)?;
-    let scopes = scopes(&listed.header)?;
     let mut header = None;
     let (scanned, records) = tree::scan_while(
-        &scopes,
+        scopes,
         &ScanOptions {
             key: &key,
             previous: None,
@@ -124,15 +124,14 @@ pub fn changes(
     listed: &Listed,
     verify: bool,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
+    // The key and the scopes once, for the tree and the host alike.
     let key = key_of(&listed.path)?;
-    let roots: Vec<PathBuf> = scopes(&listed.header)?
-        .into_iter()
-        .map(|s| s.root)
-        .collect();
+    let scopes = scopes(&listed.header)?;
+    let roots: Vec<PathBuf> = scopes.iter().map(|s| s.root.clone()).collect();
     let old = &listed.header.host;
     let (tree, now) = std::thread::scope(|s| {
         let host = s.spawn(|| super::host::collect_again(&key, old, &roots));
-        let tree = tree_changes(listed, verify);
+        let tree = tree_changes(listed, key.clone(), &scopes, verify);
         // collect_again survives a part that panics; a panic here is not one to hide.
         (
             tree,

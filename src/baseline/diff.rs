@@ -169,7 +169,7 @@ fn changed(o: &Record, n: &Record, out: &mut Vec<TreeChange>) {
         out.push(mk(
             Area::Access,
             format!("mode {:04o} → {:04o}", o.perm, n.perm),
-            Some(format!("chmod {:o} {}", o.perm, shell_quote_path(n.path()))),
+            Some(crate::fixes::chmod_command(o.perm, n.path())),
             vec![],
         ));
     }

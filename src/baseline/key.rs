@@ -71,10 +71,10 @@ impl Key {
         }
         if meta.permissions().mode() & 0o077 != 0 {
             return Err(bad(format!(
-                "{} is readable by others (mode {:o}); run: chmod 600 {}",
-                path.display(),
+                "{} is readable by others (mode {:o}); run: {}",
+                crate::sanitize::path(path),
                 meta.permissions().mode() & 0o7777,
-                path.display()
+                crate::fixes::chmod_command(0o600, path)
             )));
         }
         if meta.uid() != nix::unistd::geteuid().as_raw() {

@@ -572,7 +572,8 @@ fn parse_time(text: &str) -> Option<i64> {
         // The end of that day, UTC: "since the 30th" means the last snapshot of that day.
         return Some(d.and_hms_opt(23, 59, 59)?.and_utc().timestamp_millis() + 999);
     }
-    let ago = humantime::parse_duration(text).ok()?;
+    // The units every duration in sitedoctor takes (capped at 10 years: no overflow below).
+    let ago = crate::units::parse_duration(text).ok()?;
     Some(chrono::Utc::now().timestamp_millis() - ago.as_millis() as i64)
 }
 
