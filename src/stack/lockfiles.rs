@@ -9,6 +9,8 @@ pub mod installed;
 mod npm;
 mod python;
 
+pub use python::find_venv;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -78,14 +78,24 @@ pub fn collect(key: &Key, roots: &[PathBuf], host: &Host) -> (Vec<Lockfile>, Not
     }
     apps.sort();
     apps.dedup();
-    let hints = Hints {
+    let base = Hints {
         venv: None,
         proc: Some(host.proc.clone()),
     };
     let mut out = Vec::new();
     for app in &apps {
+        let present = installed::present(app);
+        // A Python app's venv is found once (it may take a scan of /proc for the app
+        // server), for the audit and the installed set alike.
+        let python = present
+            .iter()
+            .any(|lf| installed::ecosystem_of(lf) == Some(lockfiles::Ecosystem::Python));
+        let hints = Hints {
+            venv: python.then(|| lockfiles::find_venv(app, &base)).flatten(),
+            ..base.clone()
+        };
         let examined = lockfiles::examine(app, &hints);
-        for lf in installed::present(app) {
+        for lf in present {
             match one(key, app, &lf, &examined, &hints) {
                 Ok(l) => out.push(l),
                 Err(why) => notes.cannot(part(&crate::sanitize::path(&lf)), why),
