@@ -158,7 +158,6 @@ pub fn snapshot(cli: &Cli, args: &SnapshotArgs, specs: &[CheckSpec]) -> Result<E
         &scopes,
         &ScanOptions {
             key: &key,
-            previous: None,
             verify: true,
             keep_content: args.keep_content,
             threads: crate::walk::default_threads(),

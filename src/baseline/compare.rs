@@ -94,7 +94,6 @@ fn tree_changes(
         scopes,
         &ScanOptions {
             key: &key,
-            previous: None,
             verify,
             keep_content: false,
             threads: crate::walk::default_threads(),

@@ -1,7 +1,7 @@
 //! The file tree of a snapshot: one record per entry under the web roots, walked like the
 //! permissions check walks (no symlink followed, one filesystem, the same excludes), with a
-//! keyed content hash and keyed line hashes of each regular file. A scan given the previous
-//! records hashes only the files whose size, mtime, ctime or inode changed.
+//! keyed content hash and keyed line hashes of each regular file. A scan against a snapshot
+//! ([`scan_while`]) hashes only the files whose size, mtime, ctime or inode changed.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -185,10 +185,8 @@ pub struct Scope {
 /// How to scan.
 pub struct ScanOptions<'a> {
     pub key: &'a Key,
-    /// The records of the snapshot being compared with (sorted by [`path_cmp`]): a file
-    /// whose stat is unchanged keeps its hashes instead of being read again.
-    pub previous: Option<&'a [Record]>,
-    /// Read and hash every file, whatever its stat says (`diff --verify`).
+    /// Read and hash every file, whatever its stat says (`diff --verify`); [`scan`] always
+    /// does.
     pub verify: bool,
     /// Keep the content of text files (not `.env*`) in the records.
     pub keep_content: bool,
@@ -207,23 +205,15 @@ pub struct Scanned {
     pub hashed: u64,
 }
 
-/// Walk every scope and return its records, sorted.
+/// Walk every scope and return its records, sorted, every file read and hashed (what
+/// `snapshot` records).
 pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
-    let defer = opts.previous.is_some() && !opts.verify;
-    let mut out = walk_all(scopes, opts, defer);
-    if let Some(prev) = opts.previous
-        && defer
-    {
-        let mut records = std::mem::take(&mut out.records);
-        fill(prev, &mut records, opts, true, &mut out);
-        out.records = records;
-    }
-    out
+    walk_all(scopes, opts, false)
 }
 
 /// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
 /// reading a large snapshot costs about as much as walking the tree, so the two overlap.
-/// `opts.previous` is ignored. Returns the scan and what `load` returned. A file whose stat
+/// Returns the scan and what `load` returned. A file whose stat
 /// did not change keeps its content hash only: the line hashes and content are the
 /// snapshot's, and a comparison reads them only for a file whose hash differs.
 pub fn scan_while<P: Records + Send, E: Send>(
@@ -239,7 +229,7 @@ pub fn scan_while<P: Records + Send, E: Send>(
     let prev = prev?;
     if !opts.verify {
         let mut records = std::mem::take(&mut out.records);
-        fill(&prev, &mut records, opts, false, &mut out);
+        fill(&prev, &mut records, opts, &mut out);
         out.records = records;
     }
     Ok((out, prev))
@@ -270,10 +260,7 @@ fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
             root: &root.path,
             opts,
             defer,
-            // Sized from the snapshot: no reallocation moves the records while they pour in.
-            records: Mutex::new(Vec::with_capacity(
-                opts.previous.map_or(1 << 16, |p| p.len() + p.len() / 8),
-            )),
+            records: Mutex::new(Vec::with_capacity(1 << 16)),
             errors: Mutex::new(Vec::new()),
             hashed: std::sync::atomic::AtomicU64::new(0),
         };
@@ -420,13 +407,11 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
 }
 
 /// After a walk that hashed nothing: files whose stat matches the previous record keep its
-/// content hash, and with `lines` its line hashes and content (one merge pass over both
-/// sorted lists); the others are read, in parallel.
+/// content hash (one merge pass over both sorted lists); the others are read, in parallel.
 fn fill<P: Records + ?Sized>(
     prev: &P,
     records: &mut [Record],
     opts: &ScanOptions<'_>,
-    lines: bool,
     out: &mut Scanned,
 ) {
     let mut pending = Vec::new();
@@ -444,11 +429,6 @@ fn fill<P: Records + ?Sized>(
         }
         if let Some(hash) = prev.kept_hash(i, rec) {
             rec.hash = Some(hash);
-            if lines {
-                let p = prev.get(i);
-                rec.lines = p.lines.clone();
-                rec.content = p.content.clone();
-            }
         } else {
             pending.push(j);
         }
@@ -614,7 +594,6 @@ mod tests {
         };
         let opts = ScanOptions {
             key: &key,
-            previous: None,
             verify: false,
             keep_content: false,
             threads: 2,
@@ -634,14 +613,29 @@ mod tests {
             .find(|r| r.path.ends_with(b"b.bin"))
             .unwrap();
         assert!(b.hash.is_some() && b.lines.is_none());
-        let again = scan(
-            std::slice::from_ref(&scope),
-            &ScanOptions {
-                previous: Some(&first.records),
-                ..opts
-            },
-        );
+        let (again, _) = scan_while(std::slice::from_ref(&scope), &opts, || {
+            Ok::<_, ()>(first.records.clone())
+        })
+        .unwrap();
         assert_eq!(again.hashed, 0);
-        assert_eq!(again.records, first.records);
+        // Kept: each file's content hash (its lines are the snapshot's, read on demand).
+        let hashes = |r: &[Record]| {
+            r.iter()
+                .map(|r| (r.path.clone(), r.hash))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(hashes(&again.records), hashes(&first.records));
+        std::fs::write(
+            t.path().join("a.php"),
+            "<?php
+echo 2;
+",
+        )
+        .unwrap();
+        let (changed, _) = scan_while(std::slice::from_ref(&scope), &opts, || {
+            Ok::<_, ()>(first.records.clone())
+        })
+        .unwrap();
+        assert_eq!(changed.hashed, 1);
     }
 }
