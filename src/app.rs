@@ -294,13 +294,13 @@ pub(crate) fn use_color(when: ColorWhen, terminal: bool) -> bool {
         ColorWhen::Auto => {
             terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+                && !crate::sys::terminal::dumb()
         }
     }
 }
 
 /// Write to stdout or to `--output` (see [`crate::output`]); a failure exits 74.
-fn write_out(text: &str, output: Option<&Path>) -> Result<(), Failure> {
+pub(crate) fn write_out(text: &str, output: Option<&Path>) -> Result<(), Failure> {
     match output {
         None => crate::output::to_stdout(text.as_bytes()),
         Some(path) => crate::output::to_path(path, text.as_bytes()),

@@ -52,7 +52,7 @@ pub fn abandon() {
 }
 
 fn stderr_takes_escapes() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+    std::io::stderr().is_terminal() && !crate::sys::terminal::dumb()
 }
 
 fn draw_until(stopped: mpsc::Receiver<()>, running: &Running) {

@@ -77,6 +77,24 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// The counts a person reads, worst first, leaving out the zeros: `["1 failed",
+    /// "3 passed"]`.
+    pub fn parts(&self) -> Vec<String> {
+        [
+            (Status::Fail, "failed"),
+            (Status::Error, "errored"),
+            (Status::Warn, "warned"),
+            (Status::Pass, "passed"),
+            (Status::Skip, "skipped"),
+        ]
+        .into_iter()
+        .filter_map(|(status, word)| {
+            let n = self.get(status);
+            (n > 0).then(|| format!("{n} {word}"))
+        })
+        .collect()
+    }
+
     pub fn of(checks: &[CheckResult]) -> Counts {
         let mut c = Counts {
             total: checks.len(),

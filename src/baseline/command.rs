@@ -36,11 +36,8 @@ fn io(what: &str, path: &Path, e: &std::io::Error) -> Failure {
 }
 
 fn say(cli: &Cli, text: &str) -> Result<(), Failure> {
-    let out = match &cli.output {
-        None => crate::output::to_stdout(text.as_bytes()),
-        Some(p) => crate::output::to_path(p, text.as_bytes()),
-    };
-    out.map_err(|e| (Exit::IoError, e.to_string()))
+    crate::app::write_out(text, cli.output.as_deref())
+        .map_err(|crate::app::Failure(code, msg)| (code, msg))
 }
 
 /// The web roots of the selected checks: the roots of `permissions`, `world_writable` (with

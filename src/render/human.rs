@@ -250,19 +250,7 @@ fn render(report: &Report, opts: &RenderOptions) -> String {
     }
 
     let s = &report.summary;
-    let mut parts = Vec::new();
-    for (status, word) in [
-        (Status::Fail, "failed"),
-        (Status::Error, "errored"),
-        (Status::Warn, "warned"),
-        (Status::Pass, "passed"),
-        (Status::Skip, "skipped"),
-    ] {
-        let n = s.get(status);
-        if n > 0 {
-            parts.push(format!("{n} {word}"));
-        }
-    }
+    let mut parts = s.parts();
     if parts.is_empty() {
         parts.push("no checks ran".into());
     }

@@ -177,19 +177,7 @@ fn top(out: &mut String, v: &View<'_>) {
     } else {
         "problems found"
     };
-    let mut parts = Vec::new();
-    for (s, word) in [
-        (Status::Fail, "failed"),
-        (Status::Error, "errored"),
-        (Status::Warn, "warned"),
-        (Status::Pass, "passed"),
-        (Status::Skip, "skipped"),
-    ] {
-        let n = r.summary.get(s);
-        if n > 0 {
-            parts.push(format!("{n} {word}"));
-        }
-    }
+    let parts = r.summary.parts();
     let health = if v.snap.healthy {
         "200 (healthy)"
     } else {

@@ -20,6 +20,11 @@ pub fn columns_from_env() -> Option<usize> {
         .filter(|&c| c > 0)
 }
 
+/// Whether `TERM` says the terminal takes no escape sequences (`TERM=dumb`).
+pub fn dumb() -> bool {
+    std::env::var_os("TERM").is_some_and(|t| t == "dumb")
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
