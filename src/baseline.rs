@@ -5,6 +5,7 @@
 //! [`change`] (one difference, ranked). The file tree, the store and the host's state
 //! (environment, configuration, packages, PHP, listeners, lockfiles) each get a module here.
 
+pub mod against;
 pub mod change;
 pub mod command;
 pub mod compare;

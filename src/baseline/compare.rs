@@ -7,7 +7,7 @@ use super::change::{Area, Change, How};
 use super::diff::TreeChange;
 use super::key::{self, Key};
 use super::store::{self, Header, Listed, StoreError};
-use super::tree::{self, ScanOptions, Scope};
+use super::tree::{ScanOptions, Scope};
 use crate::check::{Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::units::fmt_age;
@@ -16,8 +16,6 @@ use crate::units::fmt_age;
 pub struct Loaded {
     pub path: PathBuf,
     pub header: Header,
-    /// The snapshot's records, read one at a time from its bytes.
-    pub records: store::Stored,
     pub key: Key,
 }
 
@@ -81,38 +79,38 @@ pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
         .collect()
 }
 
-/// Read a chosen snapshot (while the tree is walked again), and compare: the snapshot, the
-/// tree's changes, and what could not be compared.
+/// Read a chosen snapshot and walk its roots again against it, verifying its checksum
+/// meanwhile: the snapshot, the tree's changes, and what could not be compared.
 fn tree_changes(
     listed: &Listed,
     key: Key,
     scopes: &[Scope],
     verify: bool,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
-    let mut header = None;
-    let (scanned, records) = tree::scan_while(
-        scopes,
-        &ScanOptions {
-            key: &key,
-            verify,
-            keep_content: false,
-            threads: crate::walk::default_threads(),
-        },
-        || {
-            let (h, records) = store::read(&listed.path)?;
-            header = Some(h);
-            Ok::<_, StoreError>(records)
-        },
-    )?;
-    let header = header.expect("read returned a header");
-    let changes = super::diff::compare(&records, &scanned.records);
+    let (header, stored) = store::open(&listed.path)?;
+    let opts = ScanOptions {
+        key: &key,
+        verify,
+        keep_content: false,
+        threads: crate::walk::default_threads(),
+    };
+    let (intact, walked) = std::thread::scope(|s| {
+        let intact = s.spawn(|| stored.intact());
+        let walked = super::against::walk(&stored, scopes, &opts);
+        (
+            intact.join().expect("verifying the snapshot panicked"),
+            walked,
+        )
+    });
+    if !intact {
+        return Err(store::damaged(&listed.path));
+    }
     let loaded = Loaded {
         path: listed.path.clone(),
         header,
-        records,
         key,
     };
-    Ok((loaded, changes, scanned.unread))
+    Ok((loaded, walked.changes, walked.unread))
 }
 
 /// Everything that changed since the chosen snapshot — its tree walked again, and the host's

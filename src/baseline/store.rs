@@ -216,13 +216,41 @@ impl std::fmt::Debug for Stored {
 }
 
 impl Stored {
-    fn raw(&self, i: usize) -> Raw<'_> {
+    /// Record `i` as it lies in the bytes, nothing copied.
+    pub(super) fn raw(&self, i: usize) -> Raw<'_> {
         Cursor {
-            buf: &self.bytes,
+            buf: &self.bytes[..self.bytes.len() - 32],
             at: self.starts[i],
         }
         .record()
         .expect("every record was checked when the snapshot was read")
+    }
+
+    /// Whether the checksum at the end matches everything before it.
+    pub fn intact(&self) -> bool {
+        let (data, sum) = self.bytes.split_at(self.bytes.len() - 32);
+        blake3::hash(data).as_bytes() == sum
+    }
+
+    /// A snapshot of these records, as `diff` reads it.
+    #[cfg(test)]
+    pub fn of(records: &[Record]) -> Stored {
+        let header = Header {
+            version: VERSION,
+            name: "t".into(),
+            created: "2026-11-30T00:00:00Z".into(),
+            created_ms: 0,
+            hostname: "h".into(),
+            forced: false,
+            keep_content: false,
+            worst: "pass".into(),
+            scopes: vec![],
+            entries: records.len() as u64,
+            host: HostState::default(),
+        };
+        parse(Path::new("t"), encode(&header, records))
+            .expect("encoded records parse")
+            .1
     }
 
     /// Every record, as a list.
@@ -262,73 +290,79 @@ impl Records for Stored {
                 rec.gid,
             )
     }
-    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
-        let r = self.raw(i);
-        let same = (r.kind, r.size, r.mtime, r.ctime, r.ino)
-            == (rec.kind, rec.size, rec.mtime, rec.ctime, rec.ino);
-        r.hash.filter(|_| same)
-    }
 }
 
 /// Read a whole snapshot: header, then records, the checksum verified and every record's
 /// layout checked.
 pub fn read(path: &Path) -> Result<(Header, Stored), StoreError> {
-    let mut bytes =
-        crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
-            if e.is_not_found() {
-                err(path, "no such file; take one with `sitedoctor snapshot`")
-            } else {
-                err(path, format!("cannot read it: {e}"))
-            }
-        })?;
+    let (header, stored) = open(path)?;
+    if !stored.intact() {
+        return Err(damaged(path));
+    }
+    Ok((header, stored))
+}
+
+/// Why a snapshot's records cannot be used: its checksum or layout is wrong.
+pub fn damaged(path: &Path) -> StoreError {
+    err(
+        path,
+        "truncated or corrupted (its checksum does not match); take a new one with `sitedoctor snapshot`",
+    )
+}
+
+/// Read a snapshot with every record's layout checked but its checksum not yet: what
+/// `diff` does, verifying it ([`Stored::intact`]) while it walks the tree. Nothing read from
+/// an unverified snapshot may be shown or acted on.
+pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
+    let bytes = crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
+        if e.is_not_found() {
+            err(path, "no such file; take one with `sitedoctor snapshot`")
+        } else {
+            err(path, format!("cannot read it: {e}"))
+        }
+    })?;
+    parse(path, bytes)
+}
+
+/// A snapshot's header and records from its bytes (see [`open`]).
+fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
     let (header, body) = parse_header(path, &bytes)?;
-    let damaged = || {
-        err(
-            path,
-            "truncated or corrupted (its checksum does not match); take a new one with `sitedoctor snapshot`",
-        )
-    };
     if bytes.len() < body + 32 {
-        return Err(damaged());
+        return Err(damaged(path));
     }
-    let (data, sum) = bytes.split_at(bytes.len() - 32);
-    if blake3::hash(data).as_bytes() != sum {
-        return Err(damaged());
-    }
-    let end = data.len();
+    let end = bytes.len() - 32;
     let mut cur = Cursor {
-        buf: data,
+        buf: &bytes[..end],
         at: body,
     };
     let mut starts = Vec::with_capacity(header.entries.min(10_000_000) as usize);
     for _ in 0..header.entries {
         starts.push(cur.at);
-        cur.record().ok_or_else(damaged)?;
+        cur.record().ok_or_else(|| damaged(path))?;
     }
     if cur.at != end {
-        return Err(damaged());
+        return Err(damaged(path));
     }
-    bytes.truncate(end);
     Ok((header, Stored { bytes, starts }))
 }
 
 /// A record as it lies in the file's bytes.
-struct Raw<'a> {
-    path: &'a [u8],
-    kind: EntryKind,
-    perm: u32,
-    uid: u32,
-    gid: u32,
-    size: u64,
-    ino: u64,
-    mtime: (i64, u32),
-    ctime: (i64, u32),
-    hash: Option<Digest>,
-    target: Option<&'a [u8]>,
+pub(super) struct Raw<'a> {
+    pub path: &'a [u8],
+    pub kind: EntryKind,
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub ino: u64,
+    pub mtime: (i64, u32),
+    pub ctime: (i64, u32),
+    pub hash: Option<Digest>,
+    pub target: Option<&'a [u8]>,
     /// The line hashes' little-endian bytes.
-    lines: Option<&'a [u8]>,
-    content: Option<&'a [u8]>,
-    unreadable: bool,
+    pub lines: Option<&'a [u8]>,
+    pub content: Option<&'a [u8]>,
+    pub unreadable: bool,
 }
 
 impl Raw<'_> {

@@ -1,7 +1,7 @@
 //! The file tree of a snapshot: one record per entry under the web roots, walked like the
 //! permissions check walks (no symlink followed, one filesystem, the same excludes), with a
-//! keyed content hash and keyed line hashes of each regular file. A scan against a snapshot
-//! ([`scan_while`]) hashes only the files whose size, mtime, ctime or inode changed.
+//! keyed content hash and keyed line hashes of each regular file: what `snapshot` records.
+//! `diff` walks against a snapshot instead ([`super::against`]), with the same pieces.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -15,7 +15,7 @@ use rustix::fs::{FileType, Mode, OFlags};
 use super::key::{Digest, Key};
 use super::lines;
 use crate::checks::Excludes;
-use crate::walk::{self, Entry, Meta, Visitor, WalkError};
+use crate::walk::{self, Entry, Meta, WalkError};
 
 /// What an entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,12 +124,6 @@ pub trait Records: Sync {
         (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
             == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
     }
-    /// Record `i`'s content hash, when it has one and the stat of `rec` (see
-    /// [`Record::same_stat`]): what a file that did not change keeps instead of being read.
-    fn kept_hash(&self, i: usize, rec: &Record) -> Option<Digest> {
-        let r = self.get(i);
-        r.hash.filter(|_| r.same_stat(rec))
-    }
 }
 
 impl Records for [Record] {
@@ -208,35 +202,11 @@ pub struct Scanned {
 /// Walk every scope and return its records, sorted, every file read and hashed (what
 /// `snapshot` records).
 pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
-    walk_all(scopes, opts, false)
+    walk_all(scopes, opts)
 }
 
-/// Like [`scan`] against previous records that `load` reads meanwhile, on its own thread:
-/// reading a large snapshot costs about as much as walking the tree, so the two overlap.
-/// Returns the scan and what `load` returned. A file whose stat
-/// did not change keeps its content hash only: the line hashes and content are the
-/// snapshot's, and a comparison reads them only for a file whose hash differs.
-pub fn scan_while<P: Records + Send, E: Send>(
-    scopes: &[Scope],
-    opts: &ScanOptions<'_>,
-    load: impl FnOnce() -> Result<P, E> + Send,
-) -> Result<(Scanned, P), E> {
-    let (mut out, prev) = std::thread::scope(|s| {
-        let loading = s.spawn(load);
-        let out = walk_all(scopes, opts, !opts.verify);
-        (out, loading.join().expect("the snapshot reader panicked"))
-    });
-    let prev = prev?;
-    if !opts.verify {
-        let mut records = std::mem::take(&mut out.records);
-        fill(&prev, &mut records, opts, &mut out);
-        out.records = records;
-    }
-    Ok((out, prev))
-}
-
-/// The walk of every scope, sorted; with `defer`, no file is read (see [`fill`]).
-fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
+/// The walk of every scope, sorted.
+fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
     let mut out = Scanned {
         records: Vec::new(),
         unread: Vec::new(),
@@ -259,7 +229,6 @@ fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>, defer: bool) -> Scanned {
             scope,
             root: &root.path,
             opts,
-            defer,
             records: Mutex::new(Vec::with_capacity(1 << 16)),
             errors: Mutex::new(Vec::new()),
             hashed: std::sync::atomic::AtomicU64::new(0),
@@ -319,8 +288,6 @@ struct TreeVisitor<'a> {
     scope: &'a Scope,
     root: &'a Path,
     opts: &'a ScanOptions<'a>,
-    /// Read no file: [`fill`] does, after the walk.
-    defer: bool,
     records: Mutex<Vec<Record>>,
     errors: Mutex<Vec<String>>,
     hashed: std::sync::atomic::AtomicU64,
@@ -328,42 +295,19 @@ struct TreeVisitor<'a> {
 
 impl walk::Visitor<()> for TreeVisitor<'_> {
     fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
-        if e.depth > 0
-            && !self.scope.exclude.is_empty()
-            && self.scope.exclude.matches(self.root, e.path, e.name)
-        {
+        if excluded(self.scope, self.root, e) {
             return None;
         }
-        let m = &e.meta;
-        let mut rec = Record {
-            path: e.path.as_os_str().as_bytes().to_vec(),
-            kind: EntryKind::of(m),
-            perm: m.perm(),
-            uid: m.uid,
-            gid: m.gid,
-            size: m.size,
-            ino: m.ino,
-            mtime: (m.mtime, m.mtime_nsec),
-            ctime: (m.ctime, m.ctime_nsec),
-            hash: None,
-            target: None,
-            lines: None,
-            content: None,
-            unreadable: false,
-        };
-        match rec.kind {
-            EntryKind::File => self.content(e, &mut rec),
-            EntryKind::Symlink => match rustix::fs::readlinkat(e.at, e.at_name, Vec::new()) {
-                Ok(t) => rec.target = Some(t.into_bytes()),
-                Err(errno) => self.error(WalkError {
-                    path: e.path.to_path_buf(),
-                    errno,
-                }),
-            },
-            _ => {}
+        let mut rec = record(e);
+        if rec.kind == EntryKind::File {
+            self.hashed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Err(error) = read_at(e, self.opts, &mut rec) {
+            self.error(error);
         }
         self.records.lock().expect("records lock").push(rec);
-        (EntryKind::of(m) == EntryKind::Dir).then_some(())
+        (EntryKind::of(&e.meta) == EntryKind::Dir).then_some(())
     }
 
     fn error(&self, error: WalkError) {
@@ -374,29 +318,64 @@ impl walk::Visitor<()> for TreeVisitor<'_> {
     }
 }
 
-impl TreeVisitor<'_> {
-    /// Hash a file now, through its directory's handle, when there is no previous record to
-    /// reuse (a snapshot, `--verify`); otherwise [`fill`] decides after the walk.
-    fn content(&self, e: &Entry<'_>, rec: &mut Record) {
-        if self.defer {
-            return;
-        }
-        self.hashed
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        let read = rustix::fs::openat(e.at, e.at_name, flags, Mode::empty())
-            .and_then(|fd| read_hashes(fd, self.opts, rec.size, None));
-        match read {
-            Ok(h) => set(rec, h, self.opts.keep_content),
-            Err(errno) => {
-                rec.unreadable = true;
-                self.error(WalkError {
-                    path: e.path.to_path_buf(),
-                    errno,
-                });
+/// Whether the scope leaves this entry out (never its root).
+pub(super) fn excluded(scope: &Scope, root: &Path, e: &Entry<'_>) -> bool {
+    e.depth > 0 && !scope.exclude.is_empty() && scope.exclude.matches(root, e.path, e.name)
+}
+
+/// An entry's record from what the walk saw: no hash, no symlink target yet ([`read_at`]).
+pub(super) fn record(e: &Entry<'_>) -> Record {
+    let m = &e.meta;
+    Record {
+        path: e.path.as_os_str().as_bytes().to_vec(),
+        kind: EntryKind::of(m),
+        perm: m.perm(),
+        uid: m.uid,
+        gid: m.gid,
+        size: m.size,
+        ino: m.ino,
+        mtime: (m.mtime, m.mtime_nsec),
+        ctime: (m.ctime, m.ctime_nsec),
+        hash: None,
+        target: None,
+        lines: None,
+        content: None,
+        unreadable: false,
+    }
+}
+
+/// Fill in what reading the entry gives, through its directory's handle: a regular file's
+/// hashes (the file opened without following a symlink and non-blocking, so a FIFO swapped
+/// in is never waited on), a symlink's target. A file that cannot be read is marked so.
+pub(super) fn read_at(
+    e: &Entry<'_>,
+    opts: &ScanOptions<'_>,
+    rec: &mut Record,
+) -> Result<(), WalkError> {
+    let fail = |errno| WalkError {
+        path: e.path.to_path_buf(),
+        errno,
+    };
+    match rec.kind {
+        EntryKind::File => {
+            let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+            let read = rustix::fs::openat(e.at, e.at_name, flags, Mode::empty())
+                .and_then(|fd| read_hashes(fd, opts, rec.size));
+            match read {
+                Ok(h) => set(rec, h, opts.keep_content),
+                Err(errno) => {
+                    rec.unreadable = true;
+                    return Err(fail(errno));
+                }
             }
         }
+        EntryKind::Symlink => {
+            let t = rustix::fs::readlinkat(e.at, e.at_name, Vec::new()).map_err(fail)?;
+            rec.target = Some(t.into_bytes());
+        }
+        _ => {}
     }
+    Ok(())
 }
 
 fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
@@ -406,105 +385,18 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
     rec.content = content.filter(|_| keep && !name.starts_with(b".env"));
 }
 
-/// After a walk that hashed nothing: files whose stat matches the previous record keep its
-/// content hash (one merge pass over both sorted lists); the others are read, in parallel.
-fn fill<P: Records + ?Sized>(
-    prev: &P,
-    records: &mut [Record],
-    opts: &ScanOptions<'_>,
-    out: &mut Scanned,
-) {
-    let mut pending = Vec::new();
-    let mut i = 0;
-    for (j, rec) in records.iter_mut().enumerate() {
-        if rec.kind != EntryKind::File {
-            continue;
-        }
-        while i < prev.len() && path_cmp(prev.path(i), &rec.path) == Ordering::Less {
-            i += 1;
-        }
-        if i == prev.len() || prev.path(i) != rec.path {
-            pending.push(j);
-            continue;
-        }
-        if let Some(hash) = prev.kept_hash(i, rec) {
-            rec.hash = Some(hash);
-        } else {
-            pending.push(j);
-        }
-    }
-    out.hashed += pending.len() as u64;
-    let threads = opts.threads.max(1);
-    let chunk = pending.len().div_ceil(threads).max(1);
-    let shared: &[Record] = records;
-    let results: Vec<(usize, Result<Hashes, String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = pending
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|&j| (j, reread(&shared[j], opts)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a hashing thread panicked"))
-            .collect()
-    });
-    for (j, r) in results {
-        match r {
-            Ok(h) => set(&mut records[j], h, opts.keep_content),
-            Err(why) => {
-                records[j].unreadable = true;
-                out.unread.push(why);
-            }
-        }
-    }
-}
-
-/// Read a file the walk saw, by its path: never through a symlink at its name, and only if it
-/// is still the inode the walk examined (a path swapped since is not read).
-fn reread(rec: &Record, opts: &ScanOptions<'_>) -> Result<Hashes, String> {
-    let path = rec.path();
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let describe = |errno| {
-        WalkError {
-            path: path.to_path_buf(),
-            errno,
-        }
-        .describe()
-    };
-    let fd = rustix::fs::open(path, flags, Mode::empty()).map_err(describe)?;
-    read_hashes(fd, opts, rec.size, Some(rec.ino)).map_err(|e| {
-        if e == rustix::io::Errno::STALE {
-            format!(
-                "{} was replaced while it was being read; run the comparison again",
-                crate::sanitize::path(path)
-            )
-        } else {
-            describe(e)
-        }
-    })
-}
-
 type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
 
 /// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
-/// saw it is opened non-blocking and never read) and, given `ino`, another inode.
+/// saw it is opened non-blocking and never read).
 fn read_hashes(
     fd: std::os::fd::OwnedFd,
     opts: &ScanOptions<'_>,
     size: u64,
-    ino: Option<u64>,
 ) -> Result<Hashes, rustix::io::Errno> {
     let st = rustix::fs::fstat(&fd)?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(rustix::io::Errno::NOENT);
-    }
-    if ino.is_some_and(|i| i != st.st_ino) {
-        return Err(rustix::io::Errno::STALE);
     }
     let mut file = std::fs::File::from(fd);
     let mut hasher = opts.key.hasher();
@@ -579,63 +471,5 @@ mod tests {
         let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.path).collect();
         assert_eq!(got, want.iter().collect::<Vec<_>>());
         assert!(records.iter().all(|r| r.size == r.path.len() as u64));
-    }
-
-    #[test]
-    fn unchanged_files_keep_their_hash_and_changed_ones_are_read() {
-        let t = tempfile::tempdir().unwrap();
-        std::fs::write(t.path().join("a.php"), "<?php\necho 1;\n").unwrap();
-        std::fs::write(t.path().join("b.bin"), b"\0\x01").unwrap();
-        let key = Key::from_bytes([3; 32]);
-        let scope = Scope {
-            root: t.path().to_path_buf(),
-            exclude: Excludes::default(),
-            one_file_system: true,
-        };
-        let opts = ScanOptions {
-            key: &key,
-            verify: false,
-            keep_content: false,
-            threads: 2,
-        };
-        let first = scan(std::slice::from_ref(&scope), &opts);
-        assert_eq!(first.records.len(), 3);
-        assert_eq!(first.hashed, 2);
-        let a = first
-            .records
-            .iter()
-            .find(|r| r.path.ends_with(b"a.php"))
-            .unwrap();
-        assert_eq!(a.lines.as_ref().map(Vec::len), Some(2));
-        let b = first
-            .records
-            .iter()
-            .find(|r| r.path.ends_with(b"b.bin"))
-            .unwrap();
-        assert!(b.hash.is_some() && b.lines.is_none());
-        let (again, _) = scan_while(std::slice::from_ref(&scope), &opts, || {
-            Ok::<_, ()>(first.records.clone())
-        })
-        .unwrap();
-        assert_eq!(again.hashed, 0);
-        // Kept: each file's content hash (its lines are the snapshot's, read on demand).
-        let hashes = |r: &[Record]| {
-            r.iter()
-                .map(|r| (r.path.clone(), r.hash))
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(hashes(&again.records), hashes(&first.records));
-        std::fs::write(
-            t.path().join("a.php"),
-            "<?php
-echo 2;
-",
-        )
-        .unwrap();
-        let (changed, _) = scan_while(std::slice::from_ref(&scope), &opts, || {
-            Ok::<_, ()>(first.records.clone())
-        })
-        .unwrap();
-        assert_eq!(changed.hashed, 1);
     }
 }

@@ -770,3 +770,52 @@ fn a_config_test_broken_since_the_snapshot_leads_the_diagnosis() {
         .collect();
     assert_eq!(checks, ["nginx-config", "since-good", "since-good"]);
 }
+
+#[test]
+fn a_directory_unreadable_now_is_not_compared_rather_than_all_removed() {
+    if !nix::unistd::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root (to drop to nobody) and setpriv");
+        return;
+    }
+    let env = TestEnv::new();
+    let www = env.path().join("www");
+    let state = env.path().join("state");
+    std::fs::create_dir_all(www.join("lib/deep")).unwrap();
+    std::fs::write(www.join("index.php"), "<?php\n").unwrap();
+    std::fs::write(www.join("lib/a.php"), "<?php\n").unwrap();
+    std::fs::write(www.join("lib/deep/b.php"), "<?php\n").unwrap();
+    std::fs::create_dir(&state).unwrap();
+    nix::unistd::chown(&state, Some(65534.into()), Some(65534.into())).unwrap();
+    for d in [env.path(), &www, &www.join("lib"), &www.join("lib/deep")] {
+        chmod(d, 0o755);
+    }
+    let cfg = env.file(
+        "c.toml",
+        &format!(
+            "[[check]]\nid = \"webroot\"\nkind = \"permissions\"\npath = \"{}\"\n",
+            www.display()
+        ),
+    );
+    chmod(&cfg, 0o644);
+    let nobody = |args: &[&str]| {
+        let mut c = crate::testenv::as_nobody();
+        c.args(args)
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--baseline")
+            .arg(&state);
+        crate::testenv::run_command(c)
+    };
+    nobody(&["snapshot", "--force", "--quiet"]).expect_code(0);
+    chmod(&www.join("lib"), 0o700);
+    let out = nobody(&["diff", "--format", "json"]);
+    chmod(&www.join("lib"), 0o755);
+    out.expect_code(3);
+    let found = changes(&out);
+    // lib's own mode is a change; what is below it could not be read, so it is not "removed".
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("mode 0755 → 0700"), "{found:?}");
+    let check = json(&out)["checks"][0].to_string();
+    assert!(check.contains("only part could be compared"), "{check}");
+    assert!(check.contains("lib: permission denied"), "{check}");
+}
