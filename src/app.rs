@@ -260,8 +260,11 @@ fn run_checks(
     };
     let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let for_people = !cli.quiet && format.name == "human";
+    // A `configtest` check and a `baseline` check run the same tests: each runs once.
+    let once = crate::checks::configtest::once::Scope::open();
     let mut report =
         crate::progress::while_running(for_people, |r| runner::run_watched(&specs, opts, r));
+    drop(once);
     // In the report, not on stderr: cron mails stderr even under --quiet.
     if let Some(warning) = config::trust::warning(untrusted) {
         report.prepend(warning, crate::diagnosis::diagnose);

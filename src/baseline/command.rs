@@ -108,6 +108,8 @@ pub fn snapshot(cli: &Cli, args: &SnapshotArgs, specs: &[CheckSpec]) -> Result<E
              permissions, world_writable (with `paths`) and recent_changes checks",
         ));
     }
+    // The checks' configuration tests are the host state's: each runs once.
+    let _once = crate::checks::configtest::once::Scope::open();
     // The checks first: a snapshot is a state that works.
     let checks: Vec<CheckSpec> = specs
         .iter()

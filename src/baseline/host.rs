@@ -7,6 +7,7 @@
 mod configs;
 mod deps;
 mod env;
+mod fingerprint;
 mod listening;
 mod packages;
 mod php;
@@ -48,6 +49,11 @@ pub struct HostState {
     /// Installed Debian packages of the web stack: name → version.
     #[serde(default)]
     pub packages: BTreeMap<String, String>,
+    /// The fingerprint of the package database `packages` was read from, taken before it was
+    /// read: while it is the same, `packages` is reused rather than read again. Absent in
+    /// older records, and when they were not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages_db: Option<super::key::Digest>,
     /// Listening TCP addresses.
     #[serde(default)]
     pub listening: Vec<Listener>,
@@ -133,7 +139,7 @@ pub(crate) fn collect_again_under(
     host: &Host,
 ) -> Collected {
     let sources: Vec<Source> = old.env.iter().filter_map(EnvSet::again).collect();
-    let mut c = collect_timed(key, &sources, roots, host).0;
+    let mut c = collect_reusing(key, &sources, roots, host, Some(old)).0;
     for e in old.env.iter().filter(|e| e.again().is_none()) {
         c.state.unread.insert(format!("env {}", e.source));
         c.unread.push(format!(
@@ -159,6 +165,19 @@ pub(crate) fn collect_timed(
     sources: &[Source],
     roots: &[PathBuf],
     host: &Host,
+) -> (Collected, Vec<(&'static str, Duration)>) {
+    collect_reusing(key, sources, roots, host, None)
+}
+
+/// [`collect_timed`], reusing what `old` recorded of the packages and each FPM's PHP where
+/// what they were read from has the same fingerprint now. The configuration tests always
+/// run: their verdict depends on more than any file fingerprinted here.
+fn collect_reusing(
+    key: &Key,
+    sources: &[Source],
+    roots: &[PathBuf],
+    host: &Host,
+    old: Option<&HostState>,
 ) -> (Collected, Vec<(&'static str, Duration)>) {
     let servers = if host.sysroot == Path::new("/") {
         crate::webstack::installed().to_vec()
@@ -198,11 +217,18 @@ pub(crate) fn collect_timed(
     let mut state = HostState::default();
     let mut notes = Notes::default();
     let mut took = Vec::new();
+    // Before anything is read: a change while it is read must not be taken as seen.
+    let db = fingerprint::package_db(key, host);
+    let old_php = old.map_or(&[][..], |o| &o.php[..]);
     std::thread::scope(|s| {
         let env = s.spawn(|| timed("env", || env::collect(key, sources)));
         let configs = s.spawn(|| timed("configs", || configs::collect(key, &servers, host)));
-        let php = s.spawn(|| timed("php", || php::collect(&servers, host)));
-        let packages = s.spawn(|| timed("packages", || packages::collect(host)));
+        let php = s.spawn(|| {
+            timed("php", || {
+                php::collect(key, &servers, host, db.as_ref(), old_php)
+            })
+        });
+        let packages = s.spawn(|| timed("packages", || packages::collect(host, db, old)));
         let listening = s.spawn(|| timed("listening", || listening::collect(host)));
         let deps = s.spawn(|| timed("lockfiles", || deps::collect(key, roots, host)));
         let (n, t) = (&mut notes, &mut took);
@@ -210,7 +236,7 @@ pub(crate) fn collect_timed(
         (state.configs, state.config_tests) =
             take(n, t, ("configuration", &["config", "configtest"]), configs);
         state.php = take(n, t, ("PHP versions", &["php"]), php);
-        state.packages = take(n, t, ("packages", &["packages"]), packages);
+        (state.packages, state.packages_db) = take(n, t, ("packages", &["packages"]), packages);
         state.listening = take(n, t, ("listening ports", &["listening"]), listening);
         state.lockfiles = take(n, t, ("lockfiles", &["lockfile"]), deps);
     });

@@ -1,6 +1,8 @@
 //! `configtest`: the installed web server's own configuration test — `nginx -t`,
 //! `apachectl -t`, `php-fpm -t` — found by detection, `skip` where the server is not installed.
 
+pub mod once;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -179,14 +181,7 @@ impl Check for Configtest {
         let mut summaries = Vec::new();
         for s in &servers {
             let argv = self.argv(s);
-            let spec = child::Spec {
-                argv: &argv,
-                env: &Default::default(),
-                clear_env: false,
-                cwd: None,
-                timeout: ctx.op_timeout(),
-            };
-            let f = child::run(&spec).map_err(anyhow::Error::msg)?;
+            let f = once::run(&argv, ctx.op_timeout()).map_err(anyhow::Error::msg)?;
             let text = format!("{}\n{}", f.stderr.text(), f.stdout.text());
             let said = verdict_line(&text).unwrap_or_default();
             let line = shown(&argv);

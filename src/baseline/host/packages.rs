@@ -3,8 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Host, Notes, change, run};
+use super::{Host, HostState, Notes, change, run};
 use crate::baseline::change::{Area, Change, How};
+use crate::baseline::key::Digest;
 use crate::shell::shell_quote;
 
 /// The packages recorded: what serves the site and what it runs on.
@@ -29,15 +30,39 @@ const PATTERNS: &[&str] = &[
 
 const PART: &str = "packages";
 
+/// The packages and the fingerprint of the database they were read from (none when they
+/// were not read from one).
+pub type Read = (BTreeMap<String, String>, Option<Digest>);
+
 /// Installed packages: name → version. No `dpkg-query` (not Debian) is nothing, not unread.
-pub fn collect(host: &Host) -> (BTreeMap<String, String>, Notes) {
+/// `db`: the package database's fingerprint now, taken before anything is read; `old`: a
+/// record to reuse — its packages, without running `dpkg-query`, when they were read from a
+/// database with that same fingerprint.
+pub fn collect(host: &Host, db: Option<Digest>, old: Option<&HostState>) -> (Read, Notes) {
+    let notes = Notes::default();
+    if let (Some(now), Some(old)) = (&db, old)
+        && old.packages_db.as_ref() == Some(now)
+        && !old.unread.contains(PART)
+    {
+        return ((old.packages.clone(), db), notes);
+    }
+    let (packages, notes) = query(host);
+    // Only a database that was read is one whose packages can be reused.
+    let db = db.filter(|_| {
+        !notes.parts.contains(PART) && crate::sys::child::which("dpkg-query").is_some()
+    });
+    ((packages, db), notes)
+}
+
+/// What `dpkg-query` lists now.
+fn query(host: &Host) -> (BTreeMap<String, String>, Notes) {
     let mut notes = Notes::default();
     let Some(dpkg) = crate::sys::child::which("dpkg-query") else {
         return (BTreeMap::new(), notes);
     };
     let mut argv = vec![dpkg.to_string_lossy().into_owned()];
     if host.sysroot != std::path::Path::new("/") {
-        let admin = host.sysroot.join("var/lib/dpkg");
+        let admin = super::fingerprint::dpkg_admindir(host);
         if !admin.is_dir() {
             return (BTreeMap::new(), notes);
         }

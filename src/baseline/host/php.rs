@@ -5,8 +5,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Host, Notes, change, run};
+use super::{Host, Notes, change, fingerprint, run};
 use crate::baseline::change::{Area, Change, How};
+use crate::baseline::key::{Digest, Key};
 use crate::shell::shell_quote;
 use crate::webstack::Server;
 
@@ -22,6 +23,11 @@ pub struct PhpFpm {
     pub version: String,
     /// As `-m` lists them (`Core`, `mysqli`, `Zend OPcache`).
     pub extensions: BTreeSet<String>,
+    /// What `-m` and `-v` answered from (the binary, its ini files, its extension
+    /// directories, the package database), taken before they ran: while it is the same, the
+    /// answer is reused rather than asked again. Absent in older records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<Digest>,
 }
 
 impl PhpFpm {
@@ -33,12 +39,22 @@ impl PhpFpm {
     }
 }
 
-/// Every PHP-FPM's version and extensions.
-pub fn collect(servers: &[Server], host: &Host) -> (Vec<PhpFpm>, Notes) {
+/// Every PHP-FPM's version and extensions. `db`: the package database's fingerprint;
+/// `old`: what a record says, reused for an FPM whose inputs have the same fingerprint now.
+pub fn collect(
+    key: &Key,
+    servers: &[Server],
+    host: &Host,
+    db: Option<&Digest>,
+    old: &[PhpFpm],
+) -> (Vec<PhpFpm>, Notes) {
     let mut notes = Notes::default();
     let fpms: Vec<&Server> = servers.iter().filter(|s| s.name == "php-fpm").collect();
     let found: Vec<Result<PhpFpm, (String, String)>> = std::thread::scope(|s| {
-        let running: Vec<_> = fpms.iter().map(|f| s.spawn(|| one(f, host))).collect();
+        let running: Vec<_> = fpms
+            .iter()
+            .map(|f| s.spawn(|| reuse_or_ask(key, f, host, db, old)))
+            .collect();
         running
             .into_iter()
             .map(|h| h.join().expect("php -m panicked"))
@@ -54,7 +70,33 @@ pub fn collect(servers: &[Server], host: &Host) -> (Vec<PhpFpm>, Notes) {
     (out, notes)
 }
 
-fn one(s: &Server, host: &Host) -> Result<PhpFpm, (String, String)> {
+/// The recorded answer when its inputs are unchanged, else the FPM's own.
+fn reuse_or_ask(
+    key: &Key,
+    s: &Server,
+    host: &Host,
+    db: Option<&Digest>,
+    old: &[PhpFpm],
+) -> Result<PhpFpm, (String, String)> {
+    let inputs = fingerprint::php(key, s, host, db);
+    let binary = host.shown(&s.binary);
+    if let Some(now) = &inputs
+        && let Some(o) = old
+            .iter()
+            .find(|o| o.binary == binary && o.inputs.as_ref() == Some(now))
+    {
+        return Ok(o.clone());
+    }
+    Ok(PhpFpm {
+        inputs,
+        ..ask(s, host)?
+    })
+}
+
+/// `-v` and `-m` of the FPM, run at once. (`-i` answers both in one run, but names the
+/// extensions only as the headings of its sections and in an "Additional Modules" table,
+/// which a parser would have to guess from the layout.)
+fn ask(s: &Server, host: &Host) -> Result<PhpFpm, (String, String)> {
     let binary = host.shown(&s.binary);
     let part = format!("php {binary}");
     let bin = s.binary.to_string_lossy().into_owned();
@@ -83,6 +125,7 @@ fn one(s: &Server, host: &Host) -> Result<PhpFpm, (String, String)> {
         unit: s.unit.clone(),
         version,
         extensions,
+        inputs: None,
     })
 }
 

@@ -194,6 +194,7 @@ fn php_version_and_extensions() {
         unit: "php8.2-fpm".into(),
         version: version.into(),
         extensions: ext.iter().map(|e| e.to_string()).collect(),
+        inputs: None,
     };
     let old = HostState {
         php: vec![fpm("8.2.7", &["Core", "mysqli", "pdo_mysql"])],
@@ -432,8 +433,8 @@ fn script(p: &Path, body: &str) {
 }
 
 /// A host under a temporary root: nginx and PHP-FPM 8.2 (scripts that answer `-t`, `-v`,
-/// `-m` from files beside them), a dpkg database, a fake /proc, an app with a `.env` and a
-/// Composer lockfile.
+/// `-m` from files beside them; the FPM notes each run's flag in `/php-ran`), a dpkg
+/// database, a fake /proc, an app with a `.env` and a Composer lockfile.
 struct Fixture {
     root: tempfile::TempDir,
     proc: FakeProc,
@@ -464,7 +465,8 @@ impl Fixture {
         script(
             &at("/usr/sbin/php-fpm8.2"),
             &format!(
-                "case \"$1\" in -v) cat {v};; -m) cat {m};; -t) echo 'NOTICE: configuration file /etc/php/8.2/fpm/php-fpm.conf test is successful' >&2;; esac",
+                "echo \"$1\" >> {ran}\ncase \"$1\" in -v) cat {v};; -m) cat {m};; -t) echo 'NOTICE: configuration file /etc/php/8.2/fpm/php-fpm.conf test is successful' >&2;; esac",
+                ran = at("/php-ran").display(),
                 v = at("/php-version").display(),
                 m = at("/php-modules").display()
             ),
@@ -573,6 +575,8 @@ fn composer_lock(version: &str) -> String {
         r#"{{"packages": [{{"name": "monolog/monolog", "version": "{version}", "type": "library"}}]}}"#
     )
 }
+
+mod reuse;
 
 #[test]
 fn a_fixture_host_recorded_then_broken_in_every_part() {
@@ -1013,6 +1017,8 @@ fn this_host_is_recorded_quickly() {
     assert!(s.configs.iter().any(|c| c.path == "/etc/nginx/nginx.conf"));
     assert!(s.packages.contains_key("nginx"), "{:?}", s.packages);
     assert!(s.packages.keys().any(|p| p.starts_with("php8.2")));
+    // What diff needs to reuse them rather than run dpkg-query and php-fpm again.
+    assert!(s.packages_db.is_some() && fpm.inputs.is_some(), "{fpm:?}");
     // Well under a second on an idle host (the parts run at once); the bound here leaves
     // room for a loaded test machine, while a part that waits on something still fails it.
     assert!(total < Duration::from_secs(4), "{total:?}: {took:?}");
