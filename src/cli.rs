@@ -203,4 +203,9 @@ pub struct DiffArgs {
     /// Read and hash every file again, not only those whose size, times or inode changed.
     #[arg(long)]
     pub verify: bool,
+    /// Compare only the files under the web roots: no program is run (no config test,
+    /// `php-fpm -m`, `dpkg-query`) and nothing else of the host is read. The quick answer to
+    /// "did anyone touch the files?", for cron every few minutes.
+    #[arg(long)]
+    pub files_only: bool,
 }

@@ -1,8 +1,8 @@
 //! `diff`'s walk: the tree walked again against a snapshot's records, each entry looked up
-//! among its directory's entries in the snapshot as the walk meets it. Only what differs is
-//! kept, so an unchanged tree costs one lookup per entry: no record, no allocation and no
-//! sort of the whole tree, and a file is read only when its size, mtime, ctime or inode
-//! changed (or with `--verify`).
+//! by its path in the snapshot as the walk meets it. Only what differs is kept, so an
+//! unchanged tree costs one lookup per entry: no record, no allocation and no sort of the
+//! whole tree, and a file is read only when its size, mtime, ctime or inode changed (or with
+//! `--verify`).
 
 use std::cmp::Ordering;
 use std::os::unix::ffi::OsStrExt;
@@ -28,11 +28,12 @@ pub struct Walked {
 /// Walk every scope against `stored` and compare.
 pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
     let index = Index::new(stored);
-    let seen: Vec<AtomicU64> = (0..stored.len().div_ceil(64))
+    // By the index's slot, not the record: the slot is what a lookup has at hand.
+    let seen: Vec<AtomicU64> = (0..index.table.len().div_ceil(64))
         .map(|_| AtomicU64::new(0))
         .collect();
     let mut unread = Vec::new();
-    let mut kept: Vec<(Record, Option<u32>)> = Vec::new();
+    let mut kept: Vec<(Record, Option<usize>)> = Vec::new();
     let mut failed: Vec<Vec<u8>> = Vec::new();
     let mut hashed = 0;
     for scope in scopes {
@@ -61,7 +62,7 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
             deadline: None,
             threads: opts.threads.max(1),
         };
-        if let Err(e) = walk::walk_root(&root, Place::Root, &visitor, &wopts) {
+        if let Err(e) = walk::walk_root(&root, Place::In(ROOTS), &visitor, &wopts) {
             failed.push(e.path.as_os_str().as_bytes().to_vec());
             unread.push(e.describe());
         }
@@ -78,30 +79,33 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     // The snapshot's side: the records of what differs, and those not seen again — removed,
     // unless below a part that could not be read now (those are "not compared", in `unread`).
     failed.sort_unstable_by(|a, b| path_cmp(a, b));
-    let mut old: Vec<u32> = kept.iter().filter_map(|(_, k)| *k).collect();
-    let mut f = 0;
+    let mut unseen: Vec<usize> = Vec::new();
     for (w, bits) in seen.iter().enumerate() {
-        let mut unseen = !bits.load(AtomicOrdering::Relaxed);
-        while unseen != 0 {
-            let i = w * 64 + unseen.trailing_zeros() as usize;
-            unseen &= unseen - 1;
-            if i >= stored.len() {
-                break;
+        let mut left = !bits.load(AtomicOrdering::Relaxed);
+        while left != 0 {
+            let slot = w * 64 + left.trailing_zeros() as usize;
+            left &= left - 1;
+            if let Some(&at) = index.table.get(slot).filter(|&&at| at != NONE) {
+                unseen.push(at as usize);
             }
-            let path = stored.path(i);
-            // Both in path order, and what is below a path follows it.
-            while f < failed.len()
-                && path_cmp(&failed[f], path) == Ordering::Less
-                && !is_at_or_below(path, &failed[f])
-            {
-                f += 1;
-            }
-            if f < failed.len() && is_at_or_below(path, &failed[f]) {
-                continue;
-            }
-            old.push(i as u32);
         }
     }
+    // Records lie in path order: their offsets sort them.
+    unseen.sort_unstable();
+    let mut f = 0;
+    unseen.retain(|&at| {
+        let path = stored.path_at(at);
+        // Both in path order, and what is below a path follows it.
+        while f < failed.len()
+            && path_cmp(&failed[f], path) == Ordering::Less
+            && !is_at_or_below(path, &failed[f])
+        {
+            f += 1;
+        }
+        f == failed.len() || !is_at_or_below(path, &failed[f])
+    });
+    let mut old = unseen;
+    old.extend(kept.iter().filter_map(|(_, at)| *at));
     old.sort_unstable();
     old.dedup();
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
@@ -117,10 +121,10 @@ fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
         && (path.len() == dir.len() || dir.ends_with(b"/") || path[dir.len()] == b'/')
 }
 
-/// Some of a snapshot's records, by index, in path order.
+/// Some of a snapshot's records, by where they start in its bytes, in path order.
 struct Subset<'a> {
     stored: &'a Stored,
-    at: &'a [u32],
+    at: &'a [usize],
 }
 
 impl Records for Subset<'_> {
@@ -128,100 +132,181 @@ impl Records for Subset<'_> {
         self.at.len()
     }
     fn path(&self, i: usize) -> &[u8] {
-        self.stored.path(self.at[i] as usize)
+        self.stored.path_at(self.at[i])
     }
     fn get(&self, i: usize) -> std::borrow::Cow<'_, Record> {
-        self.stored.get(self.at[i] as usize)
+        std::borrow::Cow::Owned(self.stored.raw_at(self.at[i]).owned())
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {
-        self.stored.same_as(self.at[i] as usize, rec)
+        self.stored.same_as_at(self.at[i], rec)
     }
 }
 
-/// Each directory's entries in a snapshot, in name order: the records are in path order
-/// with `/` first (a directory's subtree follows it), so one pass with a stack of open
-/// directories finds every record's parent.
+/// Each record by its directory and name. Every directory of the snapshot has its own
+/// region of one table, holding where its entries' records start in the snapshot's bytes:
+/// the entries of a directory are looked up one after another, so the region and their
+/// records (which lie together) stay in the cache. Roots (records without a directory in the
+/// snapshot) are in a region of their own, by their whole path. Names come from whoever can
+/// create files in the tree, so the hash is SipHash with a random key: no set of names makes
+/// lookups slow.
 struct Index<'a> {
     stored: &'a Stored,
-    /// The entries of record `i` are `kids[from[i]..from[i + 1]]`.
-    from: Vec<u32>,
-    kids: Vec<u32>,
+    /// Open addressing, linear probing within each region, at most half full; [`NONE`] is an
+    /// empty slot.
+    table: Vec<u64>,
+    /// `[0]`: the roots' region; then each directory record's, in record order.
+    dirs: Vec<Dir>,
+    keys: std::hash::RandomState,
 }
 
-const NONE: u32 = u32::MAX;
+struct Dir {
+    /// Where the directory's record starts ([`NONE`] for the roots' region).
+    at: u64,
+    /// Its region: `table[start..start + mask + 1]`, or none for a directory that had no
+    /// entries (then the next region starts at `start` too).
+    start: usize,
+    mask: usize,
+    /// How many bytes of an entry's path come before its name.
+    skip: usize,
+}
+
+const NONE: u64 = u64::MAX;
+
+/// The region of the records without a directory in the snapshot.
+const ROOTS: u32 = 0;
 
 impl<'a> Index<'a> {
     fn new(stored: &'a Stored) -> Index<'a> {
-        let n = stored.len();
-        let mut parent = vec![NONE; n];
+        let starts = stored.starts();
+        let mut dirs = vec![Dir {
+            at: NONE,
+            start: 0,
+            mask: 0,
+            skip: 0,
+        }];
+        // Each record's directory: records are in path order with '/' first, so a
+        // directory's subtree follows it and a stack of open directories finds them.
+        let mut parent: Vec<u32> = Vec::with_capacity(starts.len());
         let mut open: Vec<u32> = Vec::new();
-        for (i, p) in parent.iter_mut().enumerate() {
-            let path = stored.path(i);
+        for &at in starts {
+            let path = stored.path_at(at);
             while let Some(&d) = open.last() {
-                if is_at_or_below(path, stored.path(d as usize)) {
+                let dir = stored.path_at(dirs[d as usize].at as usize);
+                if path.len() > dir.len() && is_at_or_below(path, dir) {
                     break;
                 }
                 open.pop();
             }
-            if let Some(&d) = open.last() {
-                *p = d;
-            }
-            if stored.raw(i).kind == EntryKind::Dir {
-                open.push(i as u32);
-            }
-        }
-        let mut from = vec![0u32; n + 1];
-        for &p in &parent {
-            if p != NONE {
-                from[p as usize + 1] += 1;
+            parent.push(open.last().copied().unwrap_or(ROOTS));
+            if stored.raw_at(at).kind == EntryKind::Dir {
+                open.push(dirs.len() as u32);
+                dirs.push(Dir {
+                    at: at as u64,
+                    start: 0,
+                    mask: 0,
+                    skip: path.len() + usize::from(!path.ends_with(b"/")),
+                });
             }
         }
-        for i in 0..n {
-            from[i + 1] += from[i];
+        let mut count = vec![0usize; dirs.len()];
+        for &d in &parent {
+            count[d as usize] += 1;
         }
-        let mut fill = from.clone();
-        let mut kids = vec![0u32; from[n] as usize];
-        // Records in path order: each directory's entries land in name order.
-        for (i, &p) in parent.iter().enumerate() {
-            if p != NONE {
-                kids[fill[p as usize] as usize] = i as u32;
-                fill[p as usize] += 1;
+        let mut end = 0;
+        for (dir, &c) in dirs.iter_mut().zip(&count) {
+            let size = if c == 0 {
+                0
+            } else {
+                (2 * c).next_power_of_two()
+            };
+            dir.start = end;
+            dir.mask = size.saturating_sub(1);
+            end += size;
+        }
+        let mut index = Index {
+            stored,
+            table: vec![NONE; end],
+            dirs,
+            keys: std::hash::RandomState::new(),
+        };
+        for (&at, &d) in starts.iter().zip(&parent) {
+            let dir = &index.dirs[d as usize];
+            let name = &stored.path_at(at)[dir.skip..];
+            let mut h = index.hash(name);
+            while index.table[dir.start + (h & dir.mask)] != NONE {
+                h += 1;
             }
+            index.table[dir.start + (h & dir.mask)] = at as u64;
         }
-        Index { stored, from, kids }
+        index
     }
 
-    /// The record of a path, anywhere.
-    fn find(&self, path: &[u8]) -> Option<u32> {
-        let (mut lo, mut hi) = (0, self.stored.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match path_cmp(self.stored.path(mid), path) {
-                Ordering::Less => lo = mid + 1,
-                Ordering::Greater => hi = mid,
-                Ordering::Equal => return Some(mid as u32),
-            }
-        }
-        None
+    fn hash(&self, name: &[u8]) -> usize {
+        use std::hash::BuildHasher;
+        self.keys.hash_one(name) as usize
     }
 
-    /// The record of `name` in the directory recorded at `dir`.
-    fn child(&self, dir: u32, name: &[u8]) -> Option<u32> {
-        let d = self.stored.path(dir as usize);
-        let skip = d.len() + usize::from(!d.ends_with(b"/"));
-        let kids =
-            &self.kids[self.from[dir as usize] as usize..self.from[dir as usize + 1] as usize];
-        kids.binary_search_by(|&k| self.stored.path(k as usize)[skip..].cmp(name))
+    /// The slot of the record of `name` in directory `d` (in [`ROOTS`], a whole path).
+    fn find(&self, d: u32, name: &[u8]) -> Option<usize> {
+        let dir = &self.dirs[d as usize];
+        if dir.start == self.end(d) {
+            // A directory that had no entries.
+            return None;
+        }
+        let mut h = self.hash(name);
+        loop {
+            let slot = dir.start + (h & dir.mask);
+            let at = self.table[slot];
+            if at == NONE {
+                return None;
+            }
+            if &self.stored.path_at(at as usize)[dir.skip..] == name {
+                return Some(slot);
+            }
+            h += 1;
+        }
+    }
+
+    /// The slot of a root's record: in the roots' region, or (a root inside another root)
+    /// in its directory's.
+    fn find_root(&self, path: &[u8]) -> Option<usize> {
+        if let Some(slot) = self.find(ROOTS, path) {
+            return Some(slot);
+        }
+        let cut = path.iter().rposition(|&c| c == b'/')?;
+        let (parent, name) = (&path[..cut.max(1)], &path[cut + 1..]);
+        let starts = self.stored.starts();
+        let i = starts
+            .binary_search_by(|&at| path_cmp(self.stored.path_at(at), parent))
+            .ok()?;
+        self.find(self.dir(starts[i])?, name)
+    }
+
+    /// Where directory `d`'s region ends.
+    fn end(&self, d: u32) -> usize {
+        self.dirs
+            .get(d as usize + 1)
+            .map_or(self.table.len(), |next| next.start)
+    }
+
+    /// Where the record in `slot` starts.
+    fn at(&self, slot: usize) -> usize {
+        self.table[slot] as usize
+    }
+
+    /// The region of the directory whose record starts at `at`, if it has one.
+    fn dir(&self, at: usize) -> Option<u32> {
+        self.dirs[1..]
+            .binary_search_by_key(&(at as u64), |d| d.at)
             .ok()
-            .map(|at| kids[at])
+            .map(|i| i as u32 + 1)
     }
 }
 
-/// Where the walk is in the snapshot: at a root (found by its path), in a directory the
-/// snapshot has, or in one it does not (everything below is new).
+/// Where the walk is: in a directory the snapshot has (its region), or in one it does not
+/// (everything below is new, and not looked up).
 #[derive(Clone, Copy)]
 enum Place {
-    Root,
     In(u32),
     New,
 }
@@ -232,8 +317,8 @@ struct Against<'a> {
     opts: &'a ScanOptions<'a>,
     index: &'a Index<'a>,
     seen: &'a [AtomicU64],
-    /// Entries that differ from their record (or have none), with that record.
-    kept: Mutex<Vec<(Record, Option<u32>)>>,
+    /// Entries that differ from their record (or have none), with where that record starts.
+    kept: Mutex<Vec<(Record, Option<usize>)>>,
     /// What could not be read: the path, and a sentence.
     errors: Mutex<Vec<(Vec<u8>, String)>>,
     hashed: AtomicU64,
@@ -244,18 +329,22 @@ impl Visitor<Place> for Against<'_> {
         if tree::excluded(self.scope, self.root, e) {
             return None;
         }
-        let at = match place {
-            Place::Root => self.index.find(e.path.as_os_str().as_bytes()),
-            Place::In(d) => self.index.child(d, e.name.as_bytes()),
+        let slot = match place {
+            Place::In(ROOTS) => self.index.find_root(e.path.as_os_str().as_bytes()),
+            Place::In(d) => self.index.find(d, e.name.as_bytes()),
             Place::New => None,
         };
-        if let Some(k) = at {
-            self.seen[k as usize / 64].fetch_or(1 << (k % 64), AtomicOrdering::Relaxed);
+        if let Some(s) = slot {
+            self.seen[s / 64].fetch_or(1 << (s % 64), AtomicOrdering::Relaxed);
         }
+        let at = slot.map(|s| self.index.at(s));
         if let Some(rec) = self.differs(e, at) {
             self.kept.lock().expect("kept lock").push((rec, at));
         }
-        e.meta.is_dir().then_some(at.map_or(Place::New, Place::In))
+        e.meta.is_dir().then(|| {
+            at.and_then(|at| self.index.dir(at))
+                .map_or(Place::New, Place::In)
+        })
     }
 
     fn error(&self, error: WalkError) {
@@ -270,13 +359,13 @@ impl Visitor<Place> for Against<'_> {
 impl Against<'_> {
     /// Now's record of an entry when it differs from the snapshot's record `at` in anything
     /// a comparison looks at (type, content, symlink target, mode, owner), or has none.
-    fn differs(&self, e: &Entry<'_>, at: Option<u32>) -> Option<Record> {
+    fn differs(&self, e: &Entry<'_>, at: Option<usize>) -> Option<Record> {
         let m = &e.meta;
         let kind = EntryKind::of(m);
-        let Some(k) = at else {
+        let Some(at) = at else {
             return Some(self.read(e, tree::record(e)));
         };
-        let old = self.index.stored.raw(k as usize);
+        let old = self.index.stored.raw_at(at);
         let same_access = (old.kind, old.perm, old.uid, old.gid) == (kind, m.perm(), m.uid, m.gid);
         match kind {
             EntryKind::File => {

@@ -266,9 +266,15 @@ pub fn diff(cli: &Cli, args: &DiffArgs, _specs: &[CheckSpec]) -> Result<Exit, Fa
                 sanitize::path(&place)
             ))
         })?;
-    let (loaded, changes, unread) =
-        compare::changes(&chosen, args.verify).map_err(|e| config(e.0))?;
-    let outcome = compare::outcome(&loaded.header, &changes, &unread, usize::MAX);
+    let (loaded, changes, unread) = compare::changes(
+        &chosen,
+        compare::Reading {
+            verify: args.verify,
+            files_only: args.files_only,
+        },
+    )
+    .map_err(|e| config(e.0))?;
+    let outcome = compare::outcome(&loaded, &changes, &unread, usize::MAX);
     let result = CheckResult {
         id: "baseline".into(),
         kind: "baseline",
@@ -288,8 +294,5 @@ pub fn diff(cli: &Cli, args: &DiffArgs, _specs: &[CheckSpec]) -> Result<Exit, Fa
     let format = render::find(&cli.format).expect("clap only accepts registered formats");
     let ropts = crate::app::render_options(cli, format);
     say(cli, &(format.render)(&report, &ropts))?;
-    // Hundreds of thousands of records: the process ends now, and freeing them one by one
-    // would cost as much as comparing them.
-    std::mem::forget(loaded);
     Ok(Exit::from_worst(report.worst, cli.fail_on))
 }

@@ -17,6 +17,8 @@ pub struct Loaded {
     pub path: PathBuf,
     pub header: Header,
     pub key: Key,
+    /// Only the web roots were compared ([`Reading::files_only`]).
+    pub files_only: bool,
 }
 
 /// Where the snapshots are and which one: `place` is the baseline directory, or one
@@ -85,12 +87,12 @@ fn tree_changes(
     listed: &Listed,
     key: Key,
     scopes: &[Scope],
-    verify: bool,
+    how: Reading,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
     let (header, stored) = store::open(&listed.path)?;
     let opts = ScanOptions {
         key: &key,
-        verify,
+        verify: how.verify,
         keep_content: false,
         threads: crate::walk::default_threads(),
     };
@@ -109,6 +111,7 @@ fn tree_changes(
         path: listed.path.clone(),
         header,
         key,
+        files_only: how.files_only,
     };
     Ok((loaded, walked.changes, walked.unread))
 }
@@ -119,16 +122,21 @@ fn tree_changes(
 /// both say.
 pub fn changes(
     listed: &Listed,
-    verify: bool,
+    how: Reading,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
     // The key and the scopes once, for the tree and the host alike.
     let key = key_of(&listed.path)?;
     let scopes = scopes(&listed.header)?;
+    if how.files_only {
+        let (loaded, mut changes, unread) = tree_changes(listed, key, &scopes, how)?;
+        rank(&mut changes);
+        return Ok((loaded, changes, unread));
+    }
     let roots: Vec<PathBuf> = scopes.iter().map(|s| s.root.clone()).collect();
     let old = &listed.header.host;
     let (tree, now) = std::thread::scope(|s| {
         let host = s.spawn(|| super::host::collect_again(&key, old, &roots));
-        let tree = tree_changes(listed, key.clone(), &scopes, verify);
+        let tree = tree_changes(listed, key.clone(), &scopes, how);
         // collect_again survives a part that panics; a panic here is not one to hide.
         (
             tree,
@@ -140,6 +148,15 @@ pub fn changes(
     unread.extend(now.unread);
     rank(&mut changes);
     Ok((loaded, changes, unread))
+}
+
+/// What a comparison reads again.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reading {
+    /// Read and hash every file, not only those whose stat changed.
+    pub verify: bool,
+    /// Only the web roots: no program is run and nothing of the host is read.
+    pub files_only: bool,
 }
 
 /// Changes of the host's state, as tree changes without old lines.
@@ -161,14 +178,20 @@ pub fn rank(changes: &mut [TreeChange]) {
 /// What was compared, as one check's outcome: `pass` when nothing changed, `warn` with a
 /// finding per change otherwise, `error` when only part could be compared.
 pub fn outcome(
-    header: &Header,
+    loaded: &Loaded,
     changes: &[TreeChange],
     unread: &[String],
     max_details: usize,
 ) -> Outcome {
+    let header = &loaded.header;
     let now = crate::finding::now_secs();
     let since = format!(
-        "since snapshot {} ({})",
+        "{}since snapshot {} ({})",
+        if loaded.files_only {
+            "in the files "
+        } else {
+            ""
+        },
         header.name,
         fmt_age(now - header.created_secs())
     );

@@ -33,6 +33,7 @@ use super::host::HostState;
 use super::key::Digest;
 use super::tree::{EntryKind, Record, Records};
 use crate::sanitize;
+use crate::sys::mapped::Bytes;
 
 /// The version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -200,7 +201,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
 /// where each record starts. A record becomes a [`Record`] only when it is asked for, so
 /// reading a snapshot of hundreds of thousands of entries allocates nothing per entry.
 pub struct Stored {
-    bytes: Vec<u8>,
+    bytes: Bytes,
     starts: Vec<usize>,
 }
 
@@ -218,12 +219,47 @@ impl std::fmt::Debug for Stored {
 impl Stored {
     /// Record `i` as it lies in the bytes, nothing copied.
     pub(super) fn raw(&self, i: usize) -> Raw<'_> {
+        self.raw_at(self.starts[i])
+    }
+
+    /// Where each record starts in the bytes, in path order.
+    pub(super) fn starts(&self) -> &[usize] {
+        &self.starts
+    }
+
+    /// The record starting at byte `at` (one of [`Stored::starts`]).
+    pub(super) fn raw_at(&self, at: usize) -> Raw<'_> {
         Cursor {
             buf: &self.bytes[..self.bytes.len() - 32],
-            at: self.starts[i],
+            at,
         }
         .record()
         .expect("every record was checked when the snapshot was read")
+    }
+
+    /// The path of the record starting at byte `at`, without reading the rest of it.
+    pub(super) fn path_at(&self, at: usize) -> &[u8] {
+        let n = u32::from_le_bytes(
+            self.bytes[at..at + 4]
+                .try_into()
+                .expect("four bytes are a u32"),
+        ) as usize;
+        &self.bytes[at + 4..at + 4 + n]
+    }
+
+    /// Whether the record at byte `at` says what `rec` says in everything a comparison
+    /// looks at (see [`Records::same_as`]).
+    pub(super) fn same_as_at(&self, at: usize, rec: &Record) -> bool {
+        let r = self.raw_at(at);
+        (r.kind, r.hash, r.target, r.perm, r.uid, r.gid)
+            == (
+                rec.kind,
+                rec.hash,
+                rec.target.as_deref(),
+                rec.perm,
+                rec.uid,
+                rec.gid,
+            )
     }
 
     /// Whether the checksum at the end matches everything before it.
@@ -248,7 +284,7 @@ impl Stored {
             entries: records.len() as u64,
             host: HostState::default(),
         };
-        parse(Path::new("t"), encode(&header, records))
+        parse(Path::new("t"), Bytes::Read(encode(&header, records)))
             .expect("encoded records parse")
             .1
     }
@@ -267,28 +303,13 @@ impl Records for Stored {
         self.starts.len()
     }
     fn path(&self, i: usize) -> &[u8] {
-        let at = self.starts[i];
-        let n = u32::from_le_bytes(
-            self.bytes[at..at + 4]
-                .try_into()
-                .expect("four bytes are a u32"),
-        ) as usize;
-        &self.bytes[at + 4..at + 4 + n]
+        self.path_at(self.starts[i])
     }
     fn get(&self, i: usize) -> Cow<'_, Record> {
         Cow::Owned(self.raw(i).owned())
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {
-        let r = self.raw(i);
-        (r.kind, r.hash, r.target, r.perm, r.uid, r.gid)
-            == (
-                rec.kind,
-                rec.hash,
-                rec.target.as_deref(),
-                rec.perm,
-                rec.uid,
-                rec.gid,
-            )
+        self.same_as_at(self.starts[i], rec)
     }
 }
 
@@ -314,7 +335,7 @@ pub fn damaged(path: &Path) -> StoreError {
 /// `diff` does, verifying it ([`Stored::intact`]) while it walks the tree. Nothing read from
 /// an unverified snapshot may be shown or acted on.
 pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
-    let bytes = crate::sys::readcap::read_capped(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
+    let bytes = crate::sys::mapped::read(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
         if e.is_not_found() {
             err(path, "no such file; take one with `sitedoctor snapshot`")
         } else {
@@ -325,7 +346,7 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
 }
 
 /// A snapshot's header and records from its bytes (see [`open`]).
-fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
+fn parse(path: &Path, bytes: Bytes) -> Result<(Header, Stored), StoreError> {
     let (header, body) = parse_header(path, &bytes)?;
     if bytes.len() < body + 32 {
         return Err(damaged(path));
@@ -366,7 +387,7 @@ pub(super) struct Raw<'a> {
 }
 
 impl Raw<'_> {
-    fn owned(&self) -> Record {
+    pub(super) fn owned(&self) -> Record {
         Record {
             path: self.path.to_vec(),
             kind: self.kind,

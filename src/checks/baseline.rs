@@ -61,6 +61,13 @@ pub static KIND: Kind = Kind {
             doc: "Read and hash every file, not only those whose stat changed.",
         },
         FieldDoc {
+            name: "files_only",
+            ty: "bool",
+            default: "false",
+            doc: "Compare only the files under the web roots: run no program, read nothing \
+                  else of the host.",
+        },
+        FieldDoc {
             name: "max_details",
             ty: "integer",
             default: "50",
@@ -86,6 +93,8 @@ struct BaselineSpec {
     since: Option<String>,
     #[serde(default)]
     verify: bool,
+    #[serde(default)]
+    files_only: bool,
     max_details: Option<Spanned<i64>>,
 }
 
@@ -94,7 +103,10 @@ impl Spec for BaselineSpec {
         Ok(Arc::new(Baseline {
             baseline: self.baseline,
             since: self.since,
-            verify: self.verify,
+            how: compare::Reading {
+                verify: self.verify,
+                files_only: self.files_only,
+            },
             max_details: max_details(&self.max_details)?,
         }))
     }
@@ -104,7 +116,7 @@ impl Spec for BaselineSpec {
 struct Baseline {
     baseline: Option<PathBuf>,
     since: Option<String>,
-    verify: bool,
+    how: compare::Reading,
     max_details: usize,
 }
 
@@ -120,9 +132,9 @@ impl Check for Baseline {
                 crate::sanitize::path(&place)
             )));
         };
-        let (loaded, changes, unread) = compare::changes(&chosen, self.verify)?;
+        let (loaded, changes, unread) = compare::changes(&chosen, self.how)?;
         Ok(compare::outcome(
-            &loaded.header,
+            &loaded,
             &changes,
             &unread,
             self.max_details,

@@ -1,6 +1,8 @@
 //! What the host exposes: `/proc` files, the mount table, the process table.
 
 pub mod child;
+#[allow(unsafe_code)] // the one mapping of a file: see the module
+pub mod mapped;
 pub mod mounts;
 pub mod procfs;
 pub mod procs;

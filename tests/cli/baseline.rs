@@ -808,7 +808,8 @@ fn a_directory_unreadable_now_is_not_compared_rather_than_all_removed() {
     };
     nobody(&["snapshot", "--force", "--quiet"]).expect_code(0);
     chmod(&www.join("lib"), 0o700);
-    let out = nobody(&["diff", "--format", "json"]);
+    // Files only: other tests start and stop servers on this machine (listeners).
+    let out = nobody(&["diff", "--files-only", "--format", "json"]);
     chmod(&www.join("lib"), 0o755);
     out.expect_code(3);
     let found = changes(&out);
@@ -818,4 +819,37 @@ fn a_directory_unreadable_now_is_not_compared_rather_than_all_removed() {
     let check = json(&out)["checks"][0].to_string();
     assert!(check.contains("only part could be compared"), "{check}");
     assert!(check.contains("lib: permission denied"), "{check}");
+}
+
+#[test]
+fn files_only_runs_no_program_and_compares_only_the_web_roots() {
+    let Some(h) = host_site(false) else { return };
+    snapshot(&h.env);
+    // A host change (a variable's value) and a file change; any program run leaves a mark.
+    std::fs::write(
+        &h.dotenv,
+        format!("APP_KEY={NEW_SECRET}\nDB_PASSWORD={DB_SECRET}\nMAIL_HOST=mail\n"),
+    )
+    .unwrap();
+    std::fs::write(h.www.join("cart.php"), "<?php\n$a = 2;\n").unwrap();
+    let mark = h.env.path().join("ran");
+    executable(
+        &h.sysroot.join("usr/sbin/nginx"),
+        &format!("#!/bin/sh\ntouch {}\nexit 1\n", mark.display()),
+    );
+    let out = h.env.run(&["diff", "--files-only", "--format", "json"]);
+    out.expect_code(1);
+    let found = changes(&out);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("cart.php changed"), "{found:?}");
+    let summary = json(&out)["checks"][0]["summary"].to_string();
+    assert!(
+        summary.contains("changed in the files since snapshot"),
+        "{summary}"
+    );
+    assert!(!mark.exists(), "a program ran");
+    // Without it, the same diff reads the host: the variable and the config test.
+    let all = changes(&h.env.run(&["diff", "--format", "json"]));
+    assert!(all.iter().any(|c| c.starts_with("APP_KEY")), "{all:?}");
+    assert!(mark.exists(), "the config test ran");
 }
