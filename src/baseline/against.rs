@@ -25,9 +25,26 @@ pub struct Walked {
     pub hashed: u64,
 }
 
-/// Walk every scope against `stored` and compare.
-pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
-    let index = Index::new(stored);
+/// Walk every scope against `stored` and compare. `verify` runs meanwhile on another thread,
+/// while the snapshot is indexed: the walk starts (and reads files) only when it says the
+/// snapshot is intact, and `None` is returned when it is not.
+pub fn walk(
+    stored: &Stored,
+    scopes: &[Scope],
+    opts: &ScanOptions<'_>,
+    verify: impl FnOnce() -> bool + Send,
+) -> Option<Walked> {
+    let (intact, index) = std::thread::scope(|s| {
+        let intact = s.spawn(verify);
+        let index = Index::new(stored);
+        (
+            intact.join().expect("verifying the snapshot panicked"),
+            index,
+        )
+    });
+    if !intact {
+        return None;
+    }
     // By the index's slot, not the record: the slot is what a lookup has at hand.
     let seen: Vec<AtomicU64> = (0..index.table.len().div_ceil(64))
         .map(|_| AtomicU64::new(0))
@@ -109,11 +126,11 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     old.sort_unstable();
     old.dedup();
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
-    Walked {
+    Some(Walked {
         changes: diff::compare(&Subset { stored, at: &old }, &now),
         unread,
         hashed,
-    }
+    })
 }
 
 fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
@@ -168,6 +185,8 @@ struct Dir {
     mask: usize,
     /// How many bytes of an entry's path come before its name.
     skip: usize,
+    /// Where the records of the directory's subtree end (they follow its own).
+    end: u64,
 }
 
 const NONE: u64 = u64::MAX;
@@ -183,6 +202,7 @@ impl<'a> Index<'a> {
             start: 0,
             mask: 0,
             skip: 0,
+            end: 0,
         }];
         // Each record's directory: records are in path order with '/' first, so a
         // directory's subtree follows it and a stack of open directories finds them.
@@ -195,18 +215,31 @@ impl<'a> Index<'a> {
                 if path.len() > dir.len() && is_at_or_below(path, dir) {
                     break;
                 }
+                dirs[d as usize].end = at as u64;
                 open.pop();
             }
-            parent.push(open.last().copied().unwrap_or(ROOTS));
-            if stored.raw_at(at).kind == EntryKind::Dir {
+            // A root inside another root whose directory is not recorded (it was excluded)
+            // is among the roots, by its whole path, as `find_root` looks for it.
+            let d = open
+                .last()
+                .copied()
+                .filter(|&d| !path[dirs[d as usize].skip..].contains(&b'/'))
+                .unwrap_or(ROOTS);
+            parent.push(d);
+            if stored.kind_at(at) == EntryKind::Dir {
                 open.push(dirs.len() as u32);
                 dirs.push(Dir {
                     at: at as u64,
                     start: 0,
                     mask: 0,
                     skip: path.len() + usize::from(!path.ends_with(b"/")),
+                    end: 0,
                 });
             }
+        }
+        let last = stored.bytes_end() as u64;
+        for d in open {
+            dirs[d as usize].end = last;
         }
         let mut count = vec![0usize; dirs.len()];
         for &d in &parent {
@@ -234,7 +267,7 @@ impl<'a> Index<'a> {
             let name = &stored.path_at(at)[dir.skip..];
             let mut h = index.hash(name);
             while index.table[dir.start + (h & dir.mask)] != NONE {
-                h += 1;
+                h = h.wrapping_add(1);
             }
             index.table[dir.start + (h & dir.mask)] = at as u64;
         }
@@ -263,7 +296,7 @@ impl<'a> Index<'a> {
             if &self.stored.path_at(at as usize)[dir.skip..] == name {
                 return Some(slot);
             }
-            h += 1;
+            h = h.wrapping_add(1);
         }
     }
 
@@ -345,6 +378,22 @@ impl Visitor<Place> for Against<'_> {
             at.and_then(|at| self.index.dir(at))
                 .map_or(Place::New, Place::In)
         })
+    }
+
+    /// A directory's entries are looked up in its records in whatever order the directory
+    /// lists them: read its records in order first (when they are few), so that memory is
+    /// fetched ahead rather than waited for at each lookup.
+    fn entering(&self, place: Place) {
+        if let Place::In(d) = place
+            && d != ROOTS
+        {
+            let dir = &self.index.dirs[d as usize];
+            let bytes = self.index.stored.bytes(dir.at as usize..dir.end as usize);
+            if bytes.len() <= 256 * 1024 {
+                let lines: u64 = bytes.iter().step_by(64).map(|&b| u64::from(b)).sum();
+                std::hint::black_box(lines);
+            }
+        }
     }
 
     fn error(&self, error: WalkError) {
@@ -454,9 +503,21 @@ mod tests {
         let (key, scope) = setup(t.path());
         let first = tree::scan(std::slice::from_ref(&scope), &opts(&key, false));
         let stored = Stored::of(&first.records);
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(
+            &stored,
+            std::slice::from_ref(&scope),
+            &opts(&key, false),
+            || true,
+        )
+        .unwrap();
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
-        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true));
+        let v = walk(
+            &stored,
+            std::slice::from_ref(&scope),
+            &opts(&key, true),
+            || true,
+        )
+        .unwrap();
         assert_eq!((v.changes.len(), v.hashed), (0, 4), "{:?}", summary(&v));
     }
 
@@ -478,7 +539,13 @@ mod tests {
         std::fs::write(p.join("new/e.php"), "x").unwrap();
         std::fs::remove_file(p.join("app/link")).unwrap();
         std::os::unix::fs::symlink("b.bin", p.join("app/link")).unwrap();
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(
+            &stored,
+            std::slice::from_ref(&scope),
+            &opts(&key, false),
+            || true,
+        )
+        .unwrap();
         let got = summary(&w);
         let names: Vec<(&str, How)> = got.iter().map(|(n, h, _)| (n.as_str(), *h)).collect();
         assert_eq!(
@@ -513,7 +580,46 @@ mod tests {
         let first = tree::scan(&scopes, &opts(&key, false));
         let stored = Stored::of(&first.records);
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
-        let w = walk(&stored, &scopes, &opts(&key, false));
+        let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
         assert_eq!(summary(&w).len(), 1, "{:?}", summary(&w));
+    }
+
+    #[test]
+    fn a_root_inside_an_excluded_directory_of_another_is_found_again() {
+        let t = tempfile::tempdir().unwrap();
+        let (key, _) = setup(t.path());
+        let outer = Scope {
+            root: t.path().to_path_buf(),
+            exclude: Excludes::from_patterns(&["app".to_string()]).unwrap(),
+            one_file_system: true,
+        };
+        let inner = Scope {
+            root: t.path().join("app/lib"),
+            exclude: Excludes::default(),
+            one_file_system: true,
+        };
+        let scopes = [outer, inner];
+        let first = tree::scan(&scopes, &opts(&key, false));
+        let stored = Stored::of(&first.records);
+        let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
+        assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
+    }
+
+    #[test]
+    fn a_snapshot_that_is_not_intact_is_not_walked() {
+        let t = tempfile::tempdir().unwrap();
+        let (key, scope) = setup(t.path());
+        let first = tree::scan(std::slice::from_ref(&scope), &opts(&key, false));
+        let stored = Stored::of(&first.records);
+        std::fs::write(t.path().join("a.php"), "changed").unwrap();
+        assert!(
+            walk(
+                &stored,
+                std::slice::from_ref(&scope),
+                &opts(&key, false),
+                || false
+            )
+            .is_none()
+        );
     }
 }

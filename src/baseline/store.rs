@@ -21,7 +21,8 @@
 //! Every hash is keyed with the 32-byte key in `key` beside the snapshots, so neither a
 //! content hash nor a line hash can be tested against guesses of a secret without it. The
 //! content of files is kept only with `snapshot --keep-content` (never of `.env*` files).
-//! A reader refuses a version it does not know rather than guess.
+//! A reader refuses a version it does not know rather than guess, and records that are not
+//! absolute paths in strictly increasing order.
 
 use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
@@ -33,7 +34,6 @@ use super::host::HostState;
 use super::key::Digest;
 use super::tree::{EntryKind, Record, Records};
 use crate::sanitize;
-use crate::sys::mapped::Bytes;
 
 /// The version this build writes and reads.
 pub const VERSION: u32 = 1;
@@ -201,7 +201,7 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
 /// where each record starts. A record becomes a [`Record`] only when it is asked for, so
 /// reading a snapshot of hundreds of thousands of entries allocates nothing per entry.
 pub struct Stored {
-    bytes: Bytes,
+    bytes: Vec<u8>,
     starts: Vec<usize>,
 }
 
@@ -247,6 +247,23 @@ impl Stored {
         &self.bytes[at + 4..at + 4 + n]
     }
 
+    /// Where the records end (the checksum follows).
+    pub(super) fn bytes_end(&self) -> usize {
+        self.bytes.len() - 32
+    }
+
+    /// The records' bytes in `range` (from one record's start to another's, or the end).
+    pub(super) fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.bytes[range]
+    }
+
+    /// The type of the record at byte `at`, without reading the rest of it.
+    pub(super) fn kind_at(&self, at: usize) -> EntryKind {
+        let path = self.path_at(at);
+        EntryKind::from_code(self.bytes[at + 4 + path.len()])
+            .expect("every record was checked when the snapshot was read")
+    }
+
     /// Whether the record at byte `at` says what `rec` says in everything a comparison
     /// looks at (see [`Records::same_as`]).
     pub(super) fn same_as_at(&self, at: usize, rec: &Record) -> bool {
@@ -284,7 +301,7 @@ impl Stored {
             entries: records.len() as u64,
             host: HostState::default(),
         };
-        parse(Path::new("t"), Bytes::Read(encode(&header, records)))
+        parse(Path::new("t"), encode(&header, records))
             .expect("encoded records parse")
             .1
     }
@@ -335,7 +352,8 @@ pub fn damaged(path: &Path) -> StoreError {
 /// `diff` does, verifying it ([`Stored::intact`]) while it walks the tree. Nothing read from
 /// an unverified snapshot may be shown or acted on.
 pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
-    let bytes = crate::sys::mapped::read(path, 16 * 1024 * 1024 * 1024).map_err(|e| {
+    let threads = crate::walk::default_threads();
+    let bytes = crate::sys::bigread::read(path, 16 * 1024 * 1024 * 1024, threads).map_err(|e| {
         if e.is_not_found() {
             err(path, "no such file; take one with `sitedoctor snapshot`")
         } else {
@@ -346,7 +364,7 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
 }
 
 /// A snapshot's header and records from its bytes (see [`open`]).
-fn parse(path: &Path, bytes: Bytes) -> Result<(Header, Stored), StoreError> {
+fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
     let (header, body) = parse_header(path, &bytes)?;
     if bytes.len() < body + 32 {
         return Err(damaged(path));
@@ -357,9 +375,21 @@ fn parse(path: &Path, bytes: Bytes) -> Result<(Header, Stored), StoreError> {
         at: body,
     };
     let mut starts = Vec::with_capacity(header.entries.min(10_000_000) as usize);
+    // Absolute paths in strictly increasing order: what every reader relies on (a lookup
+    // by directory, the merge), checked rather than trusted.
+    let mut prev: &[u8] = b"";
     for _ in 0..header.entries {
         starts.push(cur.at);
-        cur.record().ok_or_else(|| damaged(path))?;
+        let r = cur.record().ok_or_else(|| damaged(path))?;
+        if !r.path.starts_with(b"/")
+            || super::tree::path_cmp(prev, r.path) != std::cmp::Ordering::Less
+        {
+            return Err(err(
+                path,
+                "its records are out of order or not absolute paths; take a new one with `sitedoctor snapshot`",
+            ));
+        }
+        prev = r.path;
     }
     if cur.at != end {
         return Err(damaged(path));
@@ -714,5 +744,20 @@ mod tests {
         flipped[last] ^= 1;
         std::fs::write(&path, &flipped).unwrap();
         assert!(read(&path).unwrap_err().0.contains("corrupted"));
+    }
+
+    #[test]
+    fn records_out_of_order_or_relative_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for recs in [
+            vec![record(b"/b"), record(b"/a")],
+            vec![record(b"/a"), record(b"/a")],
+            vec![record(b"a")],
+        ] {
+            let path = write(dir.path(), &mut header(recs.len() as u64), &recs).unwrap();
+            let e = read(&path).unwrap_err().0;
+            assert!(e.contains("out of order or not absolute"), "{e}");
+            std::fs::remove_file(path).unwrap();
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! What the host exposes: `/proc` files, the mount table, the process table.
 
+pub mod bigread;
 pub mod child;
-#[allow(unsafe_code)] // the one mapping of a file: see the module
-pub mod mapped;
 pub mod mounts;
 pub mod procfs;
 pub mod procs;
