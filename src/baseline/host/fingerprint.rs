@@ -123,6 +123,7 @@ pub fn package_db(key: &Key, host: &Host) -> Option<Digest> {
         return None;
     }
     let mut s = Stamp::new(key, "dpkg");
+    s.bytes(super::packages::question().as_bytes());
     s.file(&status).ok()?;
     s.dir(&admin.join("updates")).ok()?;
     Some(s.finish())
@@ -147,10 +148,29 @@ pub fn php(key: &Key, s: &Server, host: &Host, db: Option<&Digest>) -> Option<Di
     if ini_dir.file_name()? != "fpm" || !ini.is_file() {
         return None;
     }
-    let mut st = Stamp::new(key, "php-fpm");
+    // Only the distribution's own binary, whose compiled-in ini path and scan directory are
+    // the ones watched here: a symlink to another build, or one under /usr/local, is asked.
+    let bin_dir = s.binary.parent()?;
+    if bin_dir != host.sysroot.join("usr/sbin")
+        || std::fs::symlink_metadata(&s.binary)
+            .ok()?
+            .file_type()
+            .is_symlink()
+    {
+        return None;
+    }
+    let mut st = Stamp::new(key, "php-fpm -m -v, parsed 1");
     st.bytes(&db.0);
     st.file(&s.binary).ok()?;
     st.file(&ini).ok()?;
+    // PHP looks for these before php.ini, beside its configuration and its binary.
+    for other in [
+        ini_dir.join("php-fpm-fcgi.ini"),
+        bin_dir.join("php.ini"),
+        bin_dir.join("php-fpm-fcgi.ini"),
+    ] {
+        st.file(&other).ok()?;
+    }
     let conf_d = ini_dir.join("conf.d");
     st.dir(&conf_d).ok()?;
     let mut inis = vec![ini];

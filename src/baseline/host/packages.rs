@@ -9,6 +9,15 @@ use crate::baseline::key::Digest;
 use crate::shell::shell_quote;
 
 /// The packages recorded: what serves the site and what it runs on.
+/// What `dpkg-query` is asked to show.
+const SHOW: &str = "--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n";
+
+/// What the fingerprint of the database takes besides it: the question asked of it, so a
+/// sitedoctor that asks another reads the packages again.
+pub fn question() -> String {
+    format!("{SHOW} {}", PATTERNS.join(" "))
+}
+
 const PATTERNS: &[&str] = &[
     "nginx*",
     "libnginx-mod-*",
@@ -61,15 +70,15 @@ fn query(host: &Host) -> (BTreeMap<String, String>, Notes) {
         return (BTreeMap::new(), notes);
     };
     let mut argv = vec![dpkg.to_string_lossy().into_owned()];
-    if host.sysroot != std::path::Path::new("/") {
-        let admin = super::fingerprint::dpkg_admindir(host);
-        if !admin.is_dir() {
-            return (BTreeMap::new(), notes);
-        }
-        argv.push(format!("--admindir={}", admin.display()));
+    // Always the database the fingerprint watches (dpkg-query has rules of its own:
+    // DPKG_ROOT, and DPKG_ADMINDIR only in some versions).
+    let admin = super::fingerprint::dpkg_admindir(host);
+    if !admin.is_dir() {
+        return (BTreeMap::new(), notes);
     }
+    argv.push(format!("--admindir={}", admin.display()));
     argv.push("-W".into());
-    argv.push("--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n".into());
+    argv.push(SHOW.into());
     argv.extend(PATTERNS.iter().map(|p| p.to_string()));
     match run::run(&argv) {
         // 1: some pattern matched nothing, which is expected.

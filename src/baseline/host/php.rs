@@ -85,7 +85,11 @@ fn reuse_or_ask(
             .iter()
             .find(|o| o.binary == binary && o.inputs.as_ref() == Some(now))
     {
-        return Ok(o.clone());
+        // The unit is today's detection's, not part of what PHP answered.
+        return Ok(PhpFpm {
+            unit: s.unit.clone(),
+            ..o.clone()
+        });
     }
     Ok(PhpFpm {
         inputs,

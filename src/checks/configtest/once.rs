@@ -4,7 +4,7 @@
 //! scope (`serve`, which reruns its checks, and the tests) every call runs the program.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::sys::child::{self, Finished};
@@ -14,15 +14,17 @@ type Answer = Result<Arc<Finished>, String>;
 #[derive(Default)]
 struct Memo {
     open: usize,
-    ran: BTreeMap<Vec<String>, Arc<OnceLock<Answer>>>,
+    /// Finished answers only: a run that timed out or could not start is not shared.
+    ran: BTreeMap<Vec<String>, Arc<Finished>>,
 }
 
-fn memo() -> std::sync::MutexGuard<'static, Memo> {
-    static MEMO: Mutex<Memo> = Mutex::new(Memo {
-        open: 0,
-        ran: BTreeMap::new(),
-    });
-    MEMO.lock().unwrap_or_else(|p| p.into_inner())
+static MEMO: Mutex<Memo> = Mutex::new(Memo {
+    open: 0,
+    ran: BTreeMap::new(),
+});
+
+fn lock(memo: &Mutex<Memo>) -> std::sync::MutexGuard<'_, Memo> {
+    memo.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// While one is alive, configuration tests are shared; the answers are forgotten when the
@@ -31,14 +33,14 @@ pub struct Scope(());
 
 impl Scope {
     pub fn open() -> Scope {
-        memo().open += 1;
+        lock(&MEMO).open += 1;
         Scope(())
     }
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        let mut m = memo();
+        let mut m = lock(&MEMO);
         m.open -= 1;
         if m.open == 0 {
             m.ran.clear();
@@ -46,36 +48,37 @@ impl Drop for Scope {
     }
 }
 
-/// Runs `argv` (in its own process group, bounded by `timeout`), or gives the answer of the
-/// run of the same command line in this scope — waiting for it if it is still running. A
-/// run that timed out is not an answer for a caller that may wait longer: it runs its own.
+/// Runs `argv` (in its own process group, bounded by `timeout`), or gives the answer of an
+/// earlier run of the same command line in this scope. A caller never waits for another's
+/// run (its own time limit is its own): two asking at once both run it, as without a scope.
 pub fn run(argv: &[String], timeout: Duration) -> Answer {
-    let go = || {
-        child::run(&child::Spec {
-            argv,
-            env: &Default::default(),
-            clear_env: false,
-            cwd: None,
-            timeout,
-        })
-        .map(Arc::new)
-    };
-    let cell = {
-        let mut m = memo();
-        if m.open == 0 {
-            return go();
+    run_in(&MEMO, argv, timeout)
+}
+
+fn run_in(memo: &Mutex<Memo>, argv: &[String], timeout: Duration) -> Answer {
+    {
+        let m = lock(memo);
+        if let Some(f) = m.ran.get(argv) {
+            return Ok(Arc::clone(f));
         }
-        Arc::clone(m.ran.entry(argv.to_vec()).or_default())
-    };
-    let mut ours = false;
-    let answer = cell.get_or_init(|| {
-        ours = true;
-        go()
-    });
-    match answer {
-        Ok(f) if f.timed_out && !ours => go(),
-        answer => answer.clone(),
     }
+    let answer = child::run(&child::Spec {
+        argv,
+        env: &Default::default(),
+        clear_env: false,
+        cwd: None,
+        timeout,
+    })
+    .map(Arc::new);
+    if let Ok(f) = &answer
+        && !f.timed_out
+    {
+        let mut m = lock(memo);
+        if m.open > 0 {
+            m.ran.insert(argv.to_vec(), Arc::clone(f));
+        }
+    }
+    answer
 }
 
 #[cfg(test)]
@@ -98,18 +101,30 @@ mod tests {
         let argv = counting(dir.path());
         let t = Duration::from_secs(10);
         let said = |a: Answer| a.unwrap().stdout.text().trim().to_string();
-        // No other test opens a scope (only the commands do), and the command line is this
-        // test's alone.
-        let scope = Scope::open();
-        let both: Vec<String> = std::thread::scope(|s| {
-            let a = s.spawn(|| said(run(&argv, t)));
-            let b = said(run(&argv, t));
-            vec![a.join().unwrap(), b]
+        // A memo of this test's own: the process-wide one would share other tests' answers.
+        let memo = Mutex::new(Memo::default());
+        assert_eq!(said(run_in(&memo, &argv, t)), "1", "no scope: it runs");
+        assert_eq!(said(run_in(&memo, &argv, t)), "2");
+        lock(&memo).open = 1;
+        assert_eq!(said(run_in(&memo, &argv, t)), "3");
+        assert_eq!(
+            said(run_in(&memo, &argv, t)),
+            "3",
+            "in a scope, the answer is shared"
+        );
+        lock(&memo).ran.clear();
+        assert_eq!(said(run_in(&memo, &argv, t)), "4");
+    }
+
+    #[test]
+    fn a_run_that_timed_out_is_not_shared() {
+        let memo = Mutex::new(Memo {
+            open: 1,
+            ran: BTreeMap::new(),
         });
-        assert_eq!(both, ["1", "1"], "run once for both callers");
-        assert_eq!(said(run(&argv, t)), "1");
-        drop(scope);
-        assert_eq!(said(run(&argv, t)), "2", "outside a scope, it runs");
-        assert_eq!(said(run(&argv, t)), "3");
+        let argv: Vec<String> = vec!["/bin/sleep".into(), "5".into()];
+        let first = run_in(&memo, &argv, Duration::from_millis(50)).unwrap();
+        assert!(first.timed_out);
+        assert!(lock(&memo).ran.is_empty());
     }
 }
