@@ -99,7 +99,7 @@ import sys
 d, p, v, s, h, full, rd, rfull = map(float, sys.argv[1:])
 # The ratios: medians over pairs run back to back.
 print(f"  diff --files-only / permissions scan: {rd:.2f}  (target <= 1.2: {'ok' if rd <= 1.2 else 'OVER TARGET'})")
-print(f"  diff / permissions scan:              {rfull:.2f}  (the host's part: {full - d:.0f} ms, whatever the tree)")
+print(f"  diff / permissions scan:              {rfull:.2f}  (full - files-only medians: {full - d:.0f} ms, the host's part, which does not grow with the tree)")
 print(f"  diff --verify / find+hash:            {v / h:.2f}")
 print(f"  snapshot / find+hash:                 {s / h:.2f}")
 PY
