@@ -487,6 +487,11 @@ mod tests {
         }
     }
 
+    /// A snapshot of the scopes as they are now.
+    fn recorded(scopes: &[Scope], key: &Key) -> Stored {
+        Stored::of(&tree::scan(scopes, &opts(key, false)).records)
+    }
+
     fn summary(w: &Walked) -> Vec<(String, How, String)> {
         w.changes
             .iter()
@@ -501,8 +506,7 @@ mod tests {
     fn an_unchanged_tree_reads_no_file_and_finds_nothing() {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
-        let first = tree::scan(std::slice::from_ref(&scope), &opts(&key, false));
-        let stored = Stored::of(&first.records);
+        let stored = recorded(std::slice::from_ref(&scope), &key);
         let w = walk(
             &stored,
             std::slice::from_ref(&scope),
@@ -525,8 +529,7 @@ mod tests {
     fn finds_each_kind_of_change_and_reads_only_changed_files() {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
-        let first = tree::scan(std::slice::from_ref(&scope), &opts(&key, false));
-        let stored = Stored::of(&first.records);
+        let stored = recorded(std::slice::from_ref(&scope), &key);
         let p = t.path();
         std::fs::write(p.join("a.php"), "<?php\necho 2;\n").unwrap();
         std::fs::set_permissions(
@@ -577,8 +580,7 @@ mod tests {
             one_file_system: true,
         };
         let scopes = [outer, inner];
-        let first = tree::scan(&scopes, &opts(&key, false));
-        let stored = Stored::of(&first.records);
+        let stored = recorded(&scopes, &key);
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
         let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
         assert_eq!(summary(&w).len(), 1, "{:?}", summary(&w));
@@ -599,8 +601,7 @@ mod tests {
             one_file_system: true,
         };
         let scopes = [outer, inner];
-        let first = tree::scan(&scopes, &opts(&key, false));
-        let stored = Stored::of(&first.records);
+        let stored = recorded(&scopes, &key);
         let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
     }
@@ -609,8 +610,7 @@ mod tests {
     fn a_snapshot_that_is_not_intact_is_not_walked() {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
-        let first = tree::scan(std::slice::from_ref(&scope), &opts(&key, false));
-        let stored = Stored::of(&first.records);
+        let stored = recorded(std::slice::from_ref(&scope), &key);
         std::fs::write(t.path().join("a.php"), "changed").unwrap();
         assert!(
             walk(

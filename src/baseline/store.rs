@@ -70,6 +70,24 @@ impl Header {
     pub fn created_secs(&self) -> i64 {
         self.created_ms.div_euclid(1000)
     }
+
+    /// A header for `entries` records, taken at 2026-11-30T00:00:00Z.
+    #[cfg(test)]
+    pub fn for_tests(entries: u64) -> Header {
+        Header {
+            version: VERSION,
+            name: "t".into(),
+            created: "2026-11-30T00:00:00Z".into(),
+            created_ms: 0,
+            hostname: "h".into(),
+            forced: false,
+            keep_content: false,
+            worst: "pass".into(),
+            scopes: vec![],
+            entries,
+            host: HostState::default(),
+        }
+    }
 }
 
 /// One walked root.
@@ -288,19 +306,7 @@ impl Stored {
     /// A snapshot of these records, as `diff` reads it.
     #[cfg(test)]
     pub fn of(records: &[Record]) -> Stored {
-        let header = Header {
-            version: VERSION,
-            name: "t".into(),
-            created: "2026-11-30T00:00:00Z".into(),
-            created_ms: 0,
-            hostname: "h".into(),
-            forced: false,
-            keep_content: false,
-            worst: "pass".into(),
-            scopes: vec![],
-            entries: records.len() as u64,
-            host: HostState::default(),
-        };
+        let header = Header::for_tests(records.len() as u64);
         parse(Path::new("t"), encode(&header, records))
             .expect("encoded records parse")
             .1
@@ -690,17 +696,8 @@ mod tests {
 
     fn header(entries: u64) -> Header {
         Header {
-            version: VERSION,
             name: "n".into(),
-            created: "2026-11-30T00:00:00Z".into(),
-            created_ms: 0,
-            hostname: "h".into(),
-            forced: false,
-            keep_content: false,
-            worst: "pass".into(),
-            scopes: vec![],
-            entries,
-            host: HostState::default(),
+            ..Header::for_tests(entries)
         }
     }
 
