@@ -12,21 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 files=${2:-200000}
-cargo build --release --locked -q
-bin=$PWD/target/release/sitedoctor
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-echo "building a tree of $files files in $work/www ..."
-python3 bench/tree.py "$work/www" "$files"
-
-cat >"$work/perm.toml" <<TOML
-[[check]]
-id = "bench"
-kind = "permissions"
-path = "$work/www"
-timeout = "120s"
-TOML
+. bench/webroot.sh
 
 hash=b3sum
 command -v b3sum >/dev/null || hash=sha256sum
@@ -40,38 +26,9 @@ verify="$only --verify"
 perm="$bin --config $work/perm.toml --color never"
 sum="find '$work/www' -type f -print0 | xargs -0 $hash"
 
-median() { # NAME CMD: prints the median wall time in ms of $runs runs
-    python3 - "$runs" "$2" <<'PY'
-import statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2]
-subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # warm
-ts = []
-for _ in range(runs):
-    t = time.perf_counter()
-    subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    ts.append((time.perf_counter() - t) * 1000.0)
-print(f"{statistics.median(ts):.0f}")
-PY
-}
-pair() { # A B: runs A and B alternately, $runs times each (drift on a shared machine hits
-          # both alike); prints A's and B's median ms and the median of the B/A ratios of each pair
-    python3 - "$runs" "$1" "$2" <<'PY'
-import statistics, subprocess, sys, time
-runs, a, b = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-def once(cmd):
-    t = time.perf_counter()
-    subprocess.run(["sh", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    return (time.perf_counter() - t) * 1000.0
-once(a), once(b)  # warm
-ta, tb = [], []
-for i in range(runs):
-    # Which runs first alternates too.
-    x, y = (once(a), once(b)) if i % 2 == 0 else tuple(reversed((once(b), once(a))))
-    ta.append(x)
-    tb.append(y)
-ratios = [y / x for x, y in zip(ta, tb)]
-print(f"{statistics.median(ta):.0f} {statistics.median(tb):.0f} {statistics.median(ratios):.2f}")
-PY
+pair() { # NAME_A A NAME_B B: A's and B's medians (ms) and the median of the A/B ratios,
+          # run interleaved by bench/timing.py (drift on a shared machine hits both alike)
+    python3 bench/timing.py --values "$runs" "$1" "$2" "$3" "$4"
 }
 peak() { # CMD: max RSS in MiB of the command (the largest process of a pipeline)
     /usr/bin/time -o "$work/rss" -f %M sh -c "$1" >/dev/null 2>&1 || true
@@ -82,11 +39,10 @@ $snap
 echo "snapshot: $(ls -l "$state"/*.snapshot | awk '{print $5}' | head -1) bytes for $files files"
 echo "diff says: $($diff --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"][0]["summary"])')"
 echo
-read -r t_perm t_files r_files <<<"$(pair "$perm" "$only")"
-read -r _ t_diff r_diff <<<"$(pair "$perm" "$diff")"
-t_verify=$(median verify "$verify")
-t_sum=$(median sum "$sum")
-t_snap=$(median snap "$snap; rm -f $state/2*-*.snapshot")
+read -r t_files t_perm r_files <<<"$(pair only "$only" perm "$perm")"
+read -r t_diff _ r_diff <<<"$(pair diff "$diff" perm "$perm")"
+read -r t_verify t_sum r_verify <<<"$(pair verify "$verify" sum "$sum")"
+read -r t_snap _ r_snap <<<"$(pair snap "$snap; rm -f $state/2*-*.snapshot" sum "$sum")"
 printf '  %-36s %8s ms  %5s MiB\n' "permissions scan (sitedoctor)" "$t_perm" "$(peak "$perm")"
 printf '  %-36s %8s ms  %5s MiB\n' "diff --files-only (metadata only)" "$t_files" "$(peak "$only")"
 printf '  %-36s %8s ms  %5s MiB\n' "diff (files + host state)" "$t_diff" "$(peak "$diff")"
@@ -94,12 +50,12 @@ printf '  %-36s %8s ms  %5s MiB\n' "diff --files-only --verify (rehash)" "$t_ver
 printf '  %-36s %8s ms  %5s MiB\n' "snapshot (checks + walk + hash)" "$t_snap" "$(peak "$snap")"
 printf '  %-36s %8s ms  %5s MiB\n' "find | xargs $hash" "$t_sum" "$(peak "$sum")"
 echo
-python3 - "$t_files" "$t_perm" "$t_verify" "$t_snap" "$t_sum" "$t_diff" "$r_files" "$r_diff" <<'PY'
+python3 - "$t_files" "$t_diff" "$r_files" "$r_diff" "$r_verify" "$r_snap" <<'PY'
 import sys
-d, p, v, s, h, full, rd, rfull = map(float, sys.argv[1:])
-# The ratios: medians over pairs run back to back.
+d, full, rd, rfull, rv, rs = map(float, sys.argv[1:])
+# Each ratio: the median over runs made back to back.
 print(f"  diff --files-only / permissions scan: {rd:.2f}  (target <= 1.2: {'ok' if rd <= 1.2 else 'OVER TARGET'})")
 print(f"  diff / permissions scan:              {rfull:.2f}  (full - files-only medians: {full - d:.0f} ms, the host's part, which does not grow with the tree)")
-print(f"  diff --verify / find+hash:            {v / h:.2f}")
-print(f"  snapshot / find+hash:                 {s / h:.2f}")
+print(f"  diff --verify / find+hash:            {rv:.2f}")
+print(f"  snapshot / find+hash:                 {rs:.2f}")
 PY

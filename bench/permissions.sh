@@ -7,21 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-15}
 files=${2:-200000}
-cargo build --release --locked -q
-bin=$PWD/target/release/sitedoctor
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-echo "building a tree of $files files in $work/www ..."
-python3 bench/tree.py "$work/www" "$files"
-
-cat >"$work/perm.toml" <<TOML
-[[check]]
-id = "bench"
-kind = "permissions"
-path = "$work/www"
-timeout = "120s"
-TOML
+. bench/webroot.sh
 
 find_cmd="find '$work/www' \\( -type f -perm /7133 \\) -print -o \\( -type d -perm /7022 \\) -print"
 echo "same findings? sitedoctor: $("$bin" --config "$work/perm.toml" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["checks"][0]["summary"])')"

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Time commands interleaved, warm, and print medians and their ratio.
 
-usage: timing.py RUNS NAME_A CMD_A NAME_B CMD_B [TARGET_MS]
+usage: timing.py [--values] RUNS NAME_A CMD_A NAME_B CMD_B [TARGET_MS]
 Each CMD is run through `sh -c`; output is discarded. Interleaving A and B run by run
-keeps drift on a shared machine from favouring either side.
+keeps drift on a shared machine from favouring either side. With --values, one line for a
+script to read: A's and B's medians in ms and the median of the runs' A/B ratios.
 """
 import statistics
 import subprocess
@@ -20,9 +21,13 @@ def once(cmd):
 
 
 def main():
-    runs = int(sys.argv[1])
-    name_a, cmd_a, name_b, cmd_b = sys.argv[2:6]
-    target = float(sys.argv[6]) if len(sys.argv) > 6 else None
+    args = sys.argv[1:]
+    values = args[:1] == ["--values"]
+    if values:
+        args = args[1:]
+    runs = int(args[0])
+    name_a, cmd_a, name_b, cmd_b = args[1:5]
+    target = float(args[5]) if len(args) > 5 else None
     for _ in range(3):  # warm the page cache
         once(cmd_a)
         once(cmd_b)
@@ -31,6 +36,10 @@ def main():
         a.append(once(cmd_a))
         b.append(once(cmd_b))
     ma, mb = statistics.median(a), statistics.median(b)
+    if values:
+        pairs = statistics.median(x / y for x, y in zip(a, b))
+        print(f"{ma:.0f} {mb:.0f} {pairs:.2f}")
+        return
     print(f"  {name_a:<34} median {ma:8.2f} ms")
     print(f"  {name_b:<34} median {mb:8.2f} ms")
     print(f"  ratio {name_a} / {name_b}: {ma / mb:.3f}")

@@ -134,8 +134,7 @@ pub fn walk(
 }
 
 fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
-    path.starts_with(dir)
-        && (path.len() == dir.len() || dir.ends_with(b"/") || path[dir.len()] == b'/')
+    path == dir || diff::is_below(path, dir)
 }
 
 /// Some of a snapshot's records, by where they start in its bytes, in path order.
@@ -179,8 +178,8 @@ struct Index<'a> {
 struct Dir {
     /// Where the directory's record starts ([`NONE`] for the roots' region).
     at: u64,
-    /// Its region: `table[start..start + mask + 1]`, or none for a directory that had no
-    /// entries (then the next region starts at `start` too).
+    /// Its region: `table[start..start + mask + 1]`, or none (`mask` 0) for a directory that
+    /// had no entries.
     start: usize,
     mask: usize,
     /// How many bytes of an entry's path come before its name.
@@ -212,7 +211,7 @@ impl<'a> Index<'a> {
             let path = stored.path_at(at);
             while let Some(&d) = open.last() {
                 let dir = stored.path_at(dirs[d as usize].at as usize);
-                if path.len() > dir.len() && is_at_or_below(path, dir) {
+                if diff::is_below(path, dir) {
                     break;
                 }
                 dirs[d as usize].end = at as u64;
@@ -282,8 +281,8 @@ impl<'a> Index<'a> {
     /// The slot of the record of `name` in directory `d` (in [`ROOTS`], a whole path).
     fn find(&self, d: u32, name: &[u8]) -> Option<usize> {
         let dir = &self.dirs[d as usize];
-        if dir.start == self.end(d) {
-            // A directory that had no entries.
+        if dir.mask == 0 {
+            // A directory that had no entries (a region has at least two slots).
             return None;
         }
         let mut h = self.hash(name);
@@ -313,13 +312,6 @@ impl<'a> Index<'a> {
             .binary_search_by(|&at| path_cmp(self.stored.path_at(at), parent))
             .ok()?;
         self.find(self.dir(starts[i])?, name)
-    }
-
-    /// Where directory `d`'s region ends.
-    fn end(&self, d: u32) -> usize {
-        self.dirs
-            .get(d as usize + 1)
-            .map_or(self.table.len(), |next| next.start)
     }
 
     /// Where the record in `slot` starts.

@@ -110,7 +110,8 @@ fn gone_or_new<L: Records + ?Sized>(
     end
 }
 
-fn is_below(path: &[u8], dir: &[u8]) -> bool {
+/// Whether `path` is strictly below the directory `dir`.
+pub(super) fn is_below(path: &[u8], dir: &[u8]) -> bool {
     path.len() > dir.len()
         && path.starts_with(dir)
         && (dir.ends_with(b"/") || path[dir.len()] == b'/')

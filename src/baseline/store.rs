@@ -24,7 +24,6 @@
 //! A reader refuses a version it does not know rather than guess, and records that are not
 //! absolute paths in strictly increasing order.
 
-use std::borrow::Cow;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -32,7 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use super::host::HostState;
 use super::key::Digest;
-use super::tree::{EntryKind, Record, Records};
+use super::tree::{EntryKind, Record};
 use crate::sanitize;
 
 /// The version this build writes and reads.
@@ -235,11 +234,6 @@ impl std::fmt::Debug for Stored {
 }
 
 impl Stored {
-    /// Record `i` as it lies in the bytes, nothing copied.
-    pub(super) fn raw(&self, i: usize) -> Raw<'_> {
-        self.raw_at(self.starts[i])
-    }
-
     /// Where each record starts in the bytes, in path order.
     pub(super) fn starts(&self) -> &[usize] {
         &self.starts
@@ -248,7 +242,7 @@ impl Stored {
     /// The record starting at byte `at` (one of [`Stored::starts`]).
     pub(super) fn raw_at(&self, at: usize) -> Raw<'_> {
         Cursor {
-            buf: &self.bytes[..self.bytes.len() - 32],
+            buf: &self.bytes[..self.bytes_end()],
             at,
         }
         .record()
@@ -299,7 +293,7 @@ impl Stored {
 
     /// Whether the checksum at the end matches everything before it.
     pub fn intact(&self) -> bool {
-        let (data, sum) = self.bytes.split_at(self.bytes.len() - 32);
+        let (data, sum) = self.bytes.split_at(self.bytes_end());
         blake3::hash(data).as_bytes() == sum
     }
 
@@ -315,29 +309,16 @@ impl Stored {
     /// Every record, as a list.
     #[cfg(test)]
     pub fn to_vec(&self) -> Vec<Record> {
-        (0..self.starts.len())
-            .map(|i| self.raw(i).owned())
+        self.starts
+            .iter()
+            .map(|&at| self.raw_at(at).owned())
             .collect()
-    }
-}
-
-impl Records for Stored {
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-    fn path(&self, i: usize) -> &[u8] {
-        self.path_at(self.starts[i])
-    }
-    fn get(&self, i: usize) -> Cow<'_, Record> {
-        Cow::Owned(self.raw(i).owned())
-    }
-    fn same_as(&self, i: usize, rec: &Record) -> bool {
-        self.same_as_at(self.starts[i], rec)
     }
 }
 
 /// Read a whole snapshot: header, then records, the checksum verified and every record's
 /// layout checked.
+#[cfg(test)]
 pub fn read(path: &Path) -> Result<(Header, Stored), StoreError> {
     let (header, stored) = open(path)?;
     if !stored.intact() {

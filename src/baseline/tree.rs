@@ -92,21 +92,10 @@ impl Record {
     pub fn path(&self) -> &Path {
         Path::new(std::ffi::OsStr::from_bytes(&self.path))
     }
-
-    /// The same file as `other` by what the kernel says: size, mtime, ctime and inode.
-    /// ctime catches a content change whose mtime was set back (`touch -d`, `tar`, `rsync -t`).
-    pub fn same_stat(&self, other: &Record) -> bool {
-        self.kind == other.kind
-            && self.size == other.size
-            && self.mtime == other.mtime
-            && self.ctime == other.ctime
-            && self.ino == other.ino
-    }
 }
 
-/// Records sorted by [`path_cmp`], by index: a list of them, or a snapshot's bytes read one
-/// record at a time ([`super::store::Stored`]), which keeps hundreds of thousands of records
-/// out of the heap while the tree is walked again.
+/// Records sorted by [`path_cmp`], by index: a list of them, or some of a snapshot's records
+/// read from its bytes one at a time (`against::Subset`), without copying the others.
 pub trait Records: Sync {
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
@@ -193,33 +182,22 @@ pub struct Scanned {
     pub records: Vec<Record>,
     /// Parts of the tree that could not be read, one sentence each.
     pub unread: Vec<String>,
-    /// Roots that do not exist.
-    pub missing: Vec<PathBuf>,
-    /// Files read and hashed (the others kept their previous hashes).
+    /// Files read and hashed.
     pub hashed: u64,
 }
 
 /// Walk every scope and return its records, sorted, every file read and hashed (what
-/// `snapshot` records).
+/// `snapshot` records). A root that does not exist has no records.
 pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
-    walk_all(scopes, opts)
-}
-
-/// The walk of every scope, sorted.
-fn walk_all(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
     let mut out = Scanned {
         records: Vec::new(),
         unread: Vec::new(),
-        missing: Vec::new(),
         hashed: 0,
     };
     for scope in scopes {
         let root = match walk::Root::open(&scope.root) {
             Ok(r) => r,
-            Err(e) if e.errno == rustix::io::Errno::NOENT => {
-                out.missing.push(scope.root.clone());
-                continue;
-            }
+            Err(e) if e.errno == rustix::io::Errno::NOENT => continue,
             Err(e) => {
                 out.unread.push(e.describe());
                 continue;

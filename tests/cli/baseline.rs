@@ -348,15 +348,7 @@ fn no_secret_value_reaches_an_output_or_the_snapshot() {
         format!("APP_ENV=prod\nDB_PASSWORD={newer}\n"),
     )
     .unwrap();
-    for format in [
-        "human",
-        "json",
-        "junit",
-        "tap",
-        "github",
-        "nagios",
-        "prometheus",
-    ] {
+    for format in sitedoctor::render::names() {
         let out = env.run(&["diff", "--format", format]);
         out.expect_code(1);
         for s in [secret, newer] {
@@ -675,15 +667,7 @@ fn the_baseline_kind_finds_the_host_changes_diff_finds() {
     assert_eq!(test["subject"]["line"], 3);
 
     // No value, old or new, in any output of either.
-    for format in [
-        "human",
-        "json",
-        "junit",
-        "tap",
-        "github",
-        "nagios",
-        "prometheus",
-    ] {
+    for format in sitedoctor::render::names() {
         for out in [
             h.env.run(&["diff", "--format", format]),
             h.env.run(&["--only", "since-good", "--format", format]),

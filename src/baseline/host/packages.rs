@@ -57,24 +57,23 @@ pub fn collect(host: &Host, db: Option<Digest>, old: Option<&HostState>) -> (Rea
     }
     let (packages, notes) = query(host);
     // Only a database that was read is one whose packages can be reused.
-    let db = db.filter(|_| {
-        !notes.parts.contains(PART) && crate::sys::child::which("dpkg-query").is_some()
-    });
-    ((packages, db), notes)
+    let db = db.filter(|_| packages.is_some());
+    ((packages.unwrap_or_default(), db), notes)
 }
 
-/// What `dpkg-query` lists now.
-fn query(host: &Host) -> (BTreeMap<String, String>, Notes) {
+/// What `dpkg-query` lists now; `None` when it was not read (no dpkg, or it failed: then
+/// the notes say why).
+fn query(host: &Host) -> (Option<BTreeMap<String, String>>, Notes) {
     let mut notes = Notes::default();
     let Some(dpkg) = crate::sys::child::which("dpkg-query") else {
-        return (BTreeMap::new(), notes);
+        return (None, notes);
     };
     let mut argv = vec![dpkg.to_string_lossy().into_owned()];
     // Always the database the fingerprint watches (dpkg-query has rules of its own:
     // DPKG_ROOT, and DPKG_ADMINDIR only in some versions).
     let admin = super::fingerprint::dpkg_admindir(host);
     if !admin.is_dir() {
-        return (BTreeMap::new(), notes);
+        return (None, notes);
     }
     argv.push(format!("--admindir={}", admin.display()));
     argv.push("-W".into());
@@ -82,7 +81,7 @@ fn query(host: &Host) -> (BTreeMap<String, String>, Notes) {
     argv.extend(PATTERNS.iter().map(|p| p.to_string()));
     match run::run(&argv) {
         // 1: some pattern matched nothing, which is expected.
-        Ok(f) if matches!(f.code, Some(0 | 1)) => (parse(&f.stdout.text()), notes),
+        Ok(f) if matches!(f.code, Some(0 | 1)) => (Some(parse(&f.stdout.text())), notes),
         Ok(f) => {
             notes.cannot(
                 PART,
@@ -91,11 +90,11 @@ fn query(host: &Host) -> (BTreeMap<String, String>, Notes) {
                     crate::sys::child::tail_lines(&f.stderr, 1).join("")
                 ),
             );
-            (BTreeMap::new(), notes)
+            (None, notes)
         }
         Err(e) => {
             notes.cannot(PART, format!("cannot list the installed packages: {e}"));
-            (BTreeMap::new(), notes)
+            (None, notes)
         }
     }
 }
