@@ -1,14 +1,14 @@
 //! `diff`'s walk: the tree walked again against a snapshot's records, each entry looked up
-//! by its path in the snapshot as the walk meets it. Only what differs is kept, so an
-//! unchanged tree costs one lookup per entry: no record, no allocation and no sort of the
-//! whole tree, and a file is read only when its size, mtime, ctime or inode changed (or with
-//! `--verify`).
+//! by its name among its directory's records as the walk meets it. Only what differs is
+//! kept, so an unchanged tree costs one lookup per entry (and one list per directory): no
+//! record, no sort of the whole tree, and a file is read only when its size, mtime, ctime or
+//! inode changed (or with `--verify`).
 
 use std::cmp::Ordering;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Mutex, OnceLock};
 
 use super::diff::{self, TreeChange};
 use super::store::Stored;
@@ -25,28 +25,11 @@ pub struct Walked {
     pub hashed: u64,
 }
 
-/// Walk every scope against `stored` and compare. `verify` runs meanwhile on another thread,
-/// while the snapshot is indexed: the walk starts (and reads files) only when it says the
-/// snapshot is intact, and `None` is returned when it is not.
-pub fn walk(
-    stored: &Stored,
-    scopes: &[Scope],
-    opts: &ScanOptions<'_>,
-    verify: impl FnOnce() -> bool + Send,
-) -> Option<Walked> {
-    let (intact, index) = std::thread::scope(|s| {
-        let intact = s.spawn(verify);
-        let index = Index::new(stored);
-        (
-            intact.join().expect("verifying the snapshot panicked"),
-            index,
-        )
-    });
-    if !intact {
-        return None;
-    }
-    // By the index's slot, not the record: the slot is what a lookup has at hand.
-    let seen: Vec<AtomicU64> = (0..index.table.len().div_ceil(64))
+/// Walk every scope against `stored` (read whole and verified: [`super::store::open`]) and
+/// compare.
+pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
+    let index = Index::new(stored);
+    let seen: Vec<AtomicU64> = (0..stored.starts().len().div_ceil(64))
         .map(|_| AtomicU64::new(0))
         .collect();
     let mut unread = Vec::new();
@@ -79,7 +62,7 @@ pub fn walk(
             deadline: None,
             threads: opts.threads.max(1),
         };
-        if let Err(e) = walk::walk_root(&root, Place::In(ROOTS), &visitor, &wopts) {
+        if let Err(e) = walk::walk_root(&root, Place::Roots, &visitor, &wopts) {
             failed.push(e.path.as_os_str().as_bytes().to_vec());
             unread.push(e.describe());
         }
@@ -96,19 +79,19 @@ pub fn walk(
     // The snapshot's side: the records of what differs, and those not seen again — removed,
     // unless below a part that could not be read now (those are "not compared", in `unread`).
     failed.sort_unstable_by(|a, b| path_cmp(a, b));
+    // Records lie in path order: their numbers, and where they start, sort them.
+    let starts = stored.starts();
     let mut unseen: Vec<usize> = Vec::new();
     for (w, bits) in seen.iter().enumerate() {
         let mut left = !bits.load(AtomicOrdering::Relaxed);
         while left != 0 {
-            let slot = w * 64 + left.trailing_zeros() as usize;
+            let idx = w * 64 + left.trailing_zeros() as usize;
             left &= left - 1;
-            if let Some(&at) = index.table.get(slot).filter(|&&at| at != NONE) {
-                unseen.push(at as usize);
+            if let Some(&at) = starts.get(idx) {
+                unseen.push(at);
             }
         }
     }
-    // Records lie in path order: their offsets sort them.
-    unseen.sort_unstable();
     let mut f = 0;
     unseen.retain(|&at| {
         let path = stored.path_at(at);
@@ -126,11 +109,11 @@ pub fn walk(
     old.sort_unstable();
     old.dedup();
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
-    Some(Walked {
+    Walked {
         changes: diff::compare(&Subset { stored, at: &old }, &now),
         unread,
         hashed,
-    })
+    }
 }
 
 fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
@@ -158,181 +141,121 @@ impl Records for Subset<'_> {
     }
 }
 
-/// Each record by its directory and name. Every directory of the snapshot has its own
-/// region of one table, holding where its entries' records start in the snapshot's bytes:
-/// the entries of a directory are looked up one after another, so the region and their
-/// records (which lie together) stay in the cache. Roots (records without a directory in the
-/// snapshot) are in a region of their own, by their whole path. Names come from whoever can
-/// create files in the tree, so the hash is SipHash with a random key: no set of names makes
-/// lookups slow.
+/// Each record by its directory and name. A directory's entries are listed (by record
+/// number, in name order: the order the records have) when the walk first enters it, on the
+/// walking thread, so listing the whole snapshot's costs nothing before the walk starts and
+/// is shared by the walking threads. An entry is found by binary search among its
+/// directory's: no name, however chosen by whoever can create files in the tree, makes it
+/// slow. Roots (whose directory may not be in the snapshot) are found by their whole path.
 struct Index<'a> {
     stored: &'a Stored,
-    /// Open addressing, linear probing within each region, at most half full; [`NONE`] is an
-    /// empty slot.
-    table: Vec<u64>,
-    /// `[0]`: the roots' region; then each directory record's, in record order.
-    dirs: Vec<Dir>,
-    keys: std::hash::RandomState,
+    /// By directory ([`Stored::dirs`]): how many bytes of an entry's path come before its
+    /// name, and its entries.
+    listed: Vec<OnceLock<(usize, Box<[Named]>)>>,
 }
-
-struct Dir {
-    /// Where the directory's record starts ([`NONE`] for the roots' region).
-    at: u64,
-    /// Its region: `table[start..start + mask + 1]`, or none (`mask` 0) for a directory that
-    /// had no entries.
-    start: usize,
-    mask: usize,
-    /// How many bytes of an entry's path come before its name.
-    skip: usize,
-    /// Where the records of the directory's subtree end (they follow its own).
-    end: u64,
-}
-
-const NONE: u64 = u64::MAX;
-
-/// The region of the records without a directory in the snapshot.
-const ROOTS: u32 = 0;
 
 impl<'a> Index<'a> {
     fn new(stored: &'a Stored) -> Index<'a> {
-        let starts = stored.starts();
-        let mut dirs = vec![Dir {
-            at: NONE,
-            start: 0,
-            mask: 0,
-            skip: 0,
-            end: 0,
-        }];
-        // Each record's directory: records are in path order with '/' first, so a
-        // directory's subtree follows it and a stack of open directories finds them.
-        let mut parent: Vec<u32> = Vec::with_capacity(starts.len());
-        let mut open: Vec<u32> = Vec::new();
-        for &at in starts {
-            let path = stored.path_at(at);
-            while let Some(&d) = open.last() {
-                let dir = stored.path_at(dirs[d as usize].at as usize);
-                if diff::is_below(path, dir) {
-                    break;
-                }
-                dirs[d as usize].end = at as u64;
-                open.pop();
-            }
-            // A root inside another root whose directory is not recorded (it was excluded)
-            // is among the roots, by its whole path, as `find_root` looks for it.
-            let d = open
-                .last()
-                .copied()
-                .filter(|&d| !path[dirs[d as usize].skip..].contains(&b'/'))
-                .unwrap_or(ROOTS);
-            parent.push(d);
-            if stored.kind_at(at) == EntryKind::Dir {
-                open.push(dirs.len() as u32);
-                dirs.push(Dir {
-                    at: at as u64,
-                    start: 0,
-                    mask: 0,
-                    skip: path.len() + usize::from(!path.ends_with(b"/")),
-                    end: 0,
-                });
-            }
-        }
-        let last = stored.bytes_end() as u64;
-        for d in open {
-            dirs[d as usize].end = last;
-        }
-        let mut count = vec![0usize; dirs.len()];
-        for &d in &parent {
-            count[d as usize] += 1;
-        }
-        let mut end = 0;
-        for (dir, &c) in dirs.iter_mut().zip(&count) {
-            let size = if c == 0 {
-                0
-            } else {
-                (2 * c).next_power_of_two()
-            };
-            dir.start = end;
-            dir.mask = size.saturating_sub(1);
-            end += size;
-        }
-        let mut index = Index {
+        Index {
             stored,
-            table: vec![NONE; end],
-            dirs,
-            keys: std::hash::RandomState::new(),
-        };
-        for (&at, &d) in starts.iter().zip(&parent) {
-            let dir = &index.dirs[d as usize];
-            let name = &stored.path_at(at)[dir.skip..];
-            let mut h = index.hash(name);
-            while index.table[dir.start + (h & dir.mask)] != NONE {
-                h = h.wrapping_add(1);
-            }
-            index.table[dir.start + (h & dir.mask)] = at as u64;
-        }
-        index
-    }
-
-    fn hash(&self, name: &[u8]) -> usize {
-        use std::hash::BuildHasher;
-        self.keys.hash_one(name) as usize
-    }
-
-    /// The slot of the record of `name` in directory `d` (in [`ROOTS`], a whole path).
-    fn find(&self, d: u32, name: &[u8]) -> Option<usize> {
-        let dir = &self.dirs[d as usize];
-        if dir.mask == 0 {
-            // A directory that had no entries (a region has at least two slots).
-            return None;
-        }
-        let mut h = self.hash(name);
-        loop {
-            let slot = dir.start + (h & dir.mask);
-            let at = self.table[slot];
-            if at == NONE {
-                return None;
-            }
-            if &self.stored.path_at(at as usize)[dir.skip..] == name {
-                return Some(slot);
-            }
-            h = h.wrapping_add(1);
+            listed: stored.dirs().iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
-    /// The slot of a root's record: in the roots' region, or (a root inside another root)
-    /// in its directory's.
-    fn find_root(&self, path: &[u8]) -> Option<usize> {
-        if let Some(slot) = self.find(ROOTS, path) {
-            return Some(slot);
-        }
-        let cut = path.iter().rposition(|&c| c == b'/')?;
-        let (parent, name) = (&path[..cut.max(1)], &path[cut + 1..]);
-        let starts = self.stored.starts();
-        let i = starts
-            .binary_search_by(|&at| path_cmp(self.stored.path_at(at), parent))
+    fn path(&self, idx: usize) -> &[u8] {
+        self.stored.path_at(self.stored.starts()[idx])
+    }
+
+    /// Directory `d`'s entries, listed the first time they are asked for.
+    fn entries(&self, d: usize) -> (usize, &[Named]) {
+        let (skip, entries) = self.listed[d].get_or_init(|| {
+            let span = self.stored.dirs()[d];
+            let dir = self.path(span.idx);
+            let skip = dir.len() + usize::from(!dir.ends_with(b"/"));
+            let dirs = self.stored.dirs();
+            let mut entries = Vec::new();
+            let mut idx = span.idx + 1;
+            // The first directory at or after `idx`, in record order.
+            let mut sub = d + 1;
+            while idx < span.end {
+                // Not a root inside an excluded directory (`a/b` below `.`): that is found
+                // by its path, and a '/' would break the order of the names.
+                if !self.path(idx)[skip..].contains(&b'/') {
+                    entries.push(Named {
+                        head: head(&self.path(idx)[skip..]),
+                        idx,
+                    });
+                }
+                // The next entry follows this one's subtree, and the next directory below
+                // this one follows the subtree's directories.
+                idx = match dirs.get(sub) {
+                    Some(below) if below.idx == idx => {
+                        sub = below.next;
+                        below.end
+                    }
+                    _ => idx + 1,
+                };
+            }
+            (skip, entries.into_boxed_slice())
+        });
+        (*skip, entries)
+    }
+
+    /// The record number of `name` in directory `d`.
+    fn find(&self, d: usize, name: &[u8]) -> Option<usize> {
+        let (skip, entries) = self.entries(d);
+        let key = head(name);
+        // The search compares the heads, which lie together; a name is read only when its
+        // head is the same.
+        let i = entries
+            .binary_search_by(|e| {
+                e.head
+                    .cmp(&key)
+                    .then_with(|| self.path(e.idx)[skip..].cmp(name))
+            })
             .ok()?;
-        self.find(self.dir(starts[i])?, name)
+        Some(entries[i].idx)
     }
 
-    /// Where the record in `slot` starts.
-    fn at(&self, slot: usize) -> usize {
-        self.table[slot] as usize
-    }
-
-    /// The region of the directory whose record starts at `at`, if it has one.
-    fn dir(&self, at: usize) -> Option<u32> {
-        self.dirs[1..]
-            .binary_search_by_key(&(at as u64), |d| d.at)
+    /// The record number of a root, by its whole path.
+    fn find_root(&self, path: &[u8]) -> Option<usize> {
+        self.stored
+            .starts()
+            .binary_search_by(|&at| path_cmp(self.stored.path_at(at), path))
             .ok()
-            .map(|i| i as u32 + 1)
+    }
+
+    /// The directory ([`Stored::dirs`]) whose record is number `idx`, if it is one.
+    fn dir(&self, idx: usize) -> Option<usize> {
+        self.stored
+            .dirs()
+            .binary_search_by_key(&idx, |span| span.idx)
+            .ok()
     }
 }
 
-/// Where the walk is: in a directory the snapshot has (its region), or in one it does not
-/// (everything below is new, and not looked up).
+/// An entry of a directory: the first eight bytes of its name and its record number.
+/// Ordering by `head` and then by the whole name is the order of the names (the bytes'):
+/// where the first eight bytes differ, so do the heads, in the same order.
+struct Named {
+    head: u64,
+    idx: usize,
+}
+
+/// The first eight bytes of a name, zero-padded, as a number that orders as they do.
+fn head(name: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(8);
+    b[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// Where the walk is: at the roots, in a directory the snapshot has ([`Stored::dirs`]), or
+/// in one it does not (everything below is new, and not looked up).
 #[derive(Clone, Copy)]
 enum Place {
-    In(u32),
+    Roots,
+    In(usize),
     New,
 }
 
@@ -354,37 +277,29 @@ impl Visitor<Place> for Against<'_> {
         if tree::excluded(self.scope, self.root, e) {
             return None;
         }
-        let slot = match place {
-            Place::In(ROOTS) => self.index.find_root(e.path.as_os_str().as_bytes()),
+        let idx = match place {
+            Place::Roots => self.index.find_root(e.path.as_os_str().as_bytes()),
             Place::In(d) => self.index.find(d, e.name.as_bytes()),
             Place::New => None,
         };
-        if let Some(s) = slot {
-            self.seen[s / 64].fetch_or(1 << (s % 64), AtomicOrdering::Relaxed);
+        if let Some(i) = idx {
+            self.seen[i / 64].fetch_or(1 << (i % 64), AtomicOrdering::Relaxed);
         }
-        let at = slot.map(|s| self.index.at(s));
+        let at = idx.map(|i| self.index.stored.starts()[i]);
         if let Some(rec) = self.differs(e, at) {
             self.kept.lock().expect("kept lock").push((rec, at));
         }
         e.meta.is_dir().then(|| {
-            at.and_then(|at| self.index.dir(at))
+            idx.and_then(|i| self.index.dir(i))
                 .map_or(Place::New, Place::In)
         })
     }
 
-    /// A directory's entries are looked up in its records in whatever order the directory
-    /// lists them: read its records in order first (when they are few), so that memory is
-    /// fetched ahead rather than waited for at each lookup.
+    /// A directory's entries are listed from its records on the thread that is about to
+    /// look them up.
     fn entering(&self, place: Place) {
-        if let Place::In(d) = place
-            && d != ROOTS
-        {
-            let dir = &self.index.dirs[d as usize];
-            let bytes = self.index.stored.bytes(dir.at as usize..dir.end as usize);
-            if bytes.len() <= 256 * 1024 {
-                let lines: u64 = bytes.iter().step_by(64).map(|&b| u64::from(b)).sum();
-                std::hint::black_box(lines);
-            }
+        if let Place::In(d) = place {
+            self.index.entries(d);
         }
     }
 
@@ -494,26 +409,27 @@ mod tests {
             .collect()
     }
 
+    /// Each change's file name and how it changed, and how many files were read.
+    fn found(w: &Walked) -> (Vec<(String, How)>, u64) {
+        let got = summary(w).into_iter().map(|(n, h, _)| (n, h)).collect();
+        (got, w.hashed)
+    }
+
+    fn changed(names: &[&str]) -> Vec<(String, How)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), How::Changed))
+            .collect()
+    }
+
     #[test]
     fn an_unchanged_tree_reads_no_file_and_finds_nothing() {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
         let stored = recorded(std::slice::from_ref(&scope), &key);
-        let w = walk(
-            &stored,
-            std::slice::from_ref(&scope),
-            &opts(&key, false),
-            || true,
-        )
-        .unwrap();
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
-        let v = walk(
-            &stored,
-            std::slice::from_ref(&scope),
-            &opts(&key, true),
-            || true,
-        )
-        .unwrap();
+        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true));
         assert_eq!((v.changes.len(), v.hashed), (0, 4), "{:?}", summary(&v));
     }
 
@@ -534,13 +450,7 @@ mod tests {
         std::fs::write(p.join("new/e.php"), "x").unwrap();
         std::fs::remove_file(p.join("app/link")).unwrap();
         std::os::unix::fs::symlink("b.bin", p.join("app/link")).unwrap();
-        let w = walk(
-            &stored,
-            std::slice::from_ref(&scope),
-            &opts(&key, false),
-            || true,
-        )
-        .unwrap();
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
         let got = summary(&w);
         let names: Vec<(&str, How)> = got.iter().map(|(n, h, _)| (n.as_str(), *h)).collect();
         assert_eq!(
@@ -574,7 +484,7 @@ mod tests {
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
-        let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
+        let w = walk(&stored, &scopes, &opts(&key, false));
         assert_eq!(summary(&w).len(), 1, "{:?}", summary(&w));
     }
 
@@ -594,24 +504,47 @@ mod tests {
         };
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
-        let w = walk(&stored, &scopes, &opts(&key, false), || true).unwrap();
+        let w = walk(&stored, &scopes, &opts(&key, false));
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
+        // The outer root's entry after the inner root's records, and one of those.
+        std::fs::write(t.path().join("b.bin"), "changed").unwrap();
+        std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
+        let w = walk(&stored, &scopes, &opts(&key, false));
+        assert_eq!(found(&w), (changed(&["c.php", "b.bin"]), 2));
     }
 
     #[test]
-    fn a_snapshot_that_is_not_intact_is_not_walked() {
+    fn names_that_share_their_first_bytes_are_told_apart() {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
+        let p = t.path();
+        // Heads alike (the first eight bytes), prefixes of each other, shorter than eight
+        // bytes, not UTF-8, and a directory whose subtree lies between two names in order.
+        let names: [&[u8]; 10] = [
+            b"f",
+            b"f.php",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgh1",
+            b"abcdefgh.php",
+            b"\xff\xfe",
+            b"\xff",
+            b"ab.c",
+            b"a_b",
+        ];
+        for n in names {
+            std::fs::write(p.join(std::ffi::OsStr::from_bytes(n)), n).unwrap();
+        }
+        std::fs::create_dir(p.join("ab")).unwrap();
+        std::fs::write(p.join("ab/x"), "x").unwrap();
         let stored = recorded(std::slice::from_ref(&scope), &key);
-        std::fs::write(t.path().join("a.php"), "changed").unwrap();
-        assert!(
-            walk(
-                &stored,
-                std::slice::from_ref(&scope),
-                &opts(&key, false),
-                || false
-            )
-            .is_none()
-        );
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
+        std::fs::write(p.join("abcdefgh1"), "changed").unwrap();
+        std::fs::remove_file(p.join(std::ffi::OsStr::from_bytes(b"\xff"))).unwrap();
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let mut want = changed(&["abcdefgh1"]);
+        want.push(("\\xff".to_string(), How::Removed));
+        assert_eq!(found(&w), (want, 1));
     }
 }

@@ -81,8 +81,8 @@ pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
         .collect()
 }
 
-/// Read a chosen snapshot and walk its roots again against it, verifying its checksum
-/// meanwhile: the snapshot, the tree's changes, and what could not be compared.
+/// Read a chosen snapshot (its checksum verified) and walk its roots again against it: the
+/// snapshot, the tree's changes, and what could not be compared.
 fn tree_changes(
     listed: &Listed,
     key: Key,
@@ -105,8 +105,7 @@ fn tree_changes(
             crate::sanitize::path(&listed.path)
         )));
     }
-    let walked = super::against::walk(&stored, scopes, &opts, || stored.intact())
-        .ok_or_else(|| store::damaged(&listed.path))?;
+    let walked = super::against::walk(&stored, scopes, &opts);
     let loaded = Loaded {
         path: listed.path.clone(),
         header,

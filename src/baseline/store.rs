@@ -220,6 +220,17 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
 pub struct Stored {
     bytes: Vec<u8>,
     starts: Vec<usize>,
+    dirs: Vec<Span>,
+}
+
+/// A directory's record and its subtree's, by record number: the records from `idx` up to
+/// (not including) `end` are the directory and everything below it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Span {
+    pub idx: usize,
+    pub end: usize,
+    /// The next directory after the subtree's (in [`Stored::dirs`]).
+    pub next: usize,
 }
 
 impl std::fmt::Debug for Stored {
@@ -237,6 +248,11 @@ impl Stored {
     /// Where each record starts in the bytes, in path order.
     pub(super) fn starts(&self) -> &[usize] {
         &self.starts
+    }
+
+    /// The directories' records and subtrees, in path order.
+    pub(super) fn dirs(&self) -> &[Span] {
+        &self.dirs
     }
 
     /// The record starting at byte `at` (one of [`Stored::starts`]).
@@ -260,20 +276,8 @@ impl Stored {
     }
 
     /// Where the records end (the checksum follows).
-    pub(super) fn bytes_end(&self) -> usize {
+    fn bytes_end(&self) -> usize {
         self.bytes.len() - 32
-    }
-
-    /// The records' bytes in `range` (from one record's start to another's, or the end).
-    pub(super) fn bytes(&self, range: std::ops::Range<usize>) -> &[u8] {
-        &self.bytes[range]
-    }
-
-    /// The type of the record at byte `at`, without reading the rest of it.
-    pub(super) fn kind_at(&self, at: usize) -> EntryKind {
-        let path = self.path_at(at);
-        EntryKind::from_code(self.bytes[at + 4 + path.len()])
-            .expect("every record was checked when the snapshot was read")
     }
 
     /// Whether the record at byte `at` says what `rec` says in everything a comparison
@@ -289,12 +293,6 @@ impl Stored {
                 rec.uid,
                 rec.gid,
             )
-    }
-
-    /// Whether the checksum at the end matches everything before it.
-    pub fn intact(&self) -> bool {
-        let (data, sum) = self.bytes.split_at(self.bytes_end());
-        blake3::hash(data).as_bytes() == sum
     }
 
     /// A snapshot of these records, as `diff` reads it.
@@ -316,28 +314,26 @@ impl Stored {
     }
 }
 
-/// Read a whole snapshot: header, then records, the checksum verified and every record's
-/// layout checked.
-#[cfg(test)]
-pub fn read(path: &Path) -> Result<(Header, Stored), StoreError> {
-    let (header, stored) = open(path)?;
-    if !stored.intact() {
-        return Err(damaged(path));
-    }
-    Ok((header, stored))
-}
-
-/// Why a snapshot's records cannot be used: its checksum or layout is wrong.
-pub fn damaged(path: &Path) -> StoreError {
+/// Why a snapshot's records cannot be used: its checksum is wrong.
+fn damaged(path: &Path) -> StoreError {
     err(
         path,
         "truncated or corrupted (its checksum does not match); take a new one with `sitedoctor snapshot`",
     )
 }
 
-/// Read a snapshot with every record's layout checked but its checksum not yet: what
-/// `diff` does, verifying it ([`Stored::intact`]) while it walks the tree. Nothing read from
-/// an unverified snapshot may be shown or acted on.
+/// Why a snapshot's records cannot be used although its checksum matches: they were
+/// written wrong (not by this sitedoctor).
+fn malformed(path: &Path) -> StoreError {
+    err(
+        path,
+        "its records are malformed although its checksum matches; take a new one with `sitedoctor snapshot`",
+    )
+}
+
+/// Read a whole snapshot: its header, and its records with every record's layout and their
+/// order checked while (on another thread) its checksum is verified. A snapshot that fails
+/// either is refused whole: nothing read from it is shown or acted on.
 pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
     let threads = crate::walk::default_threads();
     let bytes = crate::sys::bigread::read(path, 16 * 1024 * 1024 * 1024, threads).map_err(|e| {
@@ -350,25 +346,65 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
     parse(path, bytes)
 }
 
+/// Below this the checksum is verified on the reading thread: a thread costs more.
+const VERIFY_APART_FROM: usize = 1024 * 1024;
+
 /// A snapshot's header and records from its bytes (see [`open`]).
 fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
     let (header, body) = parse_header(path, &bytes)?;
-    if bytes.len() < body + 32 {
+    let Some(end) = bytes.len().checked_sub(32).filter(|&end| end >= body) else {
+        return Err(damaged(path));
+    };
+    let (data, sum) = bytes.split_at(end);
+    let intact = || blake3::hash(data).as_bytes() == sum;
+    let (intact, layout) = if bytes.len() < VERIFY_APART_FROM {
+        (intact(), records(path, &bytes[..end], body, header.entries))
+    } else {
+        std::thread::scope(|s| {
+            let verifying = s.spawn(intact);
+            let layout = records(path, &bytes[..end], body, header.entries);
+            (
+                verifying.join().expect("verifying a snapshot panicked"),
+                layout,
+            )
+        })
+    };
+    if !intact {
         return Err(damaged(path));
     }
-    let end = bytes.len() - 32;
-    let mut cur = Cursor {
-        buf: &bytes[..end],
-        at: body,
-    };
-    let mut starts = Vec::with_capacity(header.entries.min(10_000_000) as usize);
+    let (starts, dirs) = layout?;
+    Ok((
+        header,
+        Stored {
+            bytes,
+            starts,
+            dirs,
+        },
+    ))
+}
+
+/// Where each of the `entries` records in `buf[body..]` starts, and each directory's span.
+fn records(
+    path: &Path,
+    buf: &[u8],
+    body: usize,
+    entries: u64,
+) -> Result<(Vec<usize>, Vec<Span>), StoreError> {
+    let mut cur = Cursor { buf, at: body };
+    let mut starts = Vec::with_capacity(entries.min(10_000_000) as usize);
+    let mut dirs: Vec<Span> = Vec::new();
+    // The directories the current record may be below: records are in path order with '/'
+    // first, so a directory's subtree follows it.
+    let mut open: Vec<(usize, &[u8])> = Vec::new();
     // Absolute paths in strictly increasing order: what every reader relies on (a lookup
     // by directory, the merge), checked rather than trusted.
     let mut prev: &[u8] = b"";
-    for _ in 0..header.entries {
+    for idx in 0..usize::try_from(entries).map_err(|_| malformed(path))? {
         starts.push(cur.at);
-        let r = cur.record().ok_or_else(|| damaged(path))?;
+        let r = cur.record().ok_or_else(|| malformed(path))?;
+        // No NUL either: the kernel's paths have none, and `path_cmp` ranks it with '/'.
         if !r.path.starts_with(b"/")
+            || memchr::memchr(0, r.path).is_some()
             || super::tree::path_cmp(prev, r.path) != std::cmp::Ordering::Less
         {
             return Err(err(
@@ -377,11 +413,31 @@ fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
             ));
         }
         prev = r.path;
+        while let Some(&(d, dir)) = open.last() {
+            if super::diff::is_below(r.path, dir) {
+                break;
+            }
+            dirs[d].end = idx;
+            dirs[d].next = dirs.len();
+            open.pop();
+        }
+        if r.kind == EntryKind::Dir {
+            open.push((dirs.len(), r.path));
+            dirs.push(Span {
+                idx,
+                end: 0,
+                next: 0,
+            });
+        }
     }
-    if cur.at != end {
-        return Err(damaged(path));
+    if cur.at != buf.len() {
+        return Err(malformed(path));
     }
-    Ok((header, Stored { bytes, starts }))
+    for (d, _) in open {
+        dirs[d].end = starts.len();
+        dirs[d].next = dirs.len();
+    }
+    Ok((starts, dirs))
 }
 
 /// A record as it lies in the file's bytes.
@@ -707,7 +763,7 @@ mod tests {
         let recs = vec![record(b"/a"), record(b"/a/\xff")];
         let mut h = header(2);
         let path = write(dir.path(), &mut h, &recs).unwrap();
-        let (back, got) = read(&path).unwrap();
+        let (back, got) = open(&path).unwrap();
         assert_eq!(got.to_vec(), recs);
         assert_eq!(back.name, "n");
         let again = write(dir.path(), &mut header(2), &recs).unwrap();
@@ -715,13 +771,13 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         for cut in [bytes.len() - 1, bytes.len() - 40, 30] {
             std::fs::write(&path, &bytes[..cut]).unwrap();
-            assert!(read(&path).unwrap_err().0.contains("truncated"));
+            assert!(open(&path).unwrap_err().0.contains("truncated"));
         }
         let mut flipped = bytes.clone();
         let last = flipped.len() - 50;
         flipped[last] ^= 1;
         std::fs::write(&path, &flipped).unwrap();
-        assert!(read(&path).unwrap_err().0.contains("corrupted"));
+        assert!(open(&path).unwrap_err().0.contains("corrupted"));
     }
 
     #[test]
@@ -731,11 +787,32 @@ mod tests {
             vec![record(b"/b"), record(b"/a")],
             vec![record(b"/a"), record(b"/a")],
             vec![record(b"a")],
+            vec![record(b"/a\0b")],
         ] {
             let path = write(dir.path(), &mut header(recs.len() as u64), &recs).unwrap();
-            let e = read(&path).unwrap_err().0;
+            let e = open(&path).unwrap_err().0;
             assert!(e.contains("out of order or not absolute"), "{e}");
             std::fs::remove_file(path).unwrap();
         }
+    }
+
+    #[test]
+    fn a_large_snapshot_verified_beside_its_layout_is_refused_when_damaged() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs: Vec<Record> = (0..40)
+            .map(|i| Record {
+                content: Some(vec![b'x'; 32 * 1024]),
+                ..record(format!("/a/{i:03}").as_bytes())
+            })
+            .collect();
+        let path = write(dir.path(), &mut header(40), &recs).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(bytes.len() > VERIFY_APART_FROM);
+        assert_eq!(open(&path).unwrap().1.to_vec(), recs);
+        // Inside a record's content: its layout stays valid, only the checksum tells.
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 1;
+        std::fs::write(&path, &flipped).unwrap();
+        assert!(open(&path).unwrap_err().0.contains("corrupted"));
     }
 }
