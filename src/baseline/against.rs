@@ -109,8 +109,10 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     old.sort_unstable();
     old.dedup();
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
+    let changes = diff::compare(&Subset { stored, at: &old }, &now);
+    unread.extend(stored.extras_unread());
     Walked {
-        changes: diff::compare(&Subset { stored, at: &old }, &now),
+        changes,
         unread,
         hashed,
     }
@@ -134,7 +136,7 @@ impl Records for Subset<'_> {
         self.stored.path_at(self.at[i])
     }
     fn get(&self, i: usize) -> std::borrow::Cow<'_, Record> {
-        std::borrow::Cow::Owned(self.stored.raw_at(self.at[i]).owned())
+        std::borrow::Cow::Owned(self.stored.full_at(self.at[i]).owned())
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {
         self.stored.same_as_at(self.at[i], rec)

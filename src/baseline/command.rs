@@ -175,6 +175,8 @@ pub fn snapshot(cli: &Cli, args: &SnapshotArgs, specs: &[CheckSpec]) -> Result<E
         scopes: scope_records,
         entries: scanned.records.len() as u64,
         host: collected.state,
+        // Set when it is written.
+        extras: None,
     };
     let path = store::write(&dir, &mut header, &scanned.records)
         .map_err(|e| io("the snapshot in", &dir, &e))?;

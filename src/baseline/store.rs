@@ -1,14 +1,16 @@
 //! Where snapshots live and how one is written: a directory (readable only by its owner)
 //! holding the key and one file per snapshot, each written atomically and never replaced.
 //!
-//! # The snapshot file (`NAME.snapshot`, version 1)
+//! # The snapshot file (`NAME.snapshot`, version 2)
 //!
 //! ```text
 //! sitedoctor-baseline\n        the magic line
 //! {JSON header}\n              Header: version, name, created, hostname, forced,
-//!                              keep_content, scopes (roots, excludes), entries, host
+//!                              keep_content, scopes (roots, excludes), entries, host,
+//!                              extras (the length and BLAKE3 hash of the extras)
 //! record × entries             binary, little-endian, sorted by path ('/' first)
 //! BLAKE3(all of the above)     32 bytes: a truncated or altered file is refused
+//! extras                       the records' line hashes and kept content
 //! ```
 //!
 //! A record: `u32` path length and the path's bytes (absolute, as the kernel has them, so
@@ -16,7 +18,16 @@
 //! permission bits, `u32` uid, `u32` gid, `u64` size, `u64` inode, `i64`+`u32` mtime,
 //! `i64`+`u32` ctime, `u8` flags (1 hash, 2 symlink target, 4 line hashes, 8 content,
 //! 16 unreadable), then as flagged: the 32-byte keyed content hash; `u32` length and the
-//! target; `u32` count and that many 4-byte keyed line hashes; `u32` length and the content.
+//! target; a `u64` offset into the extras of the line hashes (there: `u32` count and that
+//! many 4-byte keyed line hashes); a `u64` offset into the extras of the content (there:
+//! `u32` length and the content).
+//!
+//! The line hashes are most of a snapshot of real code (4 bytes a line, a few hundred lines
+//! a file) and are needed only for a file whose content changed, so they lie apart: `diff`
+//! reads and verifies the records, and the extras only when it shows changed lines. Their
+//! hash is in the header, which the records' checksum covers.
+//!
+//! Version 1 (still read) had no extras: the line hashes and content lay in the records.
 //!
 //! Every hash is keyed with the 32-byte key in `key` beside the snapshots, so neither a
 //! content hash nor a line hash can be tested against guesses of a secret without it. The
@@ -29,13 +40,18 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod stored;
+
+#[cfg(test)]
+use stored::VERIFY_APART_FROM;
+pub use stored::{Stored, open};
+
 use super::host::HostState;
-use super::key::Digest;
-use super::tree::{EntryKind, Record};
+use super::tree::Record;
 use crate::sanitize;
 
-/// The version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The version this build writes (it reads this one and version 1).
+pub const VERSION: u32 = 2;
 
 const MAGIC: &[u8] = b"sitedoctor-baseline\n";
 const EXT: &str = "snapshot";
@@ -63,6 +79,16 @@ pub struct Header {
     /// The host's state beside the file tree (environment, configuration, packages...).
     #[serde(default)]
     pub host: HostState,
+    /// Where the line hashes and kept content are (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<Extras>,
+}
+
+/// The extras section at the end of a snapshot: its length, and its BLAKE3 hash (hex).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extras {
+    pub len: u64,
+    pub blake3: String,
 }
 
 impl Header {
@@ -85,6 +111,7 @@ impl Header {
             scopes: vec![],
             entries,
             host: HostState::default(),
+            extras: None,
         }
     }
 }
@@ -105,7 +132,7 @@ pub struct ScopeRecord {
 #[error("{0}")]
 pub struct StoreError(pub String);
 
-fn err(path: &Path, why: impl std::fmt::Display) -> StoreError {
+pub(super) fn err(path: &Path, why: impl std::fmt::Display) -> StoreError {
     StoreError(format!("snapshot {}: {why}", sanitize::path(path)))
 }
 
@@ -126,49 +153,79 @@ pub fn default_dir() -> PathBuf {
     PathBuf::from(home).join(".local/state/sitedoctor")
 }
 
-/// Serialise a snapshot.
+/// Serialise a snapshot (in the version this build writes).
 pub fn encode(header: &Header, records: &[Record]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + records.len() * 96);
-    out.extend_from_slice(MAGIC);
-    serde_json::to_writer(&mut out, header).expect("a header serialises");
-    out.push(b'\n');
+    encode_as(VERSION, header, records).concat()
+}
+
+/// A snapshot's bytes in the order the file has them: the magic and the header, the
+/// records, their checksum, the extras. Apart, so that no copy of them all is made to write
+/// them.
+type Parts = [Vec<u8>; 4];
+
+/// Serialise a snapshot in format `version` (1 or 2).
+fn encode_as(version: u32, header: &Header, records: &[Record]) -> Parts {
+    let mut body = Vec::with_capacity(records.len() * 96);
+    let mut extras = Vec::new();
     for r in records {
-        put_bytes(&mut out, &r.path);
-        out.push(r.kind.code());
+        put_bytes(&mut body, &r.path);
+        body.push(r.kind.code());
         for v in [r.perm, r.uid, r.gid] {
-            out.extend_from_slice(&v.to_le_bytes());
+            body.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&r.size.to_le_bytes());
-        out.extend_from_slice(&r.ino.to_le_bytes());
+        body.extend_from_slice(&r.size.to_le_bytes());
+        body.extend_from_slice(&r.ino.to_le_bytes());
         for (s, ns) in [r.mtime, r.ctime] {
-            out.extend_from_slice(&s.to_le_bytes());
-            out.extend_from_slice(&ns.to_le_bytes());
+            body.extend_from_slice(&s.to_le_bytes());
+            body.extend_from_slice(&ns.to_le_bytes());
         }
         let flags = r.hash.is_some() as u8
             | (r.target.is_some() as u8) << 1
             | (r.lines.is_some() as u8) << 2
             | (r.content.is_some() as u8) << 3
             | (r.unreadable as u8) << 4;
-        out.push(flags);
+        body.push(flags);
         if let Some(h) = &r.hash {
-            out.extend_from_slice(&h.0);
+            body.extend_from_slice(&h.0);
         }
         if let Some(t) = &r.target {
-            put_bytes(&mut out, t);
+            put_bytes(&mut body, t);
         }
-        if let Some(lines) = &r.lines {
-            out.extend_from_slice(&(lines.len() as u32).to_le_bytes());
-            for l in lines {
-                out.extend_from_slice(&l.to_le_bytes());
+        // In version 1 in the record; in version 2 in the extras, the record saying where.
+        let mut apart = |body: &mut Vec<u8>, data: &dyn Fn(&mut Vec<u8>)| {
+            if version == 1 {
+                data(body);
+            } else {
+                body.extend_from_slice(&(extras.len() as u64).to_le_bytes());
+                data(&mut extras);
             }
+        };
+        if let Some(lines) = &r.lines {
+            apart(&mut body, &|out| {
+                out.extend_from_slice(&(lines.len() as u32).to_le_bytes());
+                for l in lines {
+                    out.extend_from_slice(&l.to_le_bytes());
+                }
+            });
         }
         if let Some(c) = &r.content {
-            put_bytes(&mut out, c);
+            apart(&mut body, &|out| put_bytes(out, c));
         }
     }
-    let sum = blake3::hash(&out);
-    out.extend_from_slice(sum.as_bytes());
-    out
+    let mut header = header.clone();
+    header.version = version;
+    header.extras = (version > 1).then(|| Extras {
+        len: extras.len() as u64,
+        blake3: blake3::hash(&extras).to_hex().to_string(),
+    });
+    let mut head = MAGIC.to_vec();
+    serde_json::to_writer(&mut head, &header).expect("a header serialises");
+    head.push(b'\n');
+    let mut sum = blake3::Hasher::new();
+    sum.update(&head);
+    sum.update(&body);
+    let sum = sum.finalize().as_bytes().to_vec();
+    [head, body, sum, extras]
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -178,7 +235,7 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// The header of a snapshot's bytes, its version checked first: a file from a newer
 /// sitedoctor is named as such, not as corrupt.
-fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError> {
+pub(super) fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError> {
     let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| {
         err(
             path,
@@ -198,12 +255,12 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
         )
     })?;
     match value.get("version").and_then(serde_json::Value::as_u64) {
-        Some(v) if v == VERSION as u64 => {}
+        Some(v) if v == 1 || v == VERSION as u64 => {}
         Some(v) => {
             return Err(err(
                 path,
                 format!(
-                    "format version {v}, which this sitedoctor does not know (it reads version {VERSION}): use the sitedoctor that wrote it, or take a new snapshot"
+                    "format version {v}, which this sitedoctor does not know (it reads versions 1 to {VERSION}): use the sitedoctor that wrote it, or take a new snapshot"
                 ),
             ));
         }
@@ -212,351 +269,6 @@ fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize), StoreError
     let header: Header =
         serde_json::from_value(value).map_err(|e| err(path, format!("corrupted header ({e})")))?;
     Ok((header, MAGIC.len() + end + 1))
-}
-
-/// A snapshot's records as the file has them: its bytes, read once into one buffer, and
-/// where each record starts. A record becomes a [`Record`] only when it is asked for, so
-/// reading a snapshot of hundreds of thousands of entries allocates nothing per entry.
-pub struct Stored {
-    bytes: Vec<u8>,
-    starts: Vec<usize>,
-    dirs: Vec<Span>,
-}
-
-/// A directory's record and its subtree's, by record number: the records from `idx` up to
-/// (not including) `end` are the directory and everything below it.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Span {
-    pub idx: usize,
-    pub end: usize,
-    /// The next directory after the subtree's (in [`Stored::dirs`]).
-    pub next: usize,
-}
-
-impl std::fmt::Debug for Stored {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Stored({} records, {} bytes)",
-            self.starts.len(),
-            self.bytes.len()
-        )
-    }
-}
-
-impl Stored {
-    /// Where each record starts in the bytes, in path order.
-    pub(super) fn starts(&self) -> &[usize] {
-        &self.starts
-    }
-
-    /// The directories' records and subtrees, in path order.
-    pub(super) fn dirs(&self) -> &[Span] {
-        &self.dirs
-    }
-
-    /// The record starting at byte `at` (one of [`Stored::starts`]).
-    pub(super) fn raw_at(&self, at: usize) -> Raw<'_> {
-        Cursor {
-            buf: &self.bytes[..self.bytes_end()],
-            at,
-        }
-        .record()
-        .expect("every record was checked when the snapshot was read")
-    }
-
-    /// The path of the record starting at byte `at`, without reading the rest of it.
-    pub(super) fn path_at(&self, at: usize) -> &[u8] {
-        let n = u32::from_le_bytes(
-            self.bytes[at..at + 4]
-                .try_into()
-                .expect("four bytes are a u32"),
-        ) as usize;
-        &self.bytes[at + 4..at + 4 + n]
-    }
-
-    /// Where the records end (the checksum follows).
-    fn bytes_end(&self) -> usize {
-        self.bytes.len() - 32
-    }
-
-    /// Whether the record at byte `at` says what `rec` says in everything a comparison
-    /// looks at (see [`Records::same_as`]).
-    pub(super) fn same_as_at(&self, at: usize, rec: &Record) -> bool {
-        let r = self.raw_at(at);
-        (r.kind, r.hash, r.target, r.perm, r.uid, r.gid)
-            == (
-                rec.kind,
-                rec.hash,
-                rec.target.as_deref(),
-                rec.perm,
-                rec.uid,
-                rec.gid,
-            )
-    }
-
-    /// A snapshot of these records, as `diff` reads it.
-    #[cfg(test)]
-    pub fn of(records: &[Record]) -> Stored {
-        let header = Header::for_tests(records.len() as u64);
-        parse(Path::new("t"), encode(&header, records))
-            .expect("encoded records parse")
-            .1
-    }
-
-    /// Every record, as a list.
-    #[cfg(test)]
-    pub fn to_vec(&self) -> Vec<Record> {
-        self.starts
-            .iter()
-            .map(|&at| self.raw_at(at).owned())
-            .collect()
-    }
-}
-
-/// Why a snapshot's records cannot be used: its checksum is wrong.
-fn damaged(path: &Path) -> StoreError {
-    err(
-        path,
-        "truncated or corrupted (its checksum does not match); take a new one with `sitedoctor snapshot`",
-    )
-}
-
-/// Why a snapshot's records cannot be used although its checksum matches: they were
-/// written wrong (not by this sitedoctor).
-fn malformed(path: &Path) -> StoreError {
-    err(
-        path,
-        "its records are malformed although its checksum matches; take a new one with `sitedoctor snapshot`",
-    )
-}
-
-/// Read a whole snapshot: its header, and its records with every record's layout and their
-/// order checked while (on another thread) its checksum is verified. A snapshot that fails
-/// either is refused whole: nothing read from it is shown or acted on.
-pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
-    let threads = crate::walk::default_threads();
-    let bytes = crate::sys::bigread::read(path, 16 * 1024 * 1024 * 1024, threads).map_err(|e| {
-        if e.is_not_found() {
-            err(path, "no such file; take one with `sitedoctor snapshot`")
-        } else {
-            err(path, format!("cannot read it: {e}"))
-        }
-    })?;
-    parse(path, bytes)
-}
-
-/// Below this the checksum is verified on the reading thread: a thread costs more.
-const VERIFY_APART_FROM: usize = 1024 * 1024;
-
-/// A snapshot's header and records from its bytes (see [`open`]).
-fn parse(path: &Path, bytes: Vec<u8>) -> Result<(Header, Stored), StoreError> {
-    let (header, body) = parse_header(path, &bytes)?;
-    let Some(end) = bytes.len().checked_sub(32).filter(|&end| end >= body) else {
-        return Err(damaged(path));
-    };
-    let (data, sum) = bytes.split_at(end);
-    let intact = || blake3::hash(data).as_bytes() == sum;
-    let (intact, layout) = if bytes.len() < VERIFY_APART_FROM {
-        (intact(), records(path, &bytes[..end], body, header.entries))
-    } else {
-        std::thread::scope(|s| {
-            let verifying = s.spawn(intact);
-            let layout = records(path, &bytes[..end], body, header.entries);
-            (
-                verifying.join().expect("verifying a snapshot panicked"),
-                layout,
-            )
-        })
-    };
-    if !intact {
-        return Err(damaged(path));
-    }
-    let (starts, dirs) = layout?;
-    Ok((
-        header,
-        Stored {
-            bytes,
-            starts,
-            dirs,
-        },
-    ))
-}
-
-/// Where each of the `entries` records in `buf[body..]` starts, and each directory's span.
-fn records(
-    path: &Path,
-    buf: &[u8],
-    body: usize,
-    entries: u64,
-) -> Result<(Vec<usize>, Vec<Span>), StoreError> {
-    let mut cur = Cursor { buf, at: body };
-    let mut starts = Vec::with_capacity(entries.min(10_000_000) as usize);
-    let mut dirs: Vec<Span> = Vec::new();
-    // The directories the current record may be below: records are in path order with '/'
-    // first, so a directory's subtree follows it.
-    let mut open: Vec<(usize, &[u8])> = Vec::new();
-    // Absolute paths in strictly increasing order: what every reader relies on (a lookup
-    // by directory, the merge), checked rather than trusted.
-    let mut prev: &[u8] = b"";
-    for idx in 0..usize::try_from(entries).map_err(|_| malformed(path))? {
-        starts.push(cur.at);
-        let r = cur.record().ok_or_else(|| malformed(path))?;
-        // No NUL either: the kernel's paths have none, and `path_cmp` ranks it with '/'.
-        if !r.path.starts_with(b"/")
-            || memchr::memchr(0, r.path).is_some()
-            || super::tree::path_cmp(prev, r.path) != std::cmp::Ordering::Less
-        {
-            return Err(err(
-                path,
-                "its records are out of order or not absolute paths; take a new one with `sitedoctor snapshot`",
-            ));
-        }
-        prev = r.path;
-        while let Some(&(d, dir)) = open.last() {
-            if super::diff::is_below(r.path, dir) {
-                break;
-            }
-            dirs[d].end = idx;
-            dirs[d].next = dirs.len();
-            open.pop();
-        }
-        if r.kind == EntryKind::Dir {
-            open.push((dirs.len(), r.path));
-            dirs.push(Span {
-                idx,
-                end: 0,
-                next: 0,
-            });
-        }
-    }
-    if cur.at != buf.len() {
-        return Err(malformed(path));
-    }
-    for (d, _) in open {
-        dirs[d].end = starts.len();
-        dirs[d].next = dirs.len();
-    }
-    Ok((starts, dirs))
-}
-
-/// A record as it lies in the file's bytes.
-pub(super) struct Raw<'a> {
-    pub path: &'a [u8],
-    pub kind: EntryKind,
-    pub perm: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub size: u64,
-    pub ino: u64,
-    pub mtime: (i64, u32),
-    pub ctime: (i64, u32),
-    pub hash: Option<Digest>,
-    pub target: Option<&'a [u8]>,
-    /// The line hashes' little-endian bytes.
-    pub lines: Option<&'a [u8]>,
-    pub content: Option<&'a [u8]>,
-    pub unreadable: bool,
-}
-
-impl Raw<'_> {
-    pub(super) fn owned(&self) -> Record {
-        Record {
-            path: self.path.to_vec(),
-            kind: self.kind,
-            perm: self.perm,
-            uid: self.uid,
-            gid: self.gid,
-            size: self.size,
-            ino: self.ino,
-            mtime: self.mtime,
-            ctime: self.ctime,
-            hash: self.hash,
-            target: self.target.map(<[u8]>::to_vec),
-            lines: self.lines.map(line_hashes),
-            content: self.content.map(<[u8]>::to_vec),
-            unreadable: self.unreadable,
-        }
-    }
-}
-
-/// Line hashes from their little-endian bytes.
-fn line_hashes(raw: &[u8]) -> Vec<u32> {
-    raw.chunks_exact(4)
-        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
-struct Cursor<'a> {
-    buf: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.buf.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
-    fn record(&mut self) -> Option<Raw<'a>> {
-        let path = self.bytes()?;
-        let kind = EntryKind::from_code(self.u8()?)?;
-        let (perm, uid, gid) = (self.u32()?, self.u32()?, self.u32()?);
-        let (size, ino) = (self.u64()?, self.u64()?);
-        let mtime = (self.u64()? as i64, self.u32()?);
-        let ctime = (self.u64()? as i64, self.u32()?);
-        let flags = self.u8()?;
-        let hash = if flags & 1 != 0 {
-            Some(Digest(self.take(32)?.try_into().ok()?))
-        } else {
-            None
-        };
-        let target = if flags & 2 != 0 {
-            Some(self.bytes()?)
-        } else {
-            None
-        };
-        let lines = if flags & 4 != 0 {
-            let n = self.u32()? as usize;
-            Some(self.take(n.checked_mul(4)?)?)
-        } else {
-            None
-        };
-        let content = if flags & 8 != 0 {
-            Some(self.bytes()?)
-        } else {
-            None
-        };
-        Some(Raw {
-            path,
-            kind,
-            perm,
-            uid,
-            gid,
-            size,
-            ino,
-            mtime,
-            ctime,
-            hash,
-            target,
-            lines,
-            content,
-            unreadable: flags & 16 != 0,
-        })
-    }
 }
 
 /// Write a snapshot into `dir` under a new name (never over an existing file): a temporary
@@ -577,9 +289,14 @@ pub fn write(dir: &Path, header: &mut Header, records: &[Record]) -> std::io::Re
         if target.exists() {
             continue;
         }
-        let bytes = encode(header, records);
+        let parts = encode_as(VERSION, header, records);
         tmp.as_file_mut().set_len(0)?;
-        tmp.as_file_mut().write_all(&bytes)?;
+        let mut out = std::io::BufWriter::new(tmp.as_file_mut());
+        for part in &parts {
+            out.write_all(part)?;
+        }
+        out.flush()?;
+        drop(out);
         tmp.as_file_mut().sync_all()?;
         match tmp.persist_noclobber(&target) {
             Ok(_) => return Ok(target),
@@ -642,18 +359,24 @@ pub fn read_header(path: &Path) -> Result<(Header, u64), StoreError> {
     let file = crate::sys::readcap::open_regular(path)
         .map_err(|e| err(path, format!("cannot read it: {e}")))?;
     let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let head = head_of(&file).map_err(|e| {
+        err(
+            path,
+            format!("cannot read it: {}", crate::sys::io_reason(&e)),
+        )
+    })?;
+    let (header, _) = parse_header(path, &head)?;
+    Ok((header, bytes))
+}
+
+/// A snapshot's first two lines (the magic and the header), at most 64 MiB of them.
+pub(super) fn head_of(file: &std::fs::File) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::new();
     let mut reader = std::io::BufReader::new(file.take(64 * 1024 * 1024));
     for _ in 0..2 {
-        reader.read_until(b'\n', &mut head).map_err(|e| {
-            err(
-                path,
-                format!("cannot read it: {}", crate::sys::io_reason(&e)),
-            )
-        })?;
+        reader.read_until(b'\n', &mut head)?;
     }
-    let (header, _) = parse_header(path, &head)?;
-    Ok((header, bytes))
+    Ok(head)
 }
 
 /// Which snapshot `diff --since` means: a name, else a time (RFC 3339, `YYYY-MM-DD`, or an
@@ -730,6 +453,8 @@ pub fn new_name(now: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::baseline::key::Digest;
+    use crate::baseline::tree::EntryKind;
 
     fn header(entries: u64) -> Header {
         Header {
@@ -799,20 +524,56 @@ mod tests {
     #[test]
     fn a_large_snapshot_verified_beside_its_layout_is_refused_when_damaged() {
         let dir = tempfile::tempdir().unwrap();
-        let recs: Vec<Record> = (0..40)
-            .map(|i| Record {
-                content: Some(vec![b'x'; 32 * 1024]),
-                ..record(format!("/a/{i:03}").as_bytes())
-            })
+        let recs: Vec<Record> = (0..12_000)
+            .map(|i| record(format!("/a/{i:05}").as_bytes()))
             .collect();
-        let path = write(dir.path(), &mut header(40), &recs).unwrap();
+        let path = write(dir.path(), &mut header(recs.len() as u64), &recs).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        assert!(bytes.len() > VERIFY_APART_FROM);
+        let extras = open(&path).unwrap().0.extras.unwrap().len as usize;
+        assert!(bytes.len() - extras > VERIFY_APART_FROM);
         assert_eq!(open(&path).unwrap().1.to_vec(), recs);
-        // Inside a record's content: its layout stays valid, only the checksum tells.
+        // Inside a record's hash: its layout stays valid, only the checksum tells.
         let mut flipped = bytes.clone();
-        flipped[bytes.len() / 2] ^= 1;
+        flipped[(bytes.len() - extras) / 2] ^= 1;
         std::fs::write(&path, &flipped).unwrap();
         assert!(open(&path).unwrap_err().0.contains("corrupted"));
+    }
+
+    #[test]
+    fn damaged_extras_leave_the_records_usable_and_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a"), record(b"/a/b")];
+        let path = write(dir.path(), &mut header(2), &recs).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, stored) = open(&path).unwrap();
+        assert_eq!(
+            stored.extras_unread(),
+            None,
+            "not read before they are needed"
+        );
+        let got = stored.to_vec();
+        assert_eq!((got[1].hash, got[1].lines.clone()), (recs[1].hash, None));
+        let why = stored.extras_unread().unwrap();
+        assert!(why.contains("hash does not match"), "{why}");
+    }
+
+    #[test]
+    fn a_version_1_snapshot_is_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a"), record(b"/a/\xff")];
+        let path = dir.path().join("old.snapshot");
+        std::fs::write(&path, encode_as(1, &header(2), &recs).concat()).unwrap();
+        let (back, stored) = open(&path).unwrap();
+        assert_eq!((back.version, back.extras), (1, None));
+        assert_eq!(stored.to_vec(), recs);
+        assert_eq!(stored.extras_unread(), None);
+        // And it is refused when damaged, as ever.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[60] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(open(&path).is_err());
     }
 }

@@ -21,6 +21,12 @@ pub fn read(path: &Path, cap: u64, threads: usize) -> Result<Vec<u8>, ReadError>
         return Err(ReadError::TooLarge(cap));
     }
     let size = usize::try_from(size).map_err(|_| ReadError::TooLarge(cap))?;
+    Ok(read_prefix(&file, size, threads)?)
+}
+
+/// The first `size` bytes of an open file, a large part read in `threads` parts at once. A
+/// file shorter than that is an error.
+pub fn read_prefix(file: &std::fs::File, size: usize, threads: usize) -> std::io::Result<Vec<u8>> {
     let mut buf = vec![0u8; size];
     let threads = threads.clamp(1, 16);
     let shrank = |e: std::io::Error| {
@@ -39,10 +45,7 @@ pub fn read(path: &Path, cap: u64, threads: usize) -> Result<Vec<u8>, ReadError>
         let reads: Vec<_> = buf
             .chunks_mut(part)
             .enumerate()
-            .map(|(i, chunk)| {
-                let file = &file;
-                s.spawn(move || file.read_exact_at(chunk, (i * part) as u64))
-            })
+            .map(|(i, chunk)| s.spawn(move || file.read_exact_at(chunk, (i * part) as u64)))
             .collect();
         reads
             .into_iter()

@@ -204,7 +204,8 @@ fn a_corrupted_or_truncated_snapshot_is_refused_and_left_alone() {
     let file = snapshot_file(&env);
     let good = std::fs::read(&file).unwrap();
     let mut flipped = good.clone();
-    let i = good.len() - 40;
+    // In the records (the line hashes follow them, apart: see the next test).
+    let i = good.len() - extras_len(&good) - 40;
     flipped[i] ^= 0x55;
     for (bytes, why) in [
         (flipped, "truncated or corrupted"),
@@ -224,6 +225,38 @@ fn a_corrupted_or_truncated_snapshot_is_refused_and_left_alone() {
     }
 }
 
+/// The length of a snapshot's extras (its line hashes), from its header.
+fn extras_len(snapshot: &[u8]) -> usize {
+    let header = snapshot.split(|&b| b == b'\n').nth(1).unwrap();
+    let header: serde_json::Value = serde_json::from_slice(header).unwrap();
+    header["extras"]["len"].as_u64().unwrap() as usize
+}
+
+#[test]
+fn damaged_line_hashes_lose_only_the_changed_lines_and_say_so() {
+    let (env, www) = site();
+    snapshot(&env);
+    let file = snapshot_file(&env);
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(extras_len(&bytes) > 0);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+    // Not needed when nothing changed: not read.
+    env.run(&["diff"]).expect_code(0);
+    std::fs::write(www.join("cart.php"), "<?php\n$a = 2;\n").unwrap();
+    let out = env.run(&["diff"]);
+    out.expect_code(3);
+    assert!(out.stdout.contains("cart.php changed"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("line hashes could not be read (their hash does not match the header's)"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "the file was changed");
+}
+
 #[test]
 fn a_snapshot_of_an_unknown_version_is_named_as_such() {
     let (env, _) = site();
@@ -238,7 +271,7 @@ fn a_snapshot_of_an_unknown_version_is_named_as_such() {
     out.expect_code(78);
     assert!(
         out.stderr.contains(
-            "format version 99, which this sitedoctor does not know (it reads version 1)"
+            "format version 99, which this sitedoctor does not know (it reads versions 1 to 2)"
         ),
         "{}",
         out.stderr
