@@ -25,7 +25,7 @@ pub struct Walked {
     pub hashed: u64,
 }
 
-/// Walk every scope against `stored` (read whole and verified: [`super::store::open`]) and
+/// Walk every scope against `stored` (its records verified: [`super::store::open`]) and
 /// compare.
 pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
     let index = Index::new(stored);
@@ -136,6 +136,9 @@ impl Records for Subset<'_> {
         self.stored.path_at(self.at[i])
     }
     fn get(&self, i: usize) -> std::borrow::Cow<'_, Record> {
+        std::borrow::Cow::Owned(self.stored.raw_at(self.at[i]).owned())
+    }
+    fn whole(&self, i: usize) -> std::borrow::Cow<'_, Record> {
         std::borrow::Cow::Owned(self.stored.full_at(self.at[i]).owned())
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {

@@ -175,7 +175,7 @@ pub fn snapshot(cli: &Cli, args: &SnapshotArgs, specs: &[CheckSpec]) -> Result<E
         scopes: scope_records,
         entries: scanned.records.len() as u64,
         host: collected.state,
-        // Set when it is written.
+        // Written into the file's header (the extras' length and hash) by `store::write`.
         extras: None,
     };
     let path = store::write(&dir, &mut header, &scanned.records)

@@ -44,7 +44,13 @@ where
             Ordering::Equal => {
                 let n = new.get(j);
                 if !old.same_as(i, &n) {
-                    changed(&old.get(i), &n, &mut out);
+                    let o = old.get(i);
+                    let o = if content_changed(&o, &n) {
+                        old.whole(i)
+                    } else {
+                        o
+                    };
+                    changed(&o, &n, &mut out);
                 }
                 i += 1;
                 j += 1;
@@ -117,6 +123,13 @@ pub(super) fn is_below(path: &[u8], dir: &[u8]) -> bool {
         && (dir.ends_with(b"/") || path[dir.len()] == b'/')
 }
 
+/// Whether a file's content changed (both sides hashed, the hashes differ).
+fn content_changed(o: &Record, n: &Record) -> bool {
+    o.kind == n.kind
+        && n.kind == EntryKind::File
+        && matches!((o.hash, n.hash), (Some(a), Some(b)) if a != b)
+}
+
 /// What changed in one entry present in both.
 fn changed(o: &Record, n: &Record, out: &mut Vec<TreeChange>) {
     // Most entries are unchanged: their path is made text only when something changed.
@@ -141,10 +154,7 @@ fn changed(o: &Record, n: &Record, out: &mut Vec<TreeChange>) {
         ));
         return;
     }
-    if n.kind == EntryKind::File
-        && let (Some(a), Some(b)) = (o.hash, n.hash)
-        && a != b
-    {
+    if content_changed(o, n) {
         out.push(content(o, n, &subject()));
     }
     if let (Some(a), Some(b)) = (&o.target, &n.target)

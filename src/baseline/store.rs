@@ -25,7 +25,8 @@
 //! The line hashes are most of a snapshot of real code (4 bytes a line, a few hundred lines
 //! a file) and are needed only for a file whose content changed, so they lie apart: `diff`
 //! reads and verifies the records, and the extras only when it shows changed lines. Their
-//! hash is in the header, which the records' checksum covers.
+//! hash is in the header, which the records' checksum covers: altered extras cost only the
+//! changed lines, and `diff` says so (exit 3).
 //!
 //! Version 1 (still read) had no extras: the line hashes and content lay in the records.
 //!
@@ -268,6 +269,14 @@ pub(super) fn parse_header(path: &Path, bytes: &[u8]) -> Result<(Header, usize),
     }
     let header: Header =
         serde_json::from_value(value).map_err(|e| err(path, format!("corrupted header ({e})")))?;
+    // Version 2 has extras, version 1 none: a header that says otherwise was not written
+    // by sitedoctor.
+    if header.extras.is_some() != (header.version >= 2) {
+        return Err(err(
+            path,
+            "corrupted header (its extras do not match its version); take a new one with `sitedoctor snapshot`",
+        ));
+    }
     Ok((header, MAGIC.len() + end + 1))
 }
 
@@ -291,6 +300,8 @@ pub fn write(dir: &Path, header: &mut Header, records: &[Record]) -> std::io::Re
         }
         let parts = encode_as(VERSION, header, records);
         tmp.as_file_mut().set_len(0)?;
+        // After a name taken meanwhile, from the start again (not after a hole).
+        std::io::Seek::rewind(tmp.as_file_mut())?;
         let mut out = std::io::BufWriter::new(tmp.as_file_mut());
         for part in &parts {
             out.write_all(part)?;
@@ -575,5 +586,70 @@ mod tests {
         bytes[60] ^= 1;
         std::fs::write(&path, &bytes).unwrap();
         assert!(open(&path).is_err());
+    }
+
+    #[test]
+    fn a_header_whose_extras_do_not_match_its_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a")];
+        let path = dir.path().join("x.snapshot");
+        for (from, to, version) in [(2, 1, 2), (1, 2, 1)] {
+            let bytes = encode_as(version, &header(1), &recs).concat();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            assert!(text.contains(&format!("\"version\":{from},")));
+            let forged = bytes_replace(
+                &bytes,
+                format!("\"version\":{from},"),
+                format!("\"version\":{to},"),
+            );
+            std::fs::write(&path, forged).unwrap();
+            let e = open(&path).unwrap_err().0;
+            assert!(e.contains("extras do not match its version"), "{e}");
+        }
+    }
+
+    fn bytes_replace(bytes: &[u8], from: String, to: String) -> Vec<u8> {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .unwrap();
+        [&bytes[..at], to.as_bytes(), &bytes[at + from.len()..]].concat()
+    }
+
+    #[test]
+    fn extras_that_do_not_hold_a_record_s_lines_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a")];
+        let [head, body, _, extras] = encode_as(2, &header(1), &recs);
+        // Extras cut short, with a header (and so a checksum) that vouches for them: the
+        // record's offsets point past them.
+        let short = &extras[..2];
+        let mut h: Header = parse_header(Path::new("x"), &head).unwrap().0;
+        h.extras = Some(Extras {
+            len: 2,
+            blake3: blake3::hash(short).to_hex().to_string(),
+        });
+        let mut head = MAGIC.to_vec();
+        serde_json::to_writer(&mut head, &h).unwrap();
+        head.push(b'\n');
+        let sum = blake3::hash(&[&head[..], &body[..]].concat());
+        let path = dir.path().join("x.snapshot");
+        std::fs::write(&path, [&head[..], &body, sum.as_bytes(), short].concat()).unwrap();
+        let (_, stored) = open(&path).unwrap();
+        let got = stored.to_vec();
+        assert_eq!((got[0].lines.clone(), got[0].content.clone()), (None, None));
+        let why = stored.extras_unread().unwrap();
+        assert!(why.contains("not all where its records say"), "{why}");
+    }
+
+    #[test]
+    fn a_snapshot_past_the_size_cap_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), &mut header(1), &[record(b"/a")]).unwrap();
+        // A good header, then a sparse run: nothing may be allocated for it, or read.
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(17 * 1024 * 1024 * 1024).unwrap();
+        let e = open(&path).unwrap_err().0;
+        assert!(e.contains("cannot read it: larger than"), "{e}");
     }
 }

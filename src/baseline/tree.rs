@@ -103,8 +103,13 @@ pub trait Records: Sync {
     }
     /// The path of record `i`, without reading the rest of it.
     fn path(&self, i: usize) -> &[u8];
-    /// Record `i`.
+    /// Record `i`, perhaps without its line hashes and kept content (see [`Records::whole`]).
     fn get(&self, i: usize) -> Cow<'_, Record>;
+    /// Record `i` with its line hashes and kept content: what showing a content change
+    /// needs, and only that (a snapshot keeps them apart, read when first needed).
+    fn whole(&self, i: usize) -> Cow<'_, Record> {
+        self.get(i)
+    }
     /// Whether record `i` says what `rec` says in everything a comparison looks at (type,
     /// content hash, symlink target, mode, owner): most entries, found without reading
     /// more of the record.

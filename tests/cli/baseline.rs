@@ -242,12 +242,27 @@ fn damaged_line_hashes_lose_only_the_changed_lines_and_say_so() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
     std::fs::write(&file, &bytes).unwrap();
-    // Not needed when nothing changed: not read.
+    // Not needed when nothing changed, nor for a mode or a removal: not read.
     env.run(&["diff"]).expect_code(0);
+    std::fs::set_permissions(
+        www.join("index.php"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::remove_file(www.join("css/site.css")).unwrap();
+    let out = env.run(&["diff"]);
+    out.expect_code(1);
+    assert!(!out.stdout.contains("line hashes"), "{}", out.stdout);
+    // Needed for a content change: it is shown without its lines, and that is said.
     std::fs::write(www.join("cart.php"), "<?php\n$a = 2;\n").unwrap();
     let out = env.run(&["diff"]);
     out.expect_code(3);
-    assert!(out.stdout.contains("cart.php changed"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("cart.php changed: content changed"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("line 2"), "{}", out.stdout);
     assert!(
         out.stdout
             .contains("line hashes could not be read (their hash does not match the header's)"),

@@ -23,6 +23,8 @@ pub struct Stored {
     extras: OnceLock<Result<Vec<u8>, String>>,
     file: Option<std::fs::File>,
     expect: Option<Extras>,
+    /// A record's line hashes or content were not where it said.
+    missed: std::sync::atomic::AtomicBool,
 }
 
 /// A directory's record and its subtree's, by record number: the records from `idx` up to
@@ -68,9 +70,15 @@ impl Stored {
     /// The record starting at byte `at`, whole: its line hashes and content read from the
     /// extras, when they can be (see [`Stored::extras_unread`]).
     pub(in crate::baseline) fn full_at(&self, at: usize) -> Raw<'_> {
-        self.cursor(at, self.extras())
+        let mut cursor = self.cursor(at, self.extras());
+        let raw = cursor
             .record()
-            .expect("every record was checked when the snapshot was read")
+            .expect("every record was checked when the snapshot was read");
+        if cursor.missed {
+            self.missed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        raw
     }
 
     fn cursor<'s>(&'s self, at: usize, extras: Option<&'s [u8]>) -> Cursor<'s> {
@@ -79,6 +87,7 @@ impl Stored {
             at,
             version: self.version,
             extras,
+            missed: false,
         }
     }
 
@@ -109,6 +118,9 @@ impl Stored {
             Some(Err(why)) => Some(format!(
                 "the snapshot's line hashes could not be read ({why}): changed lines are not shown"
             )),
+            _ if self.missed.load(std::sync::atomic::Ordering::Relaxed) => Some(
+                "the snapshot's line hashes are not all where its records say (it was not written by sitedoctor): some changed lines are not shown".to_string(),
+            ),
             _ => None,
         }
     }
@@ -201,6 +213,9 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
     };
     let file = crate::sys::readcap::open_regular(path).map_err(cannot)?;
     let size = file.metadata().map_err(|e| cannot(e.into()))?.len();
+    if size > MAX_SIZE {
+        return Err(cannot(crate::sys::readcap::ReadError::TooLarge(MAX_SIZE)));
+    }
     let (header, body) = parse_header(path, &head_of(&file).map_err(|e| cannot(e.into()))?)?;
     // Version 2: the records end where the extras begin.
     let extras = header.extras.as_ref().map_or(0, |x| x.len);
@@ -213,6 +228,9 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
         .map_err(|e| cannot(e.into()))?;
     parse(path, bytes, Some(file))
 }
+
+/// No snapshot is read past this (a sparse or runaway file is refused, not allocated).
+const MAX_SIZE: u64 = 16 * 1024 * 1024 * 1024;
 
 /// Below this the checksum is verified on the reading thread: a thread costs more.
 pub(super) const VERIFY_APART_FROM: usize = 1024 * 1024;
@@ -259,6 +277,7 @@ fn parse(
             extras: OnceLock::new(),
             file,
             expect,
+            missed: Default::default(),
         },
     ))
 }
@@ -276,6 +295,7 @@ fn records(
         at: body,
         version,
         extras: None,
+        missed: false,
     };
     let mut starts = Vec::with_capacity(entries.min(10_000_000) as usize);
     let mut dirs: Vec<Span> = Vec::new();
@@ -381,6 +401,8 @@ struct Cursor<'a> {
     /// Version 2: the extras, when they were read; without them a record's line hashes and
     /// content are left out.
     extras: Option<&'a [u8]>,
+    /// An offset that the extras do not hold (a forged snapshot) was met.
+    missed: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -413,14 +435,18 @@ impl<'a> Cursor<'a> {
             return read(self).map(Some);
         }
         let at = usize::try_from(self.u64()?).ok()?;
-        Some(self.extras.and_then(|buf| {
-            read(&mut Cursor {
-                buf,
-                at,
-                version: 1,
-                extras: None,
-            })
-        }))
+        let Some(buf) = self.extras else {
+            return Some(None);
+        };
+        let found = read(&mut Cursor {
+            buf,
+            at,
+            version: 1,
+            extras: None,
+            missed: false,
+        });
+        self.missed |= found.is_none();
+        Some(found)
     }
 
     fn record(&mut self) -> Option<Raw<'a>> {
