@@ -37,11 +37,11 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     let mut failed: Vec<Vec<u8>> = Vec::new();
     let mut hashed = 0;
     for scope in scopes {
-        let root = match walk::Root::open(&scope.root) {
-            Ok(r) => r,
+        let (root, wopts) = match tree::open_scope(scope, opts) {
             // Its records are not seen: the root and everything below it were removed.
-            Err(e) if e.errno == rustix::io::Errno::NOENT => continue,
-            Err(e) => {
+            None => continue,
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
                 failed.push(scope.root.as_os_str().as_bytes().to_vec());
                 unread.push(e.describe());
                 continue;
@@ -56,11 +56,6 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
             kept: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
             hashed: AtomicU64::new(0),
-        };
-        let wopts = walk::Options {
-            one_file_system: scope.one_file_system,
-            deadline: None,
-            threads: opts.threads.max(1),
         };
         if let Err(e) = walk::walk_root(&root, Place::Roots, &visitor, &wopts) {
             failed.push(e.path.as_os_str().as_bytes().to_vec());
@@ -185,9 +180,10 @@ impl<'a> Index<'a> {
             while idx < span.end {
                 // Not a root inside an excluded directory (`a/b` below `.`): that is found
                 // by its path, and a '/' would break the order of the names.
-                if !self.path(idx)[skip..].contains(&b'/') {
+                let name = &self.path(idx)[skip..];
+                if !name.contains(&b'/') {
                     entries.push(Named {
-                        head: head(&self.path(idx)[skip..]),
+                        head: head(name),
                         idx,
                     });
                 }
@@ -382,12 +378,17 @@ mod tests {
         std::fs::write(t.join("app/lib/c.php"), "<?php\n").unwrap();
         std::fs::write(t.join("app/lib/d.php"), "<?php\n").unwrap();
         std::os::unix::fs::symlink("a.php", t.join("app/link")).unwrap();
-        let scope = Scope {
-            root: t.to_path_buf(),
-            exclude: Excludes::default(),
+        (Key::from_bytes([3; 32]), scope(t, &[]))
+    }
+
+    /// A scope of `root`, leaving out what matches `exclude`.
+    fn scope(root: &Path, exclude: &[&str]) -> Scope {
+        let exclude: Vec<String> = exclude.iter().map(|p| p.to_string()).collect();
+        Scope {
+            root: root.to_path_buf(),
+            exclude: Excludes::from_patterns(&exclude).unwrap(),
             one_file_system: true,
-        };
-        (Key::from_bytes([3; 32]), scope)
+        }
     }
 
     fn opts(key: &Key, verify: bool) -> ScanOptions<'_> {
@@ -481,11 +482,7 @@ mod tests {
     fn overlapping_roots_report_a_change_once() {
         let t = tempfile::tempdir().unwrap();
         let (key, outer) = setup(t.path());
-        let inner = Scope {
-            root: t.path().join("app"),
-            exclude: Excludes::default(),
-            one_file_system: true,
-        };
+        let inner = scope(&t.path().join("app"), &[]);
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
@@ -497,16 +494,8 @@ mod tests {
     fn a_root_inside_an_excluded_directory_of_another_is_found_again() {
         let t = tempfile::tempdir().unwrap();
         let (key, _) = setup(t.path());
-        let outer = Scope {
-            root: t.path().to_path_buf(),
-            exclude: Excludes::from_patterns(&["app".to_string()]).unwrap(),
-            one_file_system: true,
-        };
-        let inner = Scope {
-            root: t.path().join("app/lib"),
-            exclude: Excludes::default(),
-            one_file_system: true,
-        };
+        let outer = scope(t.path(), &["app"]);
+        let inner = scope(&t.path().join("app/lib"), &[]);
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
         let w = walk(&stored, &scopes, &opts(&key, false));

@@ -200,10 +200,10 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
         hashed: 0,
     };
     for scope in scopes {
-        let root = match walk::Root::open(&scope.root) {
-            Ok(r) => r,
-            Err(e) if e.errno == rustix::io::Errno::NOENT => continue,
-            Err(e) => {
+        let (root, wopts) = match open_scope(scope, opts) {
+            None => continue,
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
                 out.unread.push(e.describe());
                 continue;
             }
@@ -215,11 +215,6 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
             records: Mutex::new(Vec::with_capacity(1 << 16)),
             errors: Mutex::new(Vec::new()),
             hashed: std::sync::atomic::AtomicU64::new(0),
-        };
-        let wopts = walk::Options {
-            one_file_system: scope.one_file_system,
-            deadline: None,
-            threads: opts.threads.max(1),
         };
         if let Err(e) = walk::walk_root(&root, (), &visitor, &wopts) {
             out.unread.push(e.describe());
@@ -239,6 +234,25 @@ pub fn scan(scopes: &[Scope], opts: &ScanOptions<'_>) -> Scanned {
     // Overlapping roots (one inside another) list their shared entries twice.
     out.records.dedup_by(|a, b| a.path == b.path);
     out
+}
+
+/// A scope's root opened, and how it is walked (the same for `snapshot` and `diff`, which
+/// must see the same entries): `None` when the root does not exist (it has no records).
+pub(super) fn open_scope(
+    scope: &Scope,
+    opts: &ScanOptions<'_>,
+) -> Option<Result<(walk::Root, walk::Options), WalkError>> {
+    let root = match walk::Root::open(&scope.root) {
+        Ok(r) => r,
+        Err(e) if e.errno == rustix::io::Errno::NOENT => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let wopts = walk::Options {
+        one_file_system: scope.one_file_system,
+        deadline: None,
+        threads: opts.threads.max(1),
+    };
+    Some(Ok((root, wopts)))
 }
 
 /// Sort by [`path_cmp`]: the paths with their indices (a record is ten times larger than

@@ -127,12 +127,9 @@ impl Stored {
 
     /// The path of the record starting at byte `at`, without reading the rest of it.
     pub(in crate::baseline) fn path_at(&self, at: usize) -> &[u8] {
-        let n = u32::from_le_bytes(
-            self.bytes[at..at + 4]
-                .try_into()
-                .expect("four bytes are a u32"),
-        ) as usize;
-        &self.bytes[at + 4..at + 4 + n]
+        self.cursor(at, None)
+            .bytes()
+            .expect("every record was checked when the snapshot was read")
     }
 
     /// Where the records end (the checksum follows).
