@@ -122,9 +122,6 @@ pub trait Visitor<S: Copy + Send>: Sync {
     fn visit(&self, entry: &Entry<'_>, state: S) -> Option<S>;
     /// Part of the tree could not be read; the walk goes on elsewhere.
     fn error(&self, error: WalkError);
-    /// The entries of a directory are about to be visited, with its state (what `visit`
-    /// returned for it): a chance to bring what they will need into the cache.
-    fn entering(&self, _state: S) {}
 }
 
 pub struct Options {
@@ -349,7 +346,6 @@ where
             return Vec::new();
         }
     };
-    shared.visitor.entering(state);
     let mut subdirs = Vec::new();
     let mut count = 0u64;
     while let Some(item) = dir.read() {

@@ -142,9 +142,9 @@ impl Records for Subset<'_> {
 }
 
 /// Each record by its directory and name. A directory's entries are listed (by record
-/// number, in name order: the order the records have) when the walk first enters it, on the
-/// walking thread, so listing the whole snapshot's costs nothing before the walk starts and
-/// is shared by the walking threads. An entry is found by binary search among its
+/// number, in name order: the order the records have) at the first lookup in it, on the
+/// thread walking it, so listing the whole snapshot's costs nothing before the walk starts
+/// and is shared by the walking threads. An entry is found by binary search among its
 /// directory's: no name, however chosen by whoever can create files in the tree, makes it
 /// slow. Roots (whose directory may not be in the snapshot) are found by their whole path.
 struct Index<'a> {
@@ -294,14 +294,6 @@ impl Visitor<Place> for Against<'_> {
             idx.and_then(|i| self.index.dir(i))
                 .map_or(Place::New, Place::In)
         })
-    }
-
-    /// A directory's entries are listed from its records on the thread that is about to
-    /// look them up.
-    fn entering(&self, place: Place) {
-        if let Place::In(d) = place {
-            self.index.entries(d);
-        }
     }
 
     fn error(&self, error: WalkError) {

@@ -12,11 +12,9 @@ use crate::check::{Metric, Outcome, Status};
 use crate::finding::{Cause, Finding, Subject};
 use crate::units::fmt_age;
 
-/// A snapshot read back, with the key its hashes were made with.
+/// A snapshot read back: what it says of itself, and how it was compared.
 pub struct Loaded {
-    pub path: PathBuf,
     pub header: Header,
-    pub key: Key,
     /// Only the web roots were compared ([`Reading::files_only`]).
     pub files_only: bool,
 }
@@ -85,13 +83,13 @@ pub fn scopes(header: &Header) -> Result<Vec<Scope>, StoreError> {
 /// snapshot, the tree's changes, and what could not be compared.
 fn tree_changes(
     listed: &Listed,
-    key: Key,
+    key: &Key,
     scopes: &[Scope],
     how: Reading,
 ) -> Result<(Loaded, Vec<TreeChange>, Vec<String>), StoreError> {
     let (header, stored) = store::open(&listed.path)?;
     let opts = ScanOptions {
-        key: &key,
+        key,
         verify: how.verify,
         keep_content: false,
         threads: crate::walk::default_threads(),
@@ -107,9 +105,7 @@ fn tree_changes(
     }
     let walked = super::against::walk(&stored, scopes, &opts);
     let loaded = Loaded {
-        path: listed.path.clone(),
         header,
-        key,
         files_only: how.files_only,
     };
     Ok((loaded, walked.changes, walked.unread))
@@ -126,25 +122,22 @@ pub fn changes(
     // The key and the scopes once, for the tree and the host alike.
     let key = key_of(&listed.path)?;
     let scopes = scopes(&listed.header)?;
-    if how.files_only {
-        let (loaded, mut changes, unread) = tree_changes(listed, key, &scopes, how)?;
-        rank(&mut changes);
-        return Ok((loaded, changes, unread));
-    }
     let roots: Vec<PathBuf> = scopes.iter().map(|s| s.root.clone()).collect();
     let old = &listed.header.host;
     let (tree, now) = std::thread::scope(|s| {
-        let host = s.spawn(|| super::host::collect_again(&key, old, &roots));
-        let tree = tree_changes(listed, key.clone(), &scopes, how);
+        // With --files-only nothing of the host is read.
+        let host =
+            (!how.files_only).then(|| s.spawn(|| super::host::collect_again(&key, old, &roots)));
+        let tree = tree_changes(listed, &key, &scopes, how);
         // collect_again survives a part that panics; a panic here is not one to hide.
-        (
-            tree,
-            host.join().expect("collecting the host state panicked"),
-        )
+        let now = host.map(|h| h.join().expect("collecting the host state panicked"));
+        (tree, now)
     });
     let (loaded, mut changes, mut unread) = tree?;
-    changes.extend(wrap(super::host::compare(&loaded.header.host, &now.state)));
-    unread.extend(now.unread);
+    if let Some(now) = now {
+        changes.extend(wrap(super::host::compare(&loaded.header.host, &now.state)));
+        unread.extend(now.unread);
+    }
     rank(&mut changes);
     Ok((loaded, changes, unread))
 }

@@ -116,10 +116,7 @@ fn test(s: &Server) -> Result<ConfigTest, (String, String)> {
     let part = format!("configtest {command}");
     // The same run as the `configtest` check's, when this command runs both.
     let f = configtest::once::run(&argv, run::TIMEOUT)
-        .and_then(|f| match f.timed_out {
-            true => Err(format!("did not finish within {}s", run::TIMEOUT.as_secs())),
-            false => Ok(f),
-        })
+        .and_then(|f| run::finished(&f).map(|()| f))
         .map_err(|e| (part.clone(), format!("cannot run `{command}`: {e}")))?;
     let text = format!("{}\n{}", f.stderr.text(), f.stdout.text());
     let said = crate::sanitize::terminal(&configtest::verdict_line(&text).unwrap_or_default());

@@ -8,7 +8,6 @@ use crate::baseline::change::{Area, Change, How};
 use crate::baseline::key::Digest;
 use crate::shell::shell_quote;
 
-/// The packages recorded: what serves the site and what it runs on.
 /// What `dpkg-query` is asked to show.
 const SHOW: &str = "--showformat=${Package}\\t${Version}\\t${db:Status-Abbrev}\\n";
 
@@ -18,6 +17,7 @@ pub fn question() -> String {
     format!("{SHOW} {}", PATTERNS.join(" "))
 }
 
+/// The packages recorded: what serves the site and what it runs on.
 const PATTERNS: &[&str] = &[
     "nginx*",
     "libnginx-mod-*",

@@ -18,14 +18,16 @@ pub fn run(argv: &[String]) -> Result<child::Finished, String> {
         cwd: None,
         timeout: TIMEOUT,
     })?;
-    if f.timed_out {
-        return Err(format!(
-            "`{}` did not finish within {}s",
-            shown(argv),
-            TIMEOUT.as_secs()
-        ));
-    }
+    finished(&f).map_err(|why| format!("`{}` {why}", shown(argv)))?;
     Ok(f)
+}
+
+/// Whether a run finished within [`TIMEOUT`], or why not.
+pub fn finished(f: &child::Finished) -> Result<(), String> {
+    match f.timed_out {
+        true => Err(format!("did not finish within {}s", TIMEOUT.as_secs())),
+        false => Ok(()),
+    }
 }
 
 /// A command line as a person types it, each word quoted when it needs to be.

@@ -239,6 +239,8 @@ fn parse(
     bytes: Vec<u8>,
     file: Option<std::fs::File>,
 ) -> Result<(Header, Stored), StoreError> {
+    // The header from these bytes, which the checksum covers, not the one `open` read first
+    // to learn where the records end: the file may have changed in between.
     let (header, body) = parse_header(path, &bytes)?;
     let Some(end) = bytes.len().checked_sub(32).filter(|&end| end >= body) else {
         return Err(damaged(path));
