@@ -76,8 +76,9 @@ impl Stamp {
         Ok(())
     }
 
-    /// Every entry of the directory `p`, by name (an absent directory is a fact).
-    fn dir(&mut self, p: &Path) -> io::Result<()> {
+    /// Every entry of the directory `p`, by name (an absent directory is a fact); returns
+    /// their paths, sorted (none for an absent directory).
+    fn dir(&mut self, p: &Path) -> io::Result<Vec<PathBuf>> {
         self.bytes(p.as_os_str().as_bytes());
         let mut names = match std::fs::read_dir(p) {
             Ok(rd) => rd
@@ -85,16 +86,17 @@ impl Stamp {
                 .collect::<io::Result<Vec<_>>>()?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 self.bytes(b"absent");
-                return Ok(());
+                return Ok(Vec::new());
             }
             Err(e) => return Err(e),
         };
         names.sort();
         self.num(names.len() as i64);
-        for n in names {
-            self.file(&p.join(n))?;
+        let paths: Vec<PathBuf> = names.into_iter().map(|n| p.join(n)).collect();
+        for path in &paths {
+            self.file(path)?;
         }
-        Ok(())
+        Ok(paths)
     }
 
     fn finish(self) -> Digest {
@@ -171,19 +173,12 @@ pub fn php(key: &Key, s: &Server, host: &Host, db: Option<&Digest>) -> Option<Di
     ] {
         st.file(&other).ok()?;
     }
-    let conf_d = ini_dir.join("conf.d");
-    st.dir(&conf_d).ok()?;
+    let conf_d = st.dir(&ini_dir.join("conf.d")).ok()?;
     let mut inis = vec![ini];
-    let mut entries: Vec<PathBuf> = match std::fs::read_dir(&conf_d) {
-        Ok(rd) => rd.flatten().map(|e| e.path()).collect(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-        Err(_) => return None,
-    };
-    entries.sort();
-    inis.extend(entries.into_iter().filter(|p| p.is_file()));
+    inis.extend(conf_d.into_iter().filter(|p| p.is_file()));
     for p in inis {
-        let text = readcap::read_capped(&p, readcap::DEFAULT_CAP).ok()?;
-        for (dir, named) in absolute_paths(&String::from_utf8_lossy(&text)) {
+        let text = readcap::read_text_capped(&p, readcap::DEFAULT_CAP).ok()?;
+        for (dir, named) in absolute_paths(&text) {
             let named = host.sysroot.join(named.strip_prefix("/").unwrap_or(&named));
             if dir {
                 st.dir(&named).ok()?;
@@ -194,18 +189,7 @@ pub fn php(key: &Key, s: &Server, host: &Host, db: Option<&Digest>) -> Option<Di
     }
     let prefix = s.binary.parent()?.parent()?;
     for base in [prefix.join("lib/php"), prefix.join("lib/php/extensions")] {
-        st.dir(&base).ok()?;
-        let mut subdirs: Vec<PathBuf> = match std::fs::read_dir(&base) {
-            Ok(rd) => rd
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(_) => return None,
-        };
-        subdirs.sort();
-        for d in subdirs {
+        for d in st.dir(&base).ok()?.into_iter().filter(|p| p.is_dir()) {
             st.dir(&d).ok()?;
         }
     }
