@@ -384,6 +384,9 @@ fn set(rec: &mut Record, (hash, lines, content): Hashes, keep: bool) {
 
 type Hashes = (Digest, Option<Vec<u32>>, Option<Vec<u8>>);
 
+/// Files larger than this are not read to be hashed (see [`read_hashes`]).
+pub const MAX_HASHED: u64 = 1024 * 1024 * 1024;
+
 /// Hash an opened file, refusing anything but a regular file (a FIFO swapped in since the walk
 /// saw it is opened non-blocking and never read).
 fn read_hashes(
@@ -395,8 +398,25 @@ fn read_hashes(
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(rustix::io::Errno::NOENT);
     }
-    let mut file = std::fs::File::from(fd);
     let mut hasher = opts.key.hasher();
+    if st.st_size as u64 > MAX_HASHED {
+        // Not read: whoever can write the tree could make every `diff` read a sparse file
+        // of terabytes. Its hash is of what the kernel says of it instead, so any change to
+        // it (the change time cannot be set back) still shows as a change of its content.
+        hasher.update(b"too large to read: size, mtime, ctime, inode\0");
+        for n in [
+            st.st_size as i64,
+            st.st_mtime as i64,
+            st.st_mtime_nsec as i64,
+            st.st_ctime as i64,
+            st.st_ctime_nsec as i64,
+            st.st_ino as i64,
+        ] {
+            hasher.update(&n.to_le_bytes());
+        }
+        return Ok((Digest::of(&hasher), None, None));
+    }
+    let mut file = std::fs::File::from(fd);
     let io =
         |e: std::io::Error| rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO);
     if size <= lines::MAX_TEXT {
@@ -468,5 +488,41 @@ mod tests {
         let got: Vec<&Vec<u8>> = records.iter().map(|r| &r.path).collect();
         assert_eq!(got, want.iter().collect::<Vec<_>>());
         assert!(records.iter().all(|r| r.size == r.path.len() as u64));
+    }
+
+    #[test]
+    fn a_file_past_the_hashing_cap_is_known_by_its_stat_not_read() {
+        let t = tempfile::tempdir().unwrap();
+        let big = t.path().join("big.log");
+        // Sparse: reading it would take seconds; it must not be read.
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_HASHED * 2).unwrap();
+        let key = crate::baseline::key::Key::from_bytes([5; 32]);
+        let scope = Scope {
+            root: t.path().to_path_buf(),
+            exclude: crate::checks::Excludes::default(),
+            one_file_system: true,
+        };
+        let opts = ScanOptions {
+            key: &key,
+            verify: false,
+            keep_content: false,
+            threads: 1,
+        };
+        let hash_now = || {
+            let s = scan(std::slice::from_ref(&scope), &opts);
+            let r = s
+                .records
+                .iter()
+                .find(|r| r.path.ends_with(b"big.log"))
+                .unwrap();
+            assert_eq!(r.lines, None);
+            r.hash.unwrap()
+        };
+        let first = hash_now();
+        assert_eq!(hash_now(), first, "the same file, the same hash");
+        // The same content (all zeros), another mtime: a change all the same.
+        f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+        assert_ne!(hash_now(), first);
     }
 }
