@@ -259,10 +259,18 @@ pub fn area_of(path: &Path) -> Area {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if matches!(
-        name.as_str(),
-        ".htaccess" | ".user.ini" | "php.ini" | "web.config" | "web.xml"
-    ) {
+    // An app's `.env` (`.env.production`...) is its configuration: a changed value there is
+    // a classic 500. Not its templates.
+    let dotenv = name == ".env"
+        || name
+            .strip_prefix(".env.")
+            .is_some_and(|rest| !matches!(rest, "example" | "sample" | "dist" | "template"));
+    if dotenv
+        || matches!(
+            name.as_str(),
+            ".htaccess" | ".user.ini" | "php.ini" | "web.config" | "web.xml"
+        )
+    {
         return Area::Config;
     }
     let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
@@ -334,5 +342,22 @@ mod tests {
         );
         assert_eq!(got[0].change.fix.as_deref(), Some("chmod 644 /w/a.php"));
         assert!(got[1].change.detail.contains("2 entries"), "{:?}", got[1]);
+    }
+
+    #[test]
+    fn an_apps_dotenv_is_configuration_and_its_templates_are_not() {
+        for (name, area) in [
+            (".env", Area::Config),
+            (".env.production", Area::Config),
+            (".env.example", Area::File),
+            ("cart.php", Area::Code),
+            ("style.css", Area::File),
+        ] {
+            assert_eq!(
+                area_of(Path::new("/www").join(name).as_path()),
+                area,
+                "{name}"
+            );
+        }
     }
 }
