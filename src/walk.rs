@@ -348,6 +348,15 @@ where
     };
     let mut subdirs = Vec::new();
     let mut count = 0u64;
+    // Each entry's path is built in this one buffer (as `Path::join` would have it), not
+    // allocated: an allocation and a reallocation per entry cost more than the visit, and
+    // when a buffer passed between threads is resized, the threads wait on each other's
+    // allocator lock. Only a subdirectory's path, kept for its job, is allocated.
+    let mut child_path = path.as_os_str().as_bytes().to_vec();
+    if !child_path.is_empty() && !child_path.ends_with(b"/") {
+        child_path.push(b'/');
+    }
+    let base = child_path.len();
     while let Some(item) = dir.read() {
         let item = match item {
             Ok(i) => i,
@@ -364,13 +373,15 @@ where
             continue;
         }
         let name = OsStr::from_bytes(name_bytes);
-        let child_path = path.join(name);
+        child_path.truncate(base);
+        child_path.extend_from_slice(name_bytes);
+        let child = Path::new(OsStr::from_bytes(&child_path));
         let meta = match rustix::fs::statat(&*fd, item.file_name(), AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Meta::from_stat(&st),
             Err(Errno::NOENT) => continue, // vanished during the scan
             Err(errno) => {
                 shared.visitor.error(WalkError {
-                    path: child_path,
+                    path: child.to_path_buf(),
                     errno,
                 });
                 continue;
@@ -378,7 +389,7 @@ where
         };
         count += 1;
         let entry = Entry {
-            path: &child_path,
+            path: child,
             name,
             at: &fd,
             at_name: name,
@@ -393,7 +404,7 @@ where
             subdirs.push(Job {
                 parent: Arc::clone(&fd),
                 name: name.to_os_string(),
-                path: child_path,
+                path: child.to_path_buf(),
                 depth: depth + 1,
                 state: child_state,
             });
@@ -450,6 +461,65 @@ mod tests {
         assert_eq!(stats.entries, 8);
         assert!(stats.complete);
         assert!(c.1.into_inner().unwrap().is_empty());
+    }
+
+    /// Every entry's path is what `Path::join` makes of its directory's path and its name,
+    /// at any depth, whether the root is given with a trailing slash or not.
+    #[test]
+    fn an_entrys_path_is_its_directorys_joined_with_its_name() {
+        // As bytes: paths compared as paths would take "a//b" for "a/b".
+        struct Paths(Mutex<Vec<Vec<u8>>>);
+        impl Visitor<()> for Paths {
+            fn visit(&self, e: &Entry<'_>, _: ()) -> Option<()> {
+                assert_eq!(e.path.file_name(), Some(e.name), "{}", e.path.display());
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(e.path.as_os_str().as_bytes().to_vec());
+                Some(())
+            }
+            fn error(&self, e: WalkError) {
+                panic!("{}", e.describe());
+            }
+        }
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path().join("root");
+        let odd = OsStr::from_bytes(b"odd\xff name");
+        std::fs::create_dir_all(r.join("a").join(odd).join("deeper")).unwrap();
+        std::fs::write(
+            r.join("a")
+                .join(odd)
+                .join("deeper/a-much-longer-file-name.php"),
+            "x",
+        )
+        .unwrap();
+        std::fs::write(r.join("a/f"), "x").unwrap();
+        std::fs::write(r.join("g"), "x").unwrap();
+        let rel = ["", "a", "a/f", "g"].map(PathBuf::from);
+        let deep = [
+            Path::new("a").join(odd),
+            Path::new("a").join(odd).join("deeper"),
+            Path::new("a")
+                .join(odd)
+                .join("deeper/a-much-longer-file-name.php"),
+        ];
+        for root in [r.clone(), PathBuf::from(format!("{}/", r.display()))] {
+            let p = Paths(Mutex::new(vec![]));
+            walk(&root, (), &p, &opts()).unwrap();
+            let mut seen = p.0.into_inner().unwrap();
+            seen.sort();
+            let bytes = |p: PathBuf| p.as_os_str().as_bytes().to_vec();
+            let mut want: Vec<Vec<u8>> = rel
+                .iter()
+                .chain(&deep)
+                .map(|x| bytes(root.join(x)))
+                .collect();
+            // The root itself is shown as given.
+            want[0] = bytes(root.clone());
+            want.sort();
+            assert_eq!(seen, want, "{}", root.display());
+            assert!(!seen.iter().any(|p| p.windows(2).any(|w| w == b"//")));
+        }
     }
 
     #[test]
