@@ -1,17 +1,18 @@
 //! `diff`'s walk: the tree walked again against a snapshot's records, each entry looked up
-//! by its name among its directory's records as the walk meets it. Only what differs is
-//! kept, so an unchanged tree costs one lookup per entry (and one list per directory): no
-//! record, no sort of the whole tree, and a file is read only when its size, mtime, ctime or
-//! inode changed (or with `--verify`).
+//! by its name among its directory's entries as the walk meets it. Only what differs is
+//! kept, so an unchanged tree costs one lookup per entry, and its fingerprint, not its
+//! record, says it is unchanged: no record read, no sort of the whole tree, and a file is
+//! read only when its size, mtime, ctime or inode changed (or with `--verify`).
 
 use std::cmp::Ordering;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
-use std::sync::{Mutex, OnceLock};
 
 use super::diff::{self, TreeChange};
 use super::store::Stored;
+use super::store::listing::{Listing, NO_DIR, Slot, Stat, head};
 use super::tree::{self, EntryKind, Record, Records, ScanOptions, Scope, path_cmp};
 use crate::walk::{self, Entry, Visitor, WalkError};
 
@@ -141,24 +142,20 @@ impl Records for Subset<'_> {
     }
 }
 
-/// Each record by its directory and name. A directory's entries are listed (by record
-/// number, in name order: the order the records have) at the first lookup in it, on the
-/// thread walking it, so listing the whole snapshot's costs nothing before the walk starts
-/// and is shared by the walking threads. An entry is found by binary search among its
+/// Each record by its directory and name, from the listing made while the snapshot's
+/// records were checked ([`Stored::listing`]). An entry is found by binary search among its
 /// directory's: no name, however chosen by whoever can create files in the tree, makes it
 /// slow. Roots (whose directory may not be in the snapshot) are found by their whole path.
 struct Index<'a> {
     stored: &'a Stored,
-    /// By directory ([`Stored::dirs`]): how many bytes of an entry's path come before its
-    /// name, and its entries.
-    listed: Vec<OnceLock<(usize, Box<[Named]>)>>,
+    listing: &'a Listing,
 }
 
 impl<'a> Index<'a> {
     fn new(stored: &'a Stored) -> Index<'a> {
         Index {
             stored,
-            listed: stored.dirs().iter().map(|_| OnceLock::new()).collect(),
+            listing: stored.listing(),
         }
     }
 
@@ -166,56 +163,29 @@ impl<'a> Index<'a> {
         self.stored.path_at(self.stored.starts()[idx])
     }
 
-    /// Directory `d`'s entries, listed the first time they are asked for.
-    fn entries(&self, d: usize) -> (usize, &[Named]) {
-        let (skip, entries) = self.listed[d].get_or_init(|| {
-            let span = self.stored.dirs()[d];
-            let dir = self.path(span.idx);
-            let skip = dir.len() + usize::from(!dir.ends_with(b"/"));
-            let dirs = self.stored.dirs();
-            let mut entries = Vec::new();
-            let mut idx = span.idx + 1;
-            // The first directory at or after `idx`, in record order.
-            let mut sub = d + 1;
-            while idx < span.end {
-                // Not a root inside an excluded directory (`a/b` below `.`): that is found
-                // by its path, and a '/' would break the order of the names.
-                let name = &self.path(idx)[skip..];
-                if !name.contains(&b'/') {
-                    entries.push(Named {
-                        head: head(name),
-                        idx,
-                    });
-                }
-                // The next entry follows this one's subtree, and the next directory below
-                // this one follows the subtree's directories.
-                idx = match dirs.get(sub) {
-                    Some(below) if below.idx == idx => {
-                        sub = below.next;
-                        below.end
-                    }
-                    _ => idx + 1,
-                };
-            }
-            (skip, entries.into_boxed_slice())
-        });
-        (*skip, entries)
+    /// The name of record `idx`, an entry of a listed directory (so it has no '/').
+    fn name(&self, idx: usize) -> &[u8] {
+        let path = self.path(idx);
+        memchr::memrchr(b'/', path).map_or(path, |i| &path[i + 1..])
     }
 
-    /// The record number of `name` in directory `d`.
-    fn find(&self, d: usize, name: &[u8]) -> Option<usize> {
-        let (skip, entries) = self.entries(d);
+    /// The entry of directory `d` that may be `name`: the one whose name begins with the
+    /// same eight bytes, and whether its whole name was compared (when several begin so).
+    fn find(&self, d: u32, name: &[u8]) -> Option<(&'a Slot, bool)> {
+        let entries = self.listing.entries(d);
         let key = head(name);
-        // The search compares the heads, which lie together; a name is read only when its
-        // head is the same.
-        let i = entries
-            .binary_search_by(|e| {
-                e.head
-                    .cmp(&key)
-                    .then_with(|| self.path(e.idx)[skip..].cmp(name))
-            })
-            .ok()?;
-        Some(entries[i].idx)
+        let lo = entries.partition_point(|e| e.head < key);
+        let same = &entries[lo..lo + entries[lo..].partition_point(|e| e.head == key)];
+        match same {
+            [] => None,
+            [one] => Some((one, false)),
+            _ => {
+                let i = same
+                    .binary_search_by(|e| self.name(e.idx as usize).cmp(name))
+                    .ok()?;
+                Some((&same[i], true))
+            }
+        }
     }
 
     /// The record number of a root, by its whole path.
@@ -225,30 +195,6 @@ impl<'a> Index<'a> {
             .binary_search_by(|&at| path_cmp(self.stored.path_at(at), path))
             .ok()
     }
-
-    /// The directory ([`Stored::dirs`]) whose record is number `idx`, if it is one.
-    fn dir(&self, idx: usize) -> Option<usize> {
-        self.stored
-            .dirs()
-            .binary_search_by_key(&idx, |span| span.idx)
-            .ok()
-    }
-}
-
-/// An entry of a directory: the first eight bytes of its name and its record number.
-/// Ordering by `head` and then by the whole name is the order of the names (the bytes'):
-/// where the first eight bytes differ, so do the heads, in the same order.
-struct Named {
-    head: u64,
-    idx: usize,
-}
-
-/// The first eight bytes of a name, zero-padded, as a number that orders as they do.
-fn head(name: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    let n = name.len().min(8);
-    b[..n].copy_from_slice(&name[..n]);
-    u64::from_be_bytes(b)
 }
 
 /// Where the walk is: at the roots, in a directory the snapshot has ([`Stored::dirs`]), or
@@ -256,7 +202,7 @@ fn head(name: &[u8]) -> u64 {
 #[derive(Clone, Copy)]
 enum Place {
     Roots,
-    In(usize),
+    In(u32),
     New,
 }
 
@@ -278,22 +224,42 @@ impl Visitor<Place> for Against<'_> {
         if tree::excluded(self.scope, self.root, e) {
             return None;
         }
-        let idx = match place {
-            Place::Roots => self.index.find_root(e.path.as_os_str().as_bytes()),
-            Place::In(d) => self.index.find(d, e.name.as_bytes()),
+        let found = match place {
+            Place::Roots => self
+                .index
+                .find_root(e.path.as_os_str().as_bytes())
+                .map(|i| (i, self.index.listing.dir_of(i as u32))),
+            Place::In(d) => {
+                let name = e.name.as_bytes();
+                match self.index.find(d, name) {
+                    None => None,
+                    // The same name, and the same in everything compared: unchanged, and its
+                    // record is not read. A symlink's target is read to be compared.
+                    Some((slot, _))
+                        if !self.opts.verify
+                            && EntryKind::of(&e.meta) != EntryKind::Symlink
+                            && slot.print
+                                == self.index.listing.prints.of(name, &Stat::of_meta(&e.meta)) =>
+                    {
+                        self.see(slot.idx as usize);
+                        return e.meta.is_dir().then_some(place_of(slot.dir));
+                    }
+                    Some((slot, named)) => (named || self.index.name(slot.idx as usize) == name)
+                        .then_some((slot.idx as usize, slot.dir)),
+                }
+            }
             Place::New => None,
         };
-        if let Some(i) = idx {
-            self.seen[i / 64].fetch_or(1 << (i % 64), AtomicOrdering::Relaxed);
+        if let Some((i, _)) = found {
+            self.see(i);
         }
-        let at = idx.map(|i| self.index.stored.starts()[i]);
+        let at = found.map(|(i, _)| self.index.stored.starts()[i]);
         if let Some(rec) = self.differs(e, at) {
             self.kept.lock().expect("kept lock").push((rec, at));
         }
-        e.meta.is_dir().then(|| {
-            idx.and_then(|i| self.index.dir(i))
-                .map_or(Place::New, Place::In)
-        })
+        e.meta
+            .is_dir()
+            .then(|| found.map_or(Place::New, |(_, d)| place_of(d)))
     }
 
     fn error(&self, error: WalkError) {
@@ -305,7 +271,21 @@ impl Visitor<Place> for Against<'_> {
     }
 }
 
+/// Where the walk is below a directory of the snapshot's (or [`NO_DIR`]).
+fn place_of(dir: u32) -> Place {
+    if dir == NO_DIR {
+        Place::New
+    } else {
+        Place::In(dir)
+    }
+}
+
 impl Against<'_> {
+    /// Record `idx` was met again.
+    fn see(&self, idx: usize) {
+        self.seen[idx / 64].fetch_or(1 << (idx % 64), AtomicOrdering::Relaxed);
+    }
+
     /// Now's record of an entry when it differs from the snapshot's record `at` in anything
     /// a comparison looks at (type, content, symlink target, mode, owner), or has none.
     fn differs(&self, e: &Entry<'_>, at: Option<usize>) -> Option<Record> {

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub(in crate::baseline) mod listing;
 mod stored;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::listing::{Lister, Listing};
 use super::{Extras, Header, StoreError, err, head_of, parse_header};
 use crate::baseline::key::Digest;
 use crate::baseline::tree::{EntryKind, Record};
@@ -17,7 +18,7 @@ pub struct Stored {
     bytes: Vec<u8>,
     version: u32,
     starts: Vec<usize>,
-    dirs: Vec<Span>,
+    listing: Listing,
     /// Version 2: the extras, read (from `file`, after `bytes`) and verified against the
     /// header's hash the first time they are needed, or why they could not be.
     extras: OnceLock<Result<Vec<u8>, String>>,
@@ -25,16 +26,6 @@ pub struct Stored {
     expect: Option<Extras>,
     /// A record's line hashes or content were not where it said.
     missed: std::sync::atomic::AtomicBool,
-}
-
-/// A directory's record and its subtree's, by record number: the records from `idx` up to
-/// (not including) `end` are the directory and everything below it.
-#[derive(Debug, Clone, Copy)]
-pub(in crate::baseline) struct Span {
-    pub idx: usize,
-    pub end: usize,
-    /// The next directory after the subtree's (in [`Stored::dirs`]).
-    pub next: usize,
 }
 
 impl std::fmt::Debug for Stored {
@@ -54,9 +45,9 @@ impl Stored {
         &self.starts
     }
 
-    /// The directories' records and subtrees, in path order.
-    pub(in crate::baseline) fn dirs(&self) -> &[Span] {
-        &self.dirs
+    /// Every directory's entries, listed while the records were checked.
+    pub(in crate::baseline) fn listing(&self) -> &Listing {
+        &self.listing
     }
 
     /// The record starting at byte `at` (one of [`Stored::starts`]), without its line hashes
@@ -264,7 +255,7 @@ fn parse(
     if !intact {
         return Err(damaged(path));
     }
-    let (starts, dirs) = layout?;
+    let (starts, listing) = layout?;
     let expect = header.extras.clone();
     Ok((
         header,
@@ -272,7 +263,7 @@ fn parse(
             bytes,
             version,
             starts,
-            dirs,
+            listing,
             extras: OnceLock::new(),
             file,
             expect,
@@ -281,14 +272,15 @@ fn parse(
     ))
 }
 
-/// Where each of the `entries` records in `buf[body..]` starts, and each directory's span.
+/// Where each of the `entries` records in `buf[body..]` starts, and each directory's
+/// entries.
 fn records(
     path: &Path,
     buf: &[u8],
     body: usize,
     entries: u64,
     version: u32,
-) -> Result<(Vec<usize>, Vec<Span>), StoreError> {
+) -> Result<(Vec<usize>, Listing), StoreError> {
     let mut cur = Cursor {
         buf,
         at: body,
@@ -296,15 +288,14 @@ fn records(
         extras: None,
         missed: false,
     };
+    // Record numbers are u32 in the listing: far more than a 16 GiB file can hold.
+    let entries = u32::try_from(entries).map_err(|_| malformed(path))?;
     let mut starts = Vec::with_capacity(entries.min(10_000_000) as usize);
-    let mut dirs: Vec<Span> = Vec::new();
-    // The directories the current record may be below: records are in path order with '/'
-    // first, so a directory's subtree follows it.
-    let mut open: Vec<(usize, &[u8])> = Vec::new();
+    let mut lister = Lister::new(entries.min(10_000_000) as usize);
     // Absolute paths in strictly increasing order: what every reader relies on (a lookup
     // by directory, the merge), checked rather than trusted.
     let mut prev: &[u8] = b"";
-    for idx in 0..usize::try_from(entries).map_err(|_| malformed(path))? {
+    for idx in 0..entries {
         starts.push(cur.at);
         let r = cur.record().ok_or_else(|| malformed(path))?;
         // No NUL either: the kernel's paths have none, and `path_cmp` ranks it with '/'.
@@ -318,31 +309,12 @@ fn records(
             ));
         }
         prev = r.path;
-        while let Some(&(d, dir)) = open.last() {
-            if crate::baseline::diff::is_below(r.path, dir) {
-                break;
-            }
-            dirs[d].end = idx;
-            dirs[d].next = dirs.len();
-            open.pop();
-        }
-        if r.kind == EntryKind::Dir {
-            open.push((dirs.len(), r.path));
-            dirs.push(Span {
-                idx,
-                end: 0,
-                next: 0,
-            });
-        }
+        lister.add(idx, &r);
     }
     if cur.at != buf.len() {
         return Err(malformed(path));
     }
-    for (d, _) in open {
-        dirs[d].end = starts.len();
-        dirs[d].next = dirs.len();
-    }
-    Ok((starts, dirs))
+    Ok((starts, lister.finish()))
 }
 
 /// A record as it lies in the file's bytes.

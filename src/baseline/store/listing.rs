@@ -1,0 +1,346 @@
+//! Each directory's entries in a snapshot, listed while its records are checked: the first
+//! eight bytes of each name, a fingerprint of the name and of everything `diff` compares
+//! without reading the file, and the record's number. `diff` finds an entry among its
+//! directory's by the eight bytes, and an entry whose fingerprint is now's is unchanged
+//! without its record being read again: an unchanged tree costs a walk and, per entry, a
+//! search in a small array that the walking thread has in its cache.
+
+use super::stored::Raw;
+use crate::baseline::tree::EntryKind;
+use crate::walk::Meta;
+
+/// An entry of a directory.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::baseline) struct Slot {
+    /// The first eight bytes of the name (see [`head`]).
+    pub head: u64,
+    /// The fingerprint ([`Prints::of`]) of the name and of what the record says.
+    pub print: u64,
+    /// The record's number.
+    pub idx: u32,
+    /// The directory's number when the entry is one ([`Listing::entries`]), or [`NO_DIR`].
+    pub dir: u32,
+}
+
+pub(in crate::baseline) const NO_DIR: u32 = u32::MAX;
+
+/// The first eight bytes of a name, zero-padded, as a number that orders as they do: where
+/// the first eight bytes of two names differ, so do their heads, in the same order.
+pub(in crate::baseline) fn head(name: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = name.len().min(8);
+    b[..n].copy_from_slice(&name[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// What a fingerprint covers: what [`crate::baseline::against`] compares to decide that an
+/// entry is unchanged without reading it. A file's size, inode and times only for a file
+/// whose content hash the snapshot has: any other file is read again, and a directory's
+/// times change with its entries, which are compared on their own.
+pub(in crate::baseline) struct Stat {
+    pub kind: EntryKind,
+    pub perm: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// A hashed file's size, inode, mtime and ctime.
+    pub file: Option<FileStat>,
+}
+
+/// A file's size, inode, mtime and ctime (seconds and nanoseconds).
+pub(in crate::baseline) type FileStat = (u64, u64, (i64, u32), (i64, u32));
+
+impl Stat {
+    /// What the snapshot's record says.
+    pub fn of_record(r: &Raw<'_>) -> Stat {
+        Stat {
+            kind: r.kind,
+            perm: r.perm,
+            uid: r.uid,
+            gid: r.gid,
+            file: (r.kind == EntryKind::File && r.hash.is_some())
+                .then_some((r.size, r.ino, r.mtime, r.ctime)),
+        }
+    }
+
+    /// What the kernel says now, of an entry that would be hashed.
+    pub fn of_meta(m: &Meta) -> Stat {
+        let kind = EntryKind::of(m);
+        Stat {
+            kind,
+            perm: m.perm(),
+            uid: m.uid,
+            gid: m.gid,
+            file: (kind == EntryKind::File).then_some((
+                m.size,
+                m.ino,
+                (m.mtime, m.mtime_nsec),
+                (m.ctime, m.ctime_nsec),
+            )),
+        }
+    }
+}
+
+/// Fingerprints under a key drawn for this process: whoever can change files in the tree
+/// cannot aim a change at an unchanged fingerprint without the key, and a chance match is
+/// one in 2^64.
+pub(in crate::baseline) struct Prints {
+    key: [u64; 3],
+}
+
+impl Prints {
+    pub fn new() -> Prints {
+        // Seeded from the operating system's random source, as std's hash maps are.
+        let draw = |n: u64| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::hash::RandomState::new().build_hasher();
+            h.write_u64(n);
+            h.finish()
+        };
+        Prints {
+            key: [draw(0), draw(1), draw(2) | 1],
+        }
+    }
+
+    /// The fingerprint of an entry named `name` that says `s`.
+    pub fn of(&self, name: &[u8], s: &Stat) -> u64 {
+        let [k0, k1, k2] = self.key;
+        // Two 64-bit words at a time, each pair folded into the running value by one
+        // 128-bit multiplication (as in foldhash and wyhash).
+        let mut h = k2;
+        let mut pair = |a: u64, b: u64| h = fold(a ^ h ^ k0, b ^ k1);
+        pair(
+            u64::from(s.perm) | u64::from(s.uid) << 32,
+            u64::from(s.gid) | u64::from(s.kind.code()) << 32 | (name.len() as u64) << 40,
+        );
+        if let Some((size, ino, mtime, ctime)) = s.file {
+            pair(size, ino);
+            pair(mtime.0 as u64, ctime.0 as u64);
+            pair(u64::from(mtime.1) | u64::from(ctime.1) << 32, 0);
+        }
+        // The name's bytes, every one of them in some word: with its length (above), which
+        // words overlap cannot make two names alike.
+        let n = name.len();
+        let word = |at: usize| u64::from_le_bytes(name[at..at + 8].try_into().expect("8 bytes"));
+        let half = |at: usize| {
+            u64::from(u32::from_le_bytes(
+                name[at..at + 4].try_into().expect("4 bytes"),
+            ))
+        };
+        match n {
+            0..4 if n > 0 => pair(
+                u64::from(name[0]) | u64::from(name[n / 2]) << 8 | u64::from(name[n - 1]) << 16,
+                0,
+            ),
+            0..4 => {}
+            4..8 => pair(half(0), half(n - 4)),
+            8..=16 => pair(word(0), word(n - 8)),
+            _ => {
+                let mut at = 0;
+                while at + 16 < n {
+                    pair(word(at), word(at + 8));
+                    at += 16;
+                }
+                pair(word(n - 16), word(n - 8));
+            }
+        }
+        fold(h, k2)
+    }
+}
+
+fn fold(a: u64, b: u64) -> u64 {
+    let m = u128::from(a) * u128::from(b);
+    (m as u64) ^ (m >> 64) as u64
+}
+
+/// Every directory's entries, in name order, by directory number (the order of the
+/// directories' records).
+pub(in crate::baseline) struct Listing {
+    slots: Vec<Slot>,
+    /// By directory: where its entries lie in `slots`.
+    ranges: Vec<(u32, u32)>,
+    /// By directory: its record's number (increasing).
+    records: Vec<u32>,
+    pub prints: Prints,
+}
+
+impl Listing {
+    /// Directory `d`'s entries, in name order.
+    pub fn entries(&self, d: u32) -> &[Slot] {
+        let (from, to) = self.ranges[d as usize];
+        &self.slots[from as usize..to as usize]
+    }
+
+    /// The directory whose record is number `idx`, if it is one.
+    pub fn dir_of(&self, idx: u32) -> u32 {
+        self.records
+            .binary_search(&idx)
+            .map_or(NO_DIR, |d| d as u32)
+    }
+}
+
+/// Builds a [`Listing`] from the records in path order (see [`super::stored`]): the
+/// directories the current record may be below are open, each gathering its entries.
+pub(super) struct Lister<'a> {
+    listing: Listing,
+    /// The open directories: number, path, and the entries met so far.
+    open: Vec<(u32, &'a [u8], Vec<Slot>)>,
+    /// Lists of closed directories, kept for the next to open.
+    spare: Vec<Vec<Slot>>,
+}
+
+impl<'a> Lister<'a> {
+    pub fn new(entries: usize) -> Lister<'a> {
+        Lister {
+            listing: Listing {
+                slots: Vec::with_capacity(entries),
+                ranges: Vec::new(),
+                records: Vec::new(),
+                prints: Prints::new(),
+            },
+            open: Vec::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    /// The next record, number `idx`, after every record before it in path order.
+    pub fn add(&mut self, idx: u32, r: &Raw<'a>) {
+        while let Some((_, dir, _)) = self.open.last() {
+            if crate::baseline::diff::is_below(r.path, dir) {
+                break;
+            }
+            self.close();
+        }
+        let is_dir = r.kind == EntryKind::Dir;
+        let number = self.listing.ranges.len() as u32;
+        if let Some((_, dir, list)) = self.open.last_mut() {
+            let skip = dir.len() + usize::from(!dir.ends_with(b"/"));
+            let name = &r.path[skip..];
+            // Not a root inside an excluded directory (`a/b` below `.`): that is found by
+            // its path, and a '/' would break the order of the names.
+            if !name.contains(&b'/') {
+                list.push(Slot {
+                    head: head(name),
+                    print: self.listing.prints.of(name, &Stat::of_record(r)),
+                    idx,
+                    dir: if is_dir { number } else { NO_DIR },
+                });
+            }
+        }
+        if is_dir {
+            self.listing.ranges.push((0, 0));
+            self.listing.records.push(idx);
+            let list = self.spare.pop().unwrap_or_default();
+            self.open.push((number, r.path, list));
+        }
+    }
+
+    fn close(&mut self) {
+        let (d, _, mut list) = self.open.pop().expect("an open directory");
+        let from = self.listing.slots.len() as u32;
+        self.listing.slots.extend_from_slice(&list);
+        self.listing.ranges[d as usize] = (from, self.listing.slots.len() as u32);
+        list.clear();
+        self.spare.push(list);
+    }
+
+    /// The listing, once every record was added.
+    pub fn finish(mut self) -> Listing {
+        while !self.open.is_empty() {
+            self.close();
+        }
+        self.listing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(size: u64) -> Stat {
+        Stat {
+            kind: EntryKind::File,
+            perm: 0o644,
+            uid: 1,
+            gid: 2,
+            file: Some((size, 7, (100, 5), (200, 6))),
+        }
+    }
+
+    /// Names of every length up to 40 bytes, and names alike but for one byte anywhere or
+    /// for their length, each have their own fingerprint.
+    #[test]
+    fn every_byte_and_the_length_of_a_name_count() {
+        let p = Prints::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for len in 0..=40usize {
+            let base: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            for at in 0..len {
+                let mut n = base.clone();
+                n[at] = b'Z';
+                names.push(n);
+            }
+            // Zero bytes are not in names, but a padded word must not stand for them either.
+            names.push(base);
+        }
+        for n in &names {
+            assert!(
+                seen.insert(p.of(n, &file(1))),
+                "{:?}",
+                String::from_utf8_lossy(n)
+            );
+        }
+        assert_eq!(seen.len(), names.len());
+    }
+
+    /// A change in anything compared changes the fingerprint.
+    #[test]
+    fn every_field_compared_counts() {
+        let p = Prints::new();
+        let base = p.of(b"index.php", &file(1));
+        assert_eq!(base, p.of(b"index.php", &file(1)));
+        let changed = [
+            Stat {
+                perm: 0o666,
+                ..file(1)
+            },
+            Stat { uid: 0, ..file(1) },
+            Stat { gid: 0, ..file(1) },
+            Stat {
+                kind: EntryKind::Other,
+                ..file(1)
+            },
+            file(2),
+            Stat {
+                file: Some((1, 8, (100, 5), (200, 6))),
+                ..file(1)
+            },
+            Stat {
+                file: Some((1, 7, (101, 5), (200, 6))),
+                ..file(1)
+            },
+            Stat {
+                file: Some((1, 7, (100, 4), (200, 6))),
+                ..file(1)
+            },
+            Stat {
+                file: Some((1, 7, (100, 5), (201, 6))),
+                ..file(1)
+            },
+            Stat {
+                file: Some((1, 7, (100, 5), (200, 7))),
+                ..file(1)
+            },
+            // A file whose content the snapshot has no hash of is read again.
+            Stat {
+                file: None,
+                ..file(1)
+            },
+        ];
+        for s in &changed {
+            assert_ne!(base, p.of(b"index.php", s));
+        }
+        // Another process draws another key.
+        assert_ne!(base, Prints::new().of(b"index.php", &file(1)));
+    }
+}
