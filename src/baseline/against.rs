@@ -30,7 +30,7 @@ pub struct Walked {
 /// compare.
 pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
     let index = Index::new(stored);
-    let seen: Vec<AtomicU64> = (0..stored.starts().len().div_ceil(64))
+    let seen: Vec<AtomicU64> = (0..stored.len().div_ceil(64))
         .map(|_| AtomicU64::new(0))
         .collect();
     let mut unread = Vec::new();
@@ -75,22 +75,31 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     // The snapshot's side: the records of what differs, and those not seen again — removed,
     // unless below a part that could not be read now (those are "not compared", in `unread`).
     failed.sort_unstable_by(|a, b| path_cmp(a, b));
-    // Records lie in path order: their numbers, and where they start, sort them.
-    let starts = stored.starts();
     let mut unseen: Vec<usize> = Vec::new();
     for (w, bits) in seen.iter().enumerate() {
         let mut left = !bits.load(AtomicOrdering::Relaxed);
         while left != 0 {
             let idx = w * 64 + left.trailing_zeros() as usize;
             left &= left - 1;
-            if let Some(&at) = starts.get(idx) {
-                unseen.push(at);
+            if idx < stored.len() {
+                unseen.push(idx);
             }
         }
     }
+    let mut differ: Vec<usize> = kept.iter().filter_map(|(_, idx)| *idx).collect();
+    differ.sort_unstable();
+    let mut old = unseen;
+    old.extend(&differ);
+    old.sort_unstable();
+    old.dedup();
+    // Records lie in path order: so do these.
+    let mut old = stored.records(&old);
     let mut f = 0;
-    unseen.retain(|&at| {
-        let path = stored.path_at(at);
+    old.retain(|(idx, rec)| {
+        if differ.binary_search(idx).is_ok() {
+            return true;
+        }
+        let path = &rec.path[..];
         // Both in path order, and what is below a path follows it.
         while f < failed.len()
             && path_cmp(&failed[f], path) == Ordering::Less
@@ -100,12 +109,8 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
         }
         f == failed.len() || !is_at_or_below(path, &failed[f])
     });
-    let mut old = unseen;
-    old.extend(kept.iter().filter_map(|(_, at)| *at));
-    old.sort_unstable();
-    old.dedup();
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
-    let changes = diff::compare(&Subset { stored, at: &old }, &now);
+    let changes = diff::compare(&Subset { stored, old: &old }, &now);
     unread.extend(stored.extras_unread());
     Walked {
         changes,
@@ -118,27 +123,34 @@ fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
     path == dir || diff::is_below(path, dir)
 }
 
-/// Some of a snapshot's records, by where they start in its bytes, in path order.
+/// Some of a snapshot's records, with their numbers, in path order.
 struct Subset<'a> {
     stored: &'a Stored,
-    at: &'a [usize],
+    old: &'a [(usize, Record)],
 }
 
 impl Records for Subset<'_> {
     fn len(&self) -> usize {
-        self.at.len()
+        self.old.len()
     }
     fn path(&self, i: usize) -> &[u8] {
-        self.stored.path_at(self.at[i])
+        &self.old[i].1.path
     }
     fn get(&self, i: usize) -> std::borrow::Cow<'_, Record> {
-        std::borrow::Cow::Owned(self.stored.raw_at(self.at[i]).owned())
+        std::borrow::Cow::Borrowed(&self.old[i].1)
     }
     fn whole(&self, i: usize) -> std::borrow::Cow<'_, Record> {
-        std::borrow::Cow::Owned(self.stored.full_at(self.at[i]).owned())
+        // Read again with its line hashes; if it cannot be, the comparison is refused
+        // whole afterwards (see `Stored::changed`) and this one is not shown.
+        match self.stored.whole(self.old[i].0) {
+            Some(r) => std::borrow::Cow::Owned(r),
+            None => self.get(i),
+        }
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {
-        self.stored.same_as_at(self.at[i], rec)
+        let r = &self.old[i].1;
+        (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
+            == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
     }
 }
 
@@ -159,16 +171,6 @@ impl<'a> Index<'a> {
         }
     }
 
-    fn path(&self, idx: usize) -> &[u8] {
-        self.stored.path_at(self.stored.starts()[idx])
-    }
-
-    /// The name of record `idx`, an entry of a listed directory (so it has no '/').
-    fn name(&self, idx: usize) -> &[u8] {
-        let path = self.path(idx);
-        memchr::memrchr(b'/', path).map_or(path, |i| &path[i + 1..])
-    }
-
     /// The entry of directory `d` that may be `name`: the one whose name begins with the
     /// same eight bytes, and whether its whole name was compared (when several begin so).
     fn find(&self, d: u32, name: &[u8]) -> Option<(&'a Slot, bool)> {
@@ -181,7 +183,7 @@ impl<'a> Index<'a> {
             [one] => Some((one, false)),
             _ => {
                 let i = same
-                    .binary_search_by(|e| self.name(e.idx as usize).cmp(name))
+                    .binary_search_by(|e| self.listing.name(e).cmp(name))
                     .ok()?;
                 Some((&same[i], true))
             }
@@ -190,10 +192,17 @@ impl<'a> Index<'a> {
 
     /// The record number of a root, by its whole path.
     fn find_root(&self, path: &[u8]) -> Option<usize> {
-        self.stored
-            .starts()
-            .binary_search_by(|&at| path_cmp(self.stored.path_at(at), path))
-            .ok()
+        let (mut lo, mut hi) = (0, self.stored.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            // A record that cannot be read again fails the whole comparison afterwards.
+            match path_cmp(&self.stored.path(mid)?, path) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Some(mid),
+            }
+        }
+        None
     }
 }
 
@@ -244,7 +253,7 @@ impl Visitor<Place> for Against<'_> {
                         self.see(slot.idx as usize);
                         return e.meta.is_dir().then_some(place_of(slot.dir));
                     }
-                    Some((slot, named)) => (named || self.index.name(slot.idx as usize) == name)
+                    Some((slot, named)) => (named || self.index.listing.name(slot) == name)
                         .then_some((slot.idx as usize, slot.dir)),
                 }
             }
@@ -253,9 +262,9 @@ impl Visitor<Place> for Against<'_> {
         if let Some((i, _)) = found {
             self.see(i);
         }
-        let at = found.map(|(i, _)| self.index.stored.starts()[i]);
-        if let Some(rec) = self.differs(e, at) {
-            self.kept.lock().expect("kept lock").push((rec, at));
+        let idx = found.map(|(i, _)| i);
+        if let Some(rec) = self.differs(e, idx) {
+            self.kept.lock().expect("kept lock").push((rec, idx));
         }
         e.meta
             .is_dir()
@@ -286,15 +295,16 @@ impl Against<'_> {
         self.seen[idx / 64].fetch_or(1 << (idx % 64), AtomicOrdering::Relaxed);
     }
 
-    /// Now's record of an entry when it differs from the snapshot's record `at` in anything
-    /// a comparison looks at (type, content, symlink target, mode, owner), or has none.
-    fn differs(&self, e: &Entry<'_>, at: Option<usize>) -> Option<Record> {
+    /// Now's record of an entry when it differs from the snapshot's record number `idx` in
+    /// anything a comparison looks at (type, content, symlink target, mode, owner), or has
+    /// none.
+    fn differs(&self, e: &Entry<'_>, idx: Option<usize>) -> Option<Record> {
         let m = &e.meta;
         let kind = EntryKind::of(m);
-        let Some(at) = at else {
+        // A record that cannot be read again fails the whole comparison afterwards.
+        let Some(old) = idx.and_then(|i| self.index.stored.record(i)) else {
             return Some(self.read(e, tree::record(e)));
         };
-        let old = self.index.stored.raw_at(at);
         let same_access = (old.kind, old.perm, old.uid, old.gid) == (kind, m.perm(), m.uid, m.gid);
         match kind {
             EntryKind::File => {
@@ -318,7 +328,7 @@ impl Against<'_> {
             }
             EntryKind::Symlink => {
                 let rec = self.read(e, tree::record(e));
-                (!same_access || rec.target.as_deref() != old.target).then_some(rec)
+                (!same_access || rec.target != old.target).then_some(rec)
             }
             _ => (!same_access).then(|| tree::record(e)),
         }

@@ -42,10 +42,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub(in crate::baseline) mod listing;
+mod record;
 mod stored;
+mod stream;
 
-#[cfg(test)]
-use stored::VERIFY_APART_FROM;
 pub use stored::{Stored, open};
 
 use super::host::HostState;
@@ -534,7 +534,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_snapshot_verified_beside_its_layout_is_refused_when_damaged() {
+    fn a_snapshot_of_many_parts_is_read_whole_and_refused_when_damaged() {
         let dir = tempfile::tempdir().unwrap();
         let recs: Vec<Record> = (0..12_000)
             .map(|i| record(format!("/a/{i:05}").as_bytes()))
@@ -542,13 +542,70 @@ mod tests {
         let path = write(dir.path(), &mut header(recs.len() as u64), &recs).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let extras = open(&path).unwrap().0.extras.unwrap().len as usize;
-        assert!(bytes.len() - extras > VERIFY_APART_FROM);
+        assert!(bytes.len() - extras > 3 * stream::PART);
         assert_eq!(open(&path).unwrap().1.to_vec(), recs);
         // Inside a record's hash: its layout stays valid, only the checksum tells.
         let mut flipped = bytes.clone();
         flipped[(bytes.len() - extras) / 2] ^= 1;
         std::fs::write(&path, &flipped).unwrap();
         assert!(open(&path).unwrap_err().0.contains("corrupted"));
+    }
+
+    #[test]
+    fn a_record_longer_than_a_part_is_read_across_parts() {
+        // Version 1 keeps line hashes in the record: a long file's record spans parts.
+        let dir = tempfile::tempdir().unwrap();
+        let mut long = record(b"/a/b");
+        long.lines = Some((0..3 * stream::PART as u32 / 4 + 11).collect());
+        let recs = vec![record(b"/a"), long, record(b"/a/c")];
+        let path = dir.path().join("old.snapshot");
+        std::fs::write(&path, encode_as(1, &header(3), &recs).concat()).unwrap();
+        assert!(std::fs::metadata(&path).unwrap().len() > 3 * stream::PART as u64);
+        assert_eq!(open(&path).unwrap().1.to_vec(), recs);
+        // Cut inside it (checksum made again): the records are malformed, not misread.
+        let bytes = encode_as(1, &header(3), &recs[..2]).concat();
+        let cut = &bytes[..bytes.len() - 32 - 100];
+        let sum = blake3::hash(cut);
+        std::fs::write(&path, [cut, sum.as_bytes()].concat()).unwrap();
+        let e = open(&path).unwrap_err().0;
+        assert!(e.contains("malformed"), "{e}");
+    }
+
+    #[test]
+    fn a_snapshot_changed_after_it_was_read_is_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let recs = vec![record(b"/a"), record(b"/a/b")];
+        let path = write(dir.path(), &mut header(2), &recs).unwrap();
+        let (_, stored) = open(&path).unwrap();
+        assert_eq!(stored.changed(), None);
+        assert_eq!(
+            stored.record(1).unwrap(),
+            Record {
+                lines: None,
+                content: None,
+                ..recs[1].clone()
+            }
+        );
+        // Its times changed (a write in place, which sitedoctor never does): what is read
+        // from it is not trusted, even where it reads right.
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+        assert!(stored.record(1).is_some());
+        assert!(stored.changed().is_some());
+        let (_, stored) = open(&path).unwrap();
+        assert_eq!(stored.changed(), None);
+        // Cut short: a record read again is not one.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() / 2);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(bytes.len() as u64)
+            .unwrap();
+        assert_eq!(stored.record(1), None);
+        let why = stored.changed().unwrap();
+        assert!(why.contains("changed while it was being read"), "{why}");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! without its record being read again: an unchanged tree costs a walk and, per entry, a
 //! search in a small array that the walking thread has in its cache.
 
-use super::stored::Raw;
+use super::record::Raw;
 use crate::baseline::tree::EntryKind;
 use crate::walk::Meta;
 
@@ -20,6 +20,9 @@ pub(in crate::baseline) struct Slot {
     pub idx: u32,
     /// The directory's number when the entry is one ([`Listing::entries`]), or [`NO_DIR`].
     pub dir: u32,
+    /// Where the name lies in the listing's names ([`Listing::name`]), and its length.
+    name_at: u32,
+    name_len: u32,
 }
 
 pub(in crate::baseline) const NO_DIR: u32 = u32::MAX;
@@ -156,6 +159,8 @@ fn fold(a: u64, b: u64) -> u64 {
 /// directories' records).
 pub(in crate::baseline) struct Listing {
     slots: Vec<Slot>,
+    /// Every listed name, one after another.
+    names: Vec<u8>,
     /// By directory: where its entries lie in `slots`.
     ranges: Vec<(u32, u32)>,
     /// By directory: its record's number (increasing).
@@ -164,6 +169,11 @@ pub(in crate::baseline) struct Listing {
 }
 
 impl Listing {
+    /// An entry's name.
+    pub fn name(&self, slot: &Slot) -> &[u8] {
+        &self.names[slot.name_at as usize..][..slot.name_len as usize]
+    }
+
     /// Directory `d`'s entries, in name order.
     pub fn entries(&self, d: u32) -> &[Slot] {
         let (from, to) = self.ranges[d as usize];
@@ -180,19 +190,25 @@ impl Listing {
 
 /// Builds a [`Listing`] from the records in path order (see [`super::stored`]): the
 /// directories the current record may be below are open, each gathering its entries.
-pub(super) struct Lister<'a> {
+pub(super) struct Lister {
     listing: Listing,
     /// The open directories: number, path, and the entries met so far.
-    open: Vec<(u32, &'a [u8], Vec<Slot>)>,
-    /// Lists of closed directories, kept for the next to open.
-    spare: Vec<Vec<Slot>>,
+    open: Vec<(u32, Vec<u8>, Vec<Slot>)>,
+    /// Paths and lists of closed directories, kept for the next to open.
+    spare: Vec<(Vec<u8>, Vec<Slot>)>,
 }
 
-impl<'a> Lister<'a> {
-    pub fn new(entries: usize) -> Lister<'a> {
+/// Why a snapshot cannot be listed: its names or records are more than the listing counts
+/// (a file far past any real tree's).
+#[derive(Debug)]
+pub(super) struct TooLarge;
+
+impl Lister {
+    pub fn new(entries: usize) -> Lister {
         Lister {
             listing: Listing {
                 slots: Vec::with_capacity(entries),
+                names: Vec::with_capacity(entries.saturating_mul(12)),
                 ranges: Vec::new(),
                 records: Vec::new(),
                 prints: Prints::new(),
@@ -203,52 +219,62 @@ impl<'a> Lister<'a> {
     }
 
     /// The next record, number `idx`, after every record before it in path order.
-    pub fn add(&mut self, idx: u32, r: &Raw<'a>) {
+    pub fn add(&mut self, idx: u32, r: &Raw<'_>) -> Result<(), TooLarge> {
         while let Some((_, dir, _)) = self.open.last() {
             if crate::baseline::diff::is_below(r.path, dir) {
                 break;
             }
-            self.close();
+            self.close()?;
         }
         let is_dir = r.kind == EntryKind::Dir;
-        let number = self.listing.ranges.len() as u32;
+        let number = u32::try_from(self.listing.ranges.len()).map_err(|_| TooLarge)?;
         if let Some((_, dir, list)) = self.open.last_mut() {
             let skip = dir.len() + usize::from(!dir.ends_with(b"/"));
             let name = &r.path[skip..];
             // Not a root inside an excluded directory (`a/b` below `.`): that is found by
             // its path, and a '/' would break the order of the names.
             if !name.contains(&b'/') {
+                let names = &mut self.listing.names;
                 list.push(Slot {
                     head: head(name),
                     print: self.listing.prints.of(name, &Stat::of_record(r)),
                     idx,
                     dir: if is_dir { number } else { NO_DIR },
+                    name_at: u32::try_from(names.len()).map_err(|_| TooLarge)?,
+                    name_len: name.len() as u32,
                 });
+                names.extend_from_slice(name);
             }
         }
         if is_dir {
             self.listing.ranges.push((0, 0));
             self.listing.records.push(idx);
-            let list = self.spare.pop().unwrap_or_default();
-            self.open.push((number, r.path, list));
+            let (mut path, list) = self.spare.pop().unwrap_or_default();
+            path.clear();
+            path.extend_from_slice(r.path);
+            self.open.push((number, path, list));
         }
+        Ok(())
     }
 
-    fn close(&mut self) {
-        let (d, _, mut list) = self.open.pop().expect("an open directory");
-        let from = self.listing.slots.len() as u32;
-        self.listing.slots.extend_from_slice(&list);
-        self.listing.ranges[d as usize] = (from, self.listing.slots.len() as u32);
+    fn close(&mut self) -> Result<(), TooLarge> {
+        let (d, path, mut list) = self.open.pop().expect("an open directory");
+        let slots = &mut self.listing.slots;
+        let from = u32::try_from(slots.len()).map_err(|_| TooLarge)?;
+        slots.extend_from_slice(&list);
+        let to = u32::try_from(slots.len()).map_err(|_| TooLarge)?;
+        self.listing.ranges[d as usize] = (from, to);
         list.clear();
-        self.spare.push(list);
+        self.spare.push((path, list));
+        Ok(())
     }
 
     /// The listing, once every record was added.
-    pub fn finish(mut self) -> Listing {
+    pub fn finish(mut self) -> Result<Listing, TooLarge> {
         while !self.open.is_empty() {
-            self.close();
+            self.close()?;
         }
-        self.listing
+        Ok(self.listing)
     }
 }
 
