@@ -71,7 +71,8 @@ pub(super) fn read(
             from.read_at(&mut want, end)?;
             Ok(sum.finalize().as_bytes() == &want)
         });
-        let mut check = Check::new(path, head, entries, version);
+        let bytes = end.saturating_sub(head.len() as u64);
+        let mut check = Check::new(path, head, entries, bytes, version);
         for part in parts.iter() {
             check.part(&part);
             // The reader may be done already.
@@ -111,11 +112,11 @@ struct Check<'p> {
 }
 
 impl<'p> Check<'p> {
-    fn new(path: &'p Path, head: &'p [u8], entries: u64, version: u32) -> Check<'p> {
-        // Records are at least 60 bytes: no more are expected than the file could hold.
-        let room = usize::try_from(entries)
-            .unwrap_or(usize::MAX)
-            .min(10_000_000);
+    /// A check of `entries` records of `version` in `bytes` bytes after `head`.
+    fn new(path: &'p Path, head: &'p [u8], entries: u64, bytes: u64, version: u32) -> Check<'p> {
+        // Room for no more records than the bytes can hold (a record is at least 59 bytes),
+        // whatever the header claims.
+        let room = usize::try_from(entries.min(bytes / 59)).unwrap_or(usize::MAX);
         Check {
             path,
             head,
