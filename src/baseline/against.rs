@@ -75,27 +75,59 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     // The snapshot's side: the records of what differs, and those not seen again — removed,
     // unless below a part that could not be read now (those are "not compared", in `unread`).
     failed.sort_unstable_by(|a, b| path_cmp(a, b));
-    let mut unseen: Vec<usize> = Vec::new();
-    for (w, bits) in seen.iter().enumerate() {
-        let mut left = !bits.load(AtomicOrdering::Relaxed);
-        while left != 0 {
-            let idx = w * 64 + left.trailing_zeros() as usize;
-            left &= left - 1;
-            if idx < stored.len() {
-                unseen.push(idx);
-            }
+    // A removed tree is its top record and how many lay below it: the records below are
+    // not read (a removed or unreadable tree may be most of the snapshot).
+    let listing = stored.listing();
+    let is_seen = |i: usize| seen[i / 64].load(AtomicOrdering::Relaxed) >> (i % 64) & 1 == 1;
+    let mut unseen: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut i = 0;
+    while i < stored.len() {
+        if i % 64 == 0 && seen[i / 64].load(AtomicOrdering::Relaxed) == u64::MAX {
+            i += 64;
+            continue;
+        }
+        if is_seen(i) {
+            i += 1;
+            continue;
+        }
+        let d = listing.dir_of(i as u32);
+        let end = if d == NO_DIR {
+            i + 1
+        } else {
+            listing.end(d) as usize
+        };
+        // Not when something below was met again (a root inside it).
+        if end > i + 1 && (i + 1..end).all(|j| !is_seen(j)) {
+            unseen.push((i, Some(end - i - 1)));
+            i = end;
+        } else {
+            unseen.push((i, None));
+            i += 1;
         }
     }
     let mut differ: Vec<usize> = kept.iter().filter_map(|(_, idx)| *idx).collect();
     differ.sort_unstable();
-    let mut old = unseen;
-    old.extend(&differ);
-    old.sort_unstable();
-    old.dedup();
+    let mut idxs: Vec<usize> = unseen
+        .iter()
+        .map(|&(i, _)| i)
+        .chain(differ.iter().copied())
+        .collect();
+    idxs.sort_unstable();
+    idxs.dedup();
     // Records lie in path order: so do these.
-    let mut old = stored.records(&old);
+    let mut old: Vec<(usize, Record, Option<usize>)> = stored
+        .records(&idxs)
+        .into_iter()
+        .map(|(idx, rec)| {
+            let below = unseen
+                .binary_search_by_key(&idx, |&(i, _)| i)
+                .ok()
+                .and_then(|u| unseen[u].1);
+            (idx, rec, below)
+        })
+        .collect();
     let mut f = 0;
-    old.retain(|(idx, rec)| {
+    old.retain(|(idx, rec, _)| {
         if differ.binary_search(idx).is_ok() {
             return true;
         }
@@ -123,10 +155,11 @@ fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
     path == dir || diff::is_below(path, dir)
 }
 
-/// Some of a snapshot's records, with their numbers, in path order.
+/// Some of a snapshot's records, with their numbers, in path order; a removed tree's top
+/// with how many lay below it.
 struct Subset<'a> {
     stored: &'a Stored,
-    old: &'a [(usize, Record)],
+    old: &'a [(usize, Record, Option<usize>)],
 }
 
 impl Records for Subset<'_> {
@@ -146,6 +179,14 @@ impl Records for Subset<'_> {
             Some(r) => std::borrow::Cow::Owned(r),
             None => self.get(i),
         }
+    }
+    fn below(&self, i: usize) -> Option<(usize, bool)> {
+        let count = self.old[i].2?;
+        let listing = self.stored.listing();
+        let code = listing.any_below(listing.dir_of(self.old[i].0 as u32), |name| {
+            diff::area_of(Path::new(std::ffi::OsStr::from_bytes(name))) == super::change::Area::Code
+        });
+        Some((count, code))
     }
     fn same_as(&self, i: usize, rec: &Record) -> bool {
         let r = &self.old[i].1;
@@ -206,7 +247,7 @@ impl<'a> Index<'a> {
     }
 }
 
-/// Where the walk is: at the roots, in a directory the snapshot has ([`Stored::dirs`]), or
+/// Where the walk is: at the roots, in a directory the snapshot has ([`Listing::entries`]), or
 /// in one it does not (everything below is new, and not looked up).
 #[derive(Clone, Copy)]
 enum Place {
@@ -221,7 +262,7 @@ struct Against<'a> {
     opts: &'a ScanOptions<'a>,
     index: &'a Index<'a>,
     seen: &'a [AtomicU64],
-    /// Entries that differ from their record (or have none), with where that record starts.
+    /// Entries that differ from their record (or have none), with that record's number.
     kept: Mutex<Vec<(Record, Option<usize>)>>,
     /// What could not be read: the path, and a sentence.
     errors: Mutex<Vec<(Vec<u8>, String)>>,
@@ -458,6 +499,50 @@ mod tests {
         assert!(got[4].2.contains("1 entry"), "{got:?}");
         // a.php, b.bin (a chmod changes the ctime) and the new new/e.php; not app/lib/*.
         assert_eq!(w.hashed, 3);
+    }
+
+    /// A removed tree is counted, and ranked by the code in it, from the listing: as a tree
+    /// of records read one by one would be.
+    #[test]
+    fn a_removed_tree_is_counted_and_ranked_whole() {
+        use crate::baseline::change::Area;
+        let t = tempfile::tempdir().unwrap();
+        let (key, scope) = setup(t.path());
+        let p = t.path();
+        std::fs::create_dir_all(p.join("assets/img/icons")).unwrap();
+        std::fs::write(p.join("assets/img/icons/a.svg"), "<svg/>").unwrap();
+        std::fs::write(p.join("assets/site.css"), "x").unwrap();
+        std::fs::create_dir(p.join("empty")).unwrap();
+        let stored = recorded(std::slice::from_ref(&scope), &key);
+        for gone in ["app", "assets", "empty"] {
+            std::fs::remove_dir_all(p.join(gone)).unwrap();
+        }
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let got: Vec<(String, How, String, Area)> = w
+            .changes
+            .iter()
+            .map(|c| {
+                let name = c.change.subject.rsplit('/').next().unwrap().to_string();
+                (name, c.change.how, c.change.detail.clone(), c.change.area)
+            })
+            .collect();
+        let removed = |n: &str, what: &str, area| {
+            (
+                n.to_string(),
+                How::Removed,
+                format!("removed since the snapshot ({what})"),
+                area,
+            )
+        };
+        assert_eq!(
+            got,
+            [
+                // app/lib/c.php and d.php, two levels down, are code.
+                removed("app", "directory with 4 entries", Area::Code),
+                removed("assets", "directory with 4 entries", Area::File),
+                removed("empty", "empty directory", Area::File),
+            ]
+        );
     }
 
     #[test]

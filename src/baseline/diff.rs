@@ -72,12 +72,20 @@ fn gone_or_new<L: Records + ?Sized>(
 ) -> usize {
     let r = list.get(at);
     let mut end = at + 1;
-    if r.kind == EntryKind::Dir {
-        while end < list.len() && is_below(list.path(end), &r.path) {
-            end += 1;
+    let (below, code_below) = match list.below(at) {
+        Some(told) => told,
+        None => {
+            if r.kind == EntryKind::Dir {
+                while end < list.len() && is_below(list.path(end), &r.path) {
+                    end += 1;
+                }
+            }
+            let code = (at + 1..end).any(|k| {
+                area_of(Path::new(std::ffi::OsStr::from_bytes(list.path(k)))) == Area::Code
+            });
+            (end - at - 1, code)
         }
-    }
-    let below = end - at - 1;
+    };
     let what = match (r.kind, below) {
         (EntryKind::Dir, 0) => "empty directory".to_string(),
         (EntryKind::Dir, 1) => "directory with 1 entry".to_string(),
@@ -91,16 +99,11 @@ fn gone_or_new<L: Records + ?Sized>(
         ),
         _ => format!("removed since the snapshot ({what})"),
     };
-    let area = if r.kind == EntryKind::Dir {
-        if (at..end)
-            .any(|k| area_of(Path::new(std::ffi::OsStr::from_bytes(list.path(k)))) == Area::Code)
-        {
-            Area::Code
-        } else {
-            Area::File
-        }
-    } else {
-        area_of(r.path())
+    let area = match area_of(r.path()) {
+        _ if r.kind == EntryKind::Dir && code_below => Area::Code,
+        Area::Code if r.kind == EntryKind::Dir => Area::Code,
+        _ if r.kind == EntryKind::Dir => Area::File,
+        own => own,
     };
     out.push(TreeChange {
         change: Change {

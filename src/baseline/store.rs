@@ -475,7 +475,7 @@ mod tests {
         }
     }
 
-    fn record(path: &[u8]) -> Record {
+    pub(super) fn record(path: &[u8]) -> Record {
         Record {
             path: path.to_vec(),
             kind: EntryKind::File,
@@ -569,6 +569,20 @@ mod tests {
         std::fs::write(&path, [cut, sum.as_bytes()].concat()).unwrap();
         let e = open(&path).unwrap_err().0;
         assert!(e.contains("malformed"), "{e}");
+    }
+
+    #[test]
+    fn a_header_longer_than_a_part_and_no_records_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for recs in [vec![], vec![record(b"/a")]] {
+            let mut h = header(recs.len() as u64);
+            h.hostname = "h".repeat(stream::PART + 7);
+            let path = dir.path().join("long.snapshot");
+            std::fs::write(&path, encode_as(2, &h, &recs).concat()).unwrap();
+            let (back, stored) = open(&path).unwrap();
+            assert_eq!(back.hostname.len(), stream::PART + 7);
+            assert_eq!(stored.to_vec(), recs);
+        }
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub trait Records: Sync {
     fn whole(&self, i: usize) -> Cow<'_, Record> {
         self.get(i)
     }
+    /// How many entries lie below record `i`, a directory, when none of them is in this list
+    /// (a removed tree, counted without reading it), and whether code is among them; `None`
+    /// when they are listed after it.
+    fn below(&self, _i: usize) -> Option<(usize, bool)> {
+        None
+    }
     /// Whether record `i` says what `rec` says in everything a comparison looks at (type,
     /// content hash, symlink target, mode, owner): most entries, found without reading
     /// more of the record.

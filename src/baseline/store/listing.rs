@@ -165,6 +165,8 @@ pub(in crate::baseline) struct Listing {
     ranges: Vec<(u32, u32)>,
     /// By directory: its record's number (increasing).
     records: Vec<u32>,
+    /// By directory: the number of the first record after its subtree.
+    ends: Vec<u32>,
     pub prints: Prints,
 }
 
@@ -178,6 +180,19 @@ impl Listing {
     pub fn entries(&self, d: u32) -> &[Slot] {
         let (from, to) = self.ranges[d as usize];
         &self.slots[from as usize..to as usize]
+    }
+
+    /// The number of the first record after directory `d`'s subtree.
+    pub fn end(&self, d: u32) -> u32 {
+        self.ends[d as usize]
+    }
+
+    /// Whether any entry in directory `d`'s subtree has a name that `pred` holds for.
+    pub fn any_below(&self, d: u32, pred: impl Fn(&[u8]) -> bool) -> bool {
+        let end = self.end(d);
+        // The directories of the subtree follow it in number, up to the first past its end.
+        let last = self.records.partition_point(|&r| r < end);
+        (d as usize..last).any(|sub| self.entries(sub as u32).iter().any(|e| pred(self.name(e))))
     }
 
     /// The directory whose record is number `idx`, if it is one.
@@ -211,6 +226,7 @@ impl Lister {
                 names: Vec::with_capacity(entries.saturating_mul(12)),
                 ranges: Vec::new(),
                 records: Vec::new(),
+                ends: Vec::new(),
                 prints: Prints::new(),
             },
             open: Vec::new(),
@@ -224,7 +240,7 @@ impl Lister {
             if crate::baseline::diff::is_below(r.path, dir) {
                 break;
             }
-            self.close()?;
+            self.close(idx)?;
         }
         let is_dir = r.kind == EntryKind::Dir;
         let number = u32::try_from(self.listing.ranges.len()).map_err(|_| TooLarge)?;
@@ -249,6 +265,7 @@ impl Lister {
         if is_dir {
             self.listing.ranges.push((0, 0));
             self.listing.records.push(idx);
+            self.listing.ends.push(0);
             let (mut path, list) = self.spare.pop().unwrap_or_default();
             path.clear();
             path.extend_from_slice(r.path);
@@ -257,8 +274,10 @@ impl Lister {
         Ok(())
     }
 
-    fn close(&mut self) -> Result<(), TooLarge> {
+    /// Close the innermost open directory: record `end` is the first after its subtree.
+    fn close(&mut self, end: u32) -> Result<(), TooLarge> {
         let (d, path, mut list) = self.open.pop().expect("an open directory");
+        self.listing.ends[d as usize] = end;
         let slots = &mut self.listing.slots;
         let from = u32::try_from(slots.len()).map_err(|_| TooLarge)?;
         slots.extend_from_slice(&list);
@@ -269,10 +288,10 @@ impl Lister {
         Ok(())
     }
 
-    /// The listing, once every record was added.
-    pub fn finish(mut self) -> Result<Listing, TooLarge> {
+    /// The listing, once all `count` records were added.
+    pub fn finish(mut self, count: u32) -> Result<Listing, TooLarge> {
         while !self.open.is_empty() {
-            self.close()?;
+            self.close(count)?;
         }
         Ok(self.listing)
     }

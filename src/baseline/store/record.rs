@@ -62,8 +62,9 @@ pub(super) struct Cursor<'a> {
     /// An offset that the extras do not hold (a forged snapshot) was met.
     pub missed: bool,
     /// The bytes ended inside a record: more may complete it (when records are read a part
-    /// of the file at a time).
+    /// of the file at a time), up to `need`.
     pub short: bool,
+    pub need: usize,
 }
 
 impl<'a> Cursor<'a> {
@@ -76,6 +77,7 @@ impl<'a> Cursor<'a> {
             extras: None,
             missed: false,
             short: false,
+            need: 0,
         }
     }
 }
@@ -85,6 +87,7 @@ impl<'a> Cursor<'a> {
         let end = self.at.checked_add(n)?;
         let Some(s) = self.buf.get(self.at..end) else {
             self.short = true;
+            self.need = end;
             return None;
         };
         self.at = end;

@@ -30,9 +30,10 @@ pub struct Stored {
     missed: AtomicBool,
     /// A record read again was not one: the file changed since it was checked.
     changed: AtomicBool,
-    /// The file as it was when opened (its inode, size and times), to tell later whether it
+    /// The file as it was when opened (its inode, size and mtime), to tell later whether it
     /// changed: snapshots are never written in place, so one that did was not ours to read.
-    opened: Option<[i64; 6]>,
+    /// Not its ctime: a hard link made or removed (`snapshot --prune`, a backup) changes it.
+    opened: Option<[i64; 4]>,
 }
 
 /// Where a snapshot's bytes are read from.
@@ -59,18 +60,11 @@ impl Backing {
         }
     }
 
-    fn id(&self) -> Option<[i64; 6]> {
+    fn id(&self) -> Option<[i64; 4]> {
         match self {
             Backing::File(f) => {
                 let m = f.metadata().ok()?;
-                Some([
-                    m.ino() as i64,
-                    m.size() as i64,
-                    m.mtime(),
-                    m.mtime_nsec(),
-                    m.ctime(),
-                    m.ctime_nsec(),
-                ])
+                Some([m.ino() as i64, m.size() as i64, m.mtime(), m.mtime_nsec()])
             }
             #[cfg(test)]
             Backing::Bytes(_) => None,

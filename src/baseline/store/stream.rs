@@ -99,6 +99,8 @@ struct Check<'p> {
     version: u32,
     /// Bytes taken so far (the next part's offset in the file).
     at: u64,
+    /// Where the records end.
+    end: u64,
     /// The header's bytes as read again, until they are all in.
     seen_head: Vec<u8>,
     /// A record's first bytes, from the end of a part, waiting for the rest.
@@ -116,13 +118,14 @@ impl<'p> Check<'p> {
     fn new(path: &'p Path, head: &'p [u8], entries: u64, bytes: u64, version: u32) -> Check<'p> {
         // Room for no more records than the bytes can hold (a record is at least 59 bytes),
         // whatever the header claims.
-        let room = usize::try_from(entries.min(bytes / 59)).unwrap_or(usize::MAX);
+        let room = usize::try_from(entries.min(bytes / 59).min(10_000_000)).unwrap_or(usize::MAX);
         Check {
             path,
             head,
             entries,
             version,
             at: 0,
+            end: head.len() as u64 + bytes,
             seen_head: Vec::new(),
             carry: Vec::new(),
             starts: Vec::with_capacity(room + 1),
@@ -179,6 +182,7 @@ impl<'p> Check<'p> {
                     // Now empty: the loop ends, and the records after it are read below.
                 }
                 None if cur.short => {
+                    self.beyond(offset - had as u64, cur.need)?;
                     bytes = &bytes[n..];
                     offset += n as u64;
                     self.carry = carry;
@@ -192,11 +196,21 @@ impl<'p> Check<'p> {
             match cur.record() {
                 Some(r) => self.one(&r, offset + at as u64)?,
                 None if cur.short => {
+                    self.beyond(offset + at as u64, cur.need - at)?;
                     self.carry.extend_from_slice(&bytes[at..]);
                     break;
                 }
                 None => return Err(malformed(self.path)),
             }
+        }
+        Ok(())
+    }
+
+    /// A record starting at `at` that needs `need` bytes so far: malformed when they run past
+    /// the records' end (a length gone wrong), rather than gathered until the end is met.
+    fn beyond(&self, at: u64, need: usize) -> Result<(), StoreError> {
+        if at.saturating_add(need as u64) > self.end {
+            return Err(malformed(self.path));
         }
         Ok(())
     }
@@ -236,10 +250,14 @@ impl<'p> Check<'p> {
         if !self.carry.is_empty() || self.starts.len() as u64 != self.entries {
             return Err(malformed(self.path));
         }
+        let count = u32::try_from(self.entries).map_err(|_| malformed(self.path))?;
         self.starts.push(self.at);
         Ok(Read {
             starts: self.starts,
-            listing: self.lister.finish().map_err(|_| malformed(self.path))?,
+            listing: self
+                .lister
+                .finish(count)
+                .map_err(|_| malformed(self.path))?,
         })
     }
 }
@@ -259,4 +277,42 @@ pub(super) fn malformed(path: &Path) -> StoreError {
         path,
         "its records are malformed although its checksum matches; take a new one with `sitedoctor snapshot`",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::record;
+    use super::super::{Header, encode_as, parse_header};
+    use super::*;
+    use crate::baseline::tree::Record;
+
+    #[test]
+    fn a_length_gone_wrong_is_refused_where_it_is_met() {
+        let recs: Vec<Record> = (0..8000)
+            .map(|i| record(format!("/a/{i:05}").as_bytes()))
+            .collect();
+        let [head, body, ..] = encode_as(2, &Header::for_tests(8000), &recs);
+        let (header, at) = parse_header(Path::new("t"), &head).unwrap();
+        assert_eq!(at, head.len());
+        let end = (head.len() + body.len()) as u64;
+        let bytes = [&head[..], &body[..]].concat();
+        let part = &bytes[..PART];
+        // Whole: nothing wrong after the first part.
+        let mut check = Check::new(Path::new("t"), &head, header.entries, end - at as u64, 2);
+        check.part(part);
+        assert!(check.failed.is_none());
+        // The second record's path length made past the end of the records: the first part
+        // tells, and nothing of the rest is gathered.
+        let mut bad = bytes.clone();
+        let mut first = Cursor::new(&bytes, at, 2);
+        first.record().unwrap();
+        let second = first.at;
+        assert_eq!(&bad[second..second + 4], &8u32.to_le_bytes());
+        bad[second..second + 4].copy_from_slice(&0x7fff_fff0u32.to_le_bytes());
+        let mut check = Check::new(Path::new("t"), &head, header.entries, end - at as u64, 2);
+        check.part(&bad[..PART]);
+        let e = check.failed.as_ref().expect("refused").0.clone();
+        assert!(e.contains("malformed"), "{e}");
+        assert!(check.carry.is_empty());
+    }
 }
