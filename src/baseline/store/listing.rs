@@ -83,9 +83,11 @@ impl Stat {
     }
 }
 
-/// Fingerprints under a key drawn for this process: whoever can change files in the tree
-/// cannot aim a change at an unchanged fingerprint without the key, and a chance match is
-/// one in 2^64.
+/// Fingerprints under a key drawn anew by each process, which never leaves it: whoever can
+/// change files in the tree can neither learn the key nor test guesses of it, so a change
+/// keeps its entry's fingerprint only by chance (one in 2^64). The mixing is foldhash's, fast
+/// and not a cryptographic MAC: what makes it hard to aim at is the secret, short-lived key
+/// (and a ctime that no one can set), not a proof.
 pub(in crate::baseline) struct Prints {
     key: [u64; 3],
 }
