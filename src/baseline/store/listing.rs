@@ -6,6 +6,7 @@
 //! search in a small array that the walking thread has in its cache.
 
 use super::record::Raw;
+use crate::baseline::key::Digest;
 use crate::baseline::tree::EntryKind;
 use crate::walk::Meta;
 
@@ -16,6 +17,9 @@ pub(in crate::baseline) struct Slot {
     pub head: u64,
     /// The fingerprint ([`Prints::of`]) of the name and of what the record says.
     pub print: u64,
+    /// A file's content hash, folded ([`Prints::content`]): what `diff --verify` compares a
+    /// file hashed again with. 0 for anything else.
+    pub content: u64,
     /// The record's number.
     pub idx: u32,
     /// The directory's number when the entry is one ([`Listing::entries`]), or [`NO_DIR`].
@@ -152,6 +156,17 @@ impl Prints {
     }
 }
 
+impl Prints {
+    /// A content hash folded to 64 bits under the key.
+    pub fn content(&self, hash: &Digest) -> u64 {
+        let [k0, k1, k2] = self.key;
+        let w =
+            |i: usize| u64::from_le_bytes(hash.0[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let h = fold(w(0) ^ k2 ^ k0, w(1) ^ k1);
+        fold(fold(w(2) ^ h ^ k0, w(3) ^ k1), k2)
+    }
+}
+
 fn fold(a: u64, b: u64) -> u64 {
     let m = u128::from(a) * u128::from(b);
     (m as u64) ^ (m >> 64) as u64
@@ -256,6 +271,7 @@ impl Lister {
                 list.push(Slot {
                     head: head(name),
                     print: self.listing.prints.of(name, &Stat::of_record(r)),
+                    content: r.hash.map_or(0, |h| self.listing.prints.content(&h)),
                     idx,
                     dir: if is_dir { number } else { NO_DIR },
                     name_at: u32::try_from(names.len()).map_err(|_| TooLarge)?,
