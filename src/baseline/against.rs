@@ -188,11 +188,6 @@ impl Records for Subset<'_> {
         });
         Some((count, code))
     }
-    fn same_as(&self, i: usize, rec: &Record) -> bool {
-        let r = &self.old[i].1;
-        (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)
-            == (rec.kind, rec.hash, &rec.target, rec.perm, rec.uid, rec.gid)
-    }
 }
 
 /// Each record by its directory and name, from the listing made while the snapshot's

@@ -154,9 +154,7 @@ impl Prints {
         }
         fold(h, k2)
     }
-}
 
-impl Prints {
     /// A content hash folded to 64 bits under the key.
     pub fn content(&self, hash: &Digest) -> u64 {
         let [k0, k1, k2] = self.key;
@@ -178,13 +176,21 @@ pub(in crate::baseline) struct Listing {
     slots: Vec<Slot>,
     /// Every listed name, one after another.
     names: Vec<u8>,
-    /// By directory: where its entries lie in `slots`.
-    ranges: Vec<(u32, u32)>,
-    /// By directory: its record's number (increasing).
-    records: Vec<u32>,
-    /// By directory: the number of the first record after its subtree.
-    ends: Vec<u32>,
+    /// By directory number.
+    dirs: Vec<Dir>,
     pub prints: Prints,
+}
+
+/// A directory of the snapshot's, by record numbers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Dir {
+    /// Its own record's (increasing with the directory's number).
+    record: u32,
+    /// The first record after its subtree.
+    end: u32,
+    /// Where its entries lie in the listing's slots.
+    from: u32,
+    to: u32,
 }
 
 impl Listing {
@@ -195,27 +201,27 @@ impl Listing {
 
     /// Directory `d`'s entries, in name order.
     pub fn entries(&self, d: u32) -> &[Slot] {
-        let (from, to) = self.ranges[d as usize];
-        &self.slots[from as usize..to as usize]
+        let dir = self.dirs[d as usize];
+        &self.slots[dir.from as usize..dir.to as usize]
     }
 
     /// The number of the first record after directory `d`'s subtree.
     pub fn end(&self, d: u32) -> u32 {
-        self.ends[d as usize]
+        self.dirs[d as usize].end
     }
 
     /// Whether any entry in directory `d`'s subtree has a name that `pred` holds for.
     pub fn any_below(&self, d: u32, pred: impl Fn(&[u8]) -> bool) -> bool {
         let end = self.end(d);
         // The directories of the subtree follow it in number, up to the first past its end.
-        let last = self.records.partition_point(|&r| r < end);
+        let last = self.dirs.partition_point(|dir| dir.record < end);
         (d as usize..last).any(|sub| self.entries(sub as u32).iter().any(|e| pred(self.name(e))))
     }
 
     /// The directory whose record is number `idx`, if it is one.
     pub fn dir_of(&self, idx: u32) -> u32 {
-        self.records
-            .binary_search(&idx)
+        self.dirs
+            .binary_search_by_key(&idx, |dir| dir.record)
             .map_or(NO_DIR, |d| d as u32)
     }
 }
@@ -241,9 +247,7 @@ impl Lister {
             listing: Listing {
                 slots: Vec::with_capacity(entries),
                 names: Vec::with_capacity(entries.saturating_mul(12)),
-                ranges: Vec::new(),
-                records: Vec::new(),
-                ends: Vec::new(),
+                dirs: Vec::new(),
                 prints: Prints::new(),
             },
             open: Vec::new(),
@@ -260,7 +264,7 @@ impl Lister {
             self.close(idx)?;
         }
         let is_dir = r.kind == EntryKind::Dir;
-        let number = u32::try_from(self.listing.ranges.len()).map_err(|_| TooLarge)?;
+        let number = u32::try_from(self.listing.dirs.len()).map_err(|_| TooLarge)?;
         if let Some((_, dir, list)) = self.open.last_mut() {
             let skip = dir.len() + usize::from(!dir.ends_with(b"/"));
             let name = &r.path[skip..];
@@ -281,9 +285,10 @@ impl Lister {
             }
         }
         if is_dir {
-            self.listing.ranges.push((0, 0));
-            self.listing.records.push(idx);
-            self.listing.ends.push(0);
+            self.listing.dirs.push(Dir {
+                record: idx,
+                ..Dir::default()
+            });
             let (mut path, list) = self.spare.pop().unwrap_or_default();
             path.clear();
             path.extend_from_slice(r.path);
@@ -295,12 +300,16 @@ impl Lister {
     /// Close the innermost open directory: record `end` is the first after its subtree.
     fn close(&mut self, end: u32) -> Result<(), TooLarge> {
         let (d, path, mut list) = self.open.pop().expect("an open directory");
-        self.listing.ends[d as usize] = end;
         let slots = &mut self.listing.slots;
         let from = u32::try_from(slots.len()).map_err(|_| TooLarge)?;
         slots.extend_from_slice(&list);
         let to = u32::try_from(slots.len()).map_err(|_| TooLarge)?;
-        self.listing.ranges[d as usize] = (from, to);
+        self.listing.dirs[d as usize] = Dir {
+            end,
+            from,
+            to,
+            ..self.listing.dirs[d as usize]
+        };
         list.clear();
         self.spare.push((path, list));
         Ok(())
