@@ -276,17 +276,18 @@ impl Visitor<Place> for Against<'_> {
                 .map(|i| (i, self.index.listing.dir_of(i as u32))),
             Place::In(d) => {
                 let name = e.name.as_bytes();
+                let kind = EntryKind::of(&e.meta);
                 match self.index.find(d, name) {
                     None => None,
                     // The same name, and the same in everything compared: unchanged, and its
                     // record is not read. A symlink's target is read to be compared.
                     Some((slot, _))
-                        if EntryKind::of(&e.meta) != EntryKind::Symlink
+                        if kind != EntryKind::Symlink
                             && slot.print
                                 == self.index.listing.prints.of(name, &Stat::of_meta(&e.meta)) =>
                     {
                         self.see(slot.idx as usize);
-                        if self.opts.verify && EntryKind::of(&e.meta) == EntryKind::File {
+                        if self.opts.verify && kind == EntryKind::File {
                             // Read and hashed again; its record still need not be.
                             let rec = self.read(e, tree::record(e));
                             let prints = &self.index.listing.prints;

@@ -99,11 +99,12 @@ fn gone_or_new<L: Records + ?Sized>(
         ),
         _ => format!("removed since the snapshot ({what})"),
     };
-    let area = match area_of(r.path()) {
-        _ if r.kind == EntryKind::Dir && code_below => Area::Code,
-        Area::Code if r.kind == EntryKind::Dir => Area::Code,
-        _ if r.kind == EntryKind::Dir => Area::File,
-        own => own,
+    let own = area_of(r.path());
+    // A directory is code when it holds code (or is named so), else a plain file tree.
+    let area = match r.kind {
+        EntryKind::Dir if code_below || own == Area::Code => Area::Code,
+        EntryKind::Dir => Area::File,
+        _ => own,
     };
     out.push(TreeChange {
         change: Change {

@@ -101,7 +101,7 @@ pub trait Records: Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// The path of record `i`, without reading the rest of it.
+    /// The path of record `i`.
     fn path(&self, i: usize) -> &[u8];
     /// Record `i`, perhaps without its line hashes and kept content (see [`Records::whole`]).
     fn get(&self, i: usize) -> Cow<'_, Record>;
@@ -117,8 +117,7 @@ pub trait Records: Sync {
         None
     }
     /// Whether record `i` says what `rec` says in everything a comparison looks at (type,
-    /// content hash, symlink target, mode, owner): most entries, found without reading
-    /// more of the record.
+    /// content hash, symlink target, mode, owner).
     fn same_as(&self, i: usize, rec: &Record) -> bool {
         let r = self.get(i);
         (r.kind, r.hash, &r.target, r.perm, r.uid, r.gid)

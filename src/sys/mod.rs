@@ -1,6 +1,5 @@
 //! What the host exposes: `/proc` files, the mount table, the process table.
 
-pub mod bigread;
 pub mod child;
 pub mod mounts;
 pub mod procfs;

@@ -1,6 +1,7 @@
 //! Each directory's entries in a snapshot, listed while its records are checked: the first
 //! eight bytes of each name, a fingerprint of the name and of everything `diff` compares
-//! without reading the file, and the record's number. `diff` finds an entry among its
+//! without reading the file (a symlink's target is read, and compared with its record), and
+//! the record's number. `diff` finds an entry among its
 //! directory's by the eight bytes, and an entry whose fingerprint is now's is unchanged
 //! without its record being read again: an unchanged tree costs a walk and, per entry, a
 //! search in a small array that the walking thread has in its cache.

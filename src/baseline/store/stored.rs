@@ -62,14 +62,16 @@ impl Backing {
 
     fn id(&self) -> Option<[i64; 4]> {
         match self {
-            Backing::File(f) => {
-                let m = f.metadata().ok()?;
-                Some([m.ino() as i64, m.size() as i64, m.mtime(), m.mtime_nsec()])
-            }
+            Backing::File(f) => f.metadata().ok().map(|m| id_of(&m)),
             #[cfg(test)]
             Backing::Bytes(_) => None,
         }
     }
+}
+
+/// What tells whether a snapshot's file changed (see [`Stored::changed`]).
+fn id_of(m: &std::fs::Metadata) -> [i64; 4] {
+    [m.ino() as i64, m.size() as i64, m.mtime(), m.mtime_nsec()]
 }
 
 impl std::fmt::Debug for Stored {
@@ -213,7 +215,7 @@ impl Stored {
         let size = bytes.len() as u64;
         let (_, body) = parse_header(Path::new("t"), &bytes).expect("an encoded header");
         let head = bytes[..body].to_vec();
-        read(Path::new("t"), Backing::Bytes(bytes), size, &head)
+        read(Path::new("t"), Backing::Bytes(bytes), size, &head, None)
             .expect("encoded records read")
             .1
     }
@@ -240,23 +242,26 @@ pub fn open(path: &Path) -> Result<(Header, Stored), StoreError> {
         }
     };
     let file = crate::sys::readcap::open_regular(path).map_err(cannot)?;
-    let size = file.metadata().map_err(|e| cannot(e.into()))?.len();
+    let meta = file.metadata().map_err(|e| cannot(e.into()))?;
+    let size = meta.len();
     if size > MAX_SIZE {
         return Err(cannot(crate::sys::readcap::ReadError::TooLarge(MAX_SIZE)));
     }
     let head = head_of(&file).map_err(|e| cannot(e.into()))?;
-    read(path, Backing::File(file), size, &head)
+    read(path, Backing::File(file), size, &head, Some(id_of(&meta)))
 }
 
 /// No snapshot is read past this (a sparse or runaway file is refused, not allocated).
 const MAX_SIZE: u64 = 16 * 1024 * 1024 * 1024;
 
-/// A snapshot of `size` bytes in `from`, whose first lines (as first read) are `head`.
+/// A snapshot of `size` bytes in `from`, whose first lines (as first read) are `head`, and
+/// which was `opened` so.
 fn read(
     path: &Path,
     from: Backing,
     size: u64,
     head: &[u8],
+    opened: Option<[i64; 4]>,
 ) -> Result<(Header, Stored), StoreError> {
     let (header, body) = parse_header(path, head)?;
     // Version 2: the records end where the extras begin.
@@ -266,7 +271,6 @@ fn read(
         .and_then(|n| n.checked_sub(32))
         .filter(|&n| n >= body as u64)
         .ok_or_else(|| damaged(path))?;
-    let opened = from.id();
     let read = super::stream::read(
         path,
         &from,
