@@ -27,8 +27,9 @@ pub struct Walked {
 }
 
 /// Walk every scope against `stored` (its records verified: [`super::store::open`]) and
-/// compare.
-pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked {
+/// compare. Records are read again from the snapshot's file as the walk needs them: if it
+/// changed meanwhile, what they said cannot be trusted, and the error says so.
+pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Result<Walked, String> {
     let index = Index::new(stored);
     let seen: Vec<AtomicU64> = (0..stored.len().div_ceil(64))
         .map(|_| AtomicU64::new(0))
@@ -143,12 +144,15 @@ pub fn walk(stored: &Stored, scopes: &[Scope], opts: &ScanOptions<'_>) -> Walked
     });
     let now: Vec<Record> = kept.into_iter().map(|(r, _)| r).collect();
     let changes = diff::compare(&Subset { stored, old: &old }, &now);
+    if let Some(why) = stored.changed() {
+        return Err(why);
+    }
     unread.extend(stored.extras_unread());
-    Walked {
+    Ok(Walked {
         changes,
         unread,
         hashed,
-    }
+    })
 }
 
 fn is_at_or_below(path: &[u8], dir: &[u8]) -> bool {
@@ -463,9 +467,9 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let (key, scope) = setup(t.path());
         let stored = recorded(std::slice::from_ref(&scope), &key);
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
-        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true));
+        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true)).unwrap();
         assert_eq!((v.changes.len(), v.hashed), (0, 4), "{:?}", summary(&v));
     }
 
@@ -486,7 +490,7 @@ mod tests {
         std::fs::write(p.join("new/e.php"), "x").unwrap();
         std::fs::remove_file(p.join("app/link")).unwrap();
         std::os::unix::fs::symlink("b.bin", p.join("app/link")).unwrap();
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         let got = summary(&w);
         let names: Vec<(&str, How)> = got.iter().map(|(n, h, _)| (n.as_str(), *h)).collect();
         assert_eq!(
@@ -524,7 +528,7 @@ mod tests {
         for gone in ["app", "assets", "empty"] {
             std::fs::remove_dir_all(p.join(gone)).unwrap();
         }
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         let got: Vec<(String, How, String, Area)> = w
             .changes
             .iter()
@@ -565,10 +569,32 @@ mod tests {
             .unwrap();
         a.hash = Some(crate::baseline::key::Digest([7; 32]));
         let stored = Stored::of(&records);
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         assert_eq!(found(&w), (vec![], 0));
-        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true));
+        let v = walk(&stored, std::slice::from_ref(&scope), &opts(&key, true)).unwrap();
         assert_eq!(found(&v), (vec![("a.php".to_string(), How::Changed)], 4));
+    }
+
+    /// A snapshot whose file changed while the walk read records from it again is not
+    /// trusted: the walk says so instead of comparing.
+    #[test]
+    fn a_snapshot_changed_during_the_walk_fails_it() {
+        let t = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let (key, scope) = setup(t.path());
+        let records = tree::scan(std::slice::from_ref(&scope), &opts(&key, false)).records;
+        let mut header = crate::baseline::store::Header::for_tests(records.len() as u64);
+        let path = crate::baseline::store::write(state.path(), &mut header, &records).unwrap();
+        let (_, stored) = crate::baseline::store::open(&path).unwrap();
+        assert!(walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).is_ok());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let e = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).err();
+        assert!(e.is_some_and(|e| e.contains("changed while it was being read")));
     }
 
     #[test]
@@ -579,7 +605,7 @@ mod tests {
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
-        let w = walk(&stored, &scopes, &opts(&key, false));
+        let w = walk(&stored, &scopes, &opts(&key, false)).unwrap();
         assert_eq!(summary(&w).len(), 1, "{:?}", summary(&w));
     }
 
@@ -591,12 +617,12 @@ mod tests {
         let inner = scope(&t.path().join("app/lib"), &[]);
         let scopes = [outer, inner];
         let stored = recorded(&scopes, &key);
-        let w = walk(&stored, &scopes, &opts(&key, false));
+        let w = walk(&stored, &scopes, &opts(&key, false)).unwrap();
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
         // The outer root's entry after the inner root's records, and one of those.
         std::fs::write(t.path().join("b.bin"), "changed").unwrap();
         std::fs::write(t.path().join("app/lib/c.php"), "<?php\n//\n").unwrap();
-        let w = walk(&stored, &scopes, &opts(&key, false));
+        let w = walk(&stored, &scopes, &opts(&key, false)).unwrap();
         assert_eq!(found(&w), (changed(&["c.php", "b.bin"]), 2));
     }
 
@@ -625,11 +651,11 @@ mod tests {
         std::fs::create_dir(p.join("ab")).unwrap();
         std::fs::write(p.join("ab/x"), "x").unwrap();
         let stored = recorded(std::slice::from_ref(&scope), &key);
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         assert_eq!((w.changes.len(), w.hashed), (0, 0), "{:?}", summary(&w));
         std::fs::write(p.join("abcdefgh1"), "changed").unwrap();
         std::fs::remove_file(p.join(std::ffi::OsStr::from_bytes(b"\xff"))).unwrap();
-        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false));
+        let w = walk(&stored, std::slice::from_ref(&scope), &opts(&key, false)).unwrap();
         let mut want = changed(&["abcdefgh1"]);
         want.push(("\\xff".to_string(), How::Removed));
         assert_eq!(found(&w), (want, 1));

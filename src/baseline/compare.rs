@@ -103,15 +103,12 @@ fn tree_changes(
             crate::sanitize::path(&listed.path)
         )));
     }
-    let walked = super::against::walk(&stored, scopes, &opts);
-    // Records are read again from the file as the walk needs them: if it changed meanwhile,
-    // what they said cannot be trusted.
-    if let Some(why) = stored.changed() {
-        return Err(StoreError(format!(
+    let walked = super::against::walk(&stored, scopes, &opts).map_err(|why| {
+        StoreError(format!(
             "snapshot {} {why}",
             crate::sanitize::path(&listed.path)
-        )));
-    }
+        ))
+    })?;
     let loaded = Loaded {
         header,
         files_only: how.files_only,
